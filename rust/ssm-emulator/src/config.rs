@@ -1,0 +1,136 @@
+//! What the emulator accepts: credentials (for SigV4 verification), an optional fixed
+//! region, the documents it knows, and the targets that answer with service errors.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Access key id of the embedded default credential. Deliberately not AKIA-shaped: it must
+/// never be mistaken for a real key.
+pub const DEFAULT_ACCESS_KEY: &str = "AKIDSSMEMULATOR";
+/// Secret of the embedded default credential.
+pub const DEFAULT_SECRET_KEY: &str = "ssm-emulator-secret-key";
+/// IAM user name the default credential maps to; session ids start with it.
+pub const DEFAULT_USER: &str = "emulator-user";
+
+/// Documents the emulator knows out of the box (the AWS-owned session documents).
+pub const BUILT_IN_DOCUMENTS: &[&str] = &[
+    "SSM-SessionManagerRunShell",
+    "AWS-StartInteractiveCommand",
+    "AWS-StartNonInteractiveCommand",
+    "AWS-StartPortForwardingSession",
+    "AWS-StartPortForwardingSessionToRemoteHost",
+    "AWS-StartPortForwardingSessionToSocket",
+    "AWS-StartSSHSession",
+    "AWS-PasswordReset",
+];
+
+/// Targets that make StartSession fail with a service error, so tests can drive every
+/// error path: (target, error code).
+pub const ERROR_TARGETS: &[(&str, &str)] = &[
+    ("i-targetnotconnected", "TargetNotConnected"),
+    ("i-accessdenied", "AccessDeniedException"),
+    ("i-throttled", "ThrottlingException"),
+    ("i-internalerror", "InternalServerError"),
+];
+
+/// A key pair the emulator accepts, and the IAM user it stands for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credential {
+    pub access_key: String,
+    pub secret_key: String,
+    pub user: String,
+}
+
+impl Credential {
+    /// Parses `ACCESS_KEY:SECRET_KEY[:USER]`.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let mut parts = spec.splitn(3, ':');
+        let access_key = parts.next().unwrap_or_default();
+        let secret_key = parts.next().unwrap_or_default();
+        let user = parts.next().unwrap_or(DEFAULT_USER);
+        if access_key.is_empty() || secret_key.is_empty() || user.is_empty() {
+            return Err(format!(
+                "credential '{}' is not ACCESS_KEY:SECRET_KEY[:USER]",
+                access_key
+            ));
+        }
+        Ok(Self {
+            access_key: access_key.to_owned(),
+            secret_key: secret_key.to_owned(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// Loopback address to bind; port 0 picks a free port.
+    pub listen: SocketAddr,
+    pub credentials: Vec<Credential>,
+    /// When set, requests signed for another region are rejected like the service does.
+    pub region: Option<String>,
+    /// Documents accepted in addition to [`BUILT_IN_DOCUMENTS`].
+    pub extra_documents: Vec<String>,
+    /// Account id used in owner ARNs.
+    pub account_id: String,
+    /// One line per request on stderr (operation, status, target; never secrets).
+    pub log_requests: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            credentials: vec![Credential {
+                access_key: DEFAULT_ACCESS_KEY.to_owned(),
+                secret_key: DEFAULT_SECRET_KEY.to_owned(),
+                user: DEFAULT_USER.to_owned(),
+            }],
+            region: None,
+            extra_documents: Vec::new(),
+            account_id: "123456789012".to_owned(),
+            log_requests: false,
+        }
+    }
+}
+
+impl EmulatorConfig {
+    pub(crate) fn credential(&self, access_key: &str) -> Option<&Credential> {
+        self.credentials.iter().find(|c| c.access_key == access_key)
+    }
+
+    pub(crate) fn knows_document(&self, name: &str) -> bool {
+        BUILT_IN_DOCUMENTS.contains(&name)
+            || self.extra_documents.iter().any(|d| d == name)
+            // Document ARNs name documents in other accounts; accept their last segment.
+            || name
+                .rsplit_once("document/")
+                .is_some_and(|(_, short)| BUILT_IN_DOCUMENTS.contains(&short)
+                    || self.extra_documents.iter().any(|d| d == short))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_specs_parse() {
+        let c = Credential::parse("AK:SK:alice").unwrap();
+        assert_eq!((c.access_key.as_str(), c.secret_key.as_str(), c.user.as_str()), ("AK", "SK", "alice"));
+        assert_eq!(Credential::parse("AK:SK").unwrap().user, DEFAULT_USER);
+        assert!(Credential::parse("AK").is_err());
+        assert!(Credential::parse(":SK").is_err());
+    }
+
+    #[test]
+    fn documents_by_name_and_arn() {
+        let config = EmulatorConfig {
+            extra_documents: vec!["My-Doc".into()],
+            ..Default::default()
+        };
+        assert!(config.knows_document("AWS-StartPortForwardingSession"));
+        assert!(config.knows_document("My-Doc"));
+        assert!(config.knows_document("arn:aws:ssm:eu-west-3:123456789012:document/My-Doc"));
+        assert!(!config.knows_document("Nope-Doc"));
+    }
+}

@@ -1,0 +1,123 @@
+//! AWS JSON 1.1 framing: operation from `X-Amz-Target`, SigV4 check, content type, JSON
+//! body, dispatch, and the response with `x-amzn-RequestId`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::auth;
+use crate::operations::{self, Context};
+use crate::server::AppState;
+use crate::service_error::ServiceError;
+
+const TARGET_PREFIX: &str = "AmazonSSM.";
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+const OPERATIONS: &[&str] = &["StartSession", "TerminateSession", "ResumeSession", "DescribeSessions"];
+
+/// `POST /`: one SSM API call.
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let operation = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let (status, payload, summary) = match process(&state, &operation, &method, &uri, &headers, &body) {
+        Ok((value, summary)) => (StatusCode::OK, value, summary),
+        Err(error) => (error.status, error.body(), error.code().to_owned()),
+    };
+    if state.config.log_requests {
+        eprintln!("{request_id} {operation} {} {summary}", status.as_u16());
+    }
+    respond(status, &request_id, &payload)
+}
+
+/// Anything but `POST /`.
+pub async fn not_found(method: Method, uri: Uri) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let error = ServiceError::new(
+        StatusCode::NOT_FOUND,
+        "UnknownOperationException",
+        format!("No operation at {method} {}.", uri.path()),
+    );
+    respond(error.status, &request_id, &error.body())
+}
+
+fn respond(status: StatusCode, request_id: &str, payload: &Value) -> Response {
+    let mut response = (status, payload.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(request_id) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+/// The response value and a short log summary (target or session id), or a service error.
+fn process(
+    state: &AppState,
+    target_header: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Value, String), ServiceError> {
+    let operation = target_header
+        .strip_prefix(TARGET_PREFIX)
+        .filter(|op| OPERATIONS.contains(op))
+        .ok_or_else(|| {
+            ServiceError::framework(
+                "UnknownOperationException",
+                format!("Unknown operation '{target_header}'."),
+            )
+        })?;
+    let caller = auth::verify(&state.config, method, uri, headers, body, SystemTime::now())?;
+
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with(CONTENT_TYPE) {
+        return Err(ServiceError::framework(
+            "SerializationException",
+            format!("Content-Type must be {CONTENT_TYPE}, not '{content_type}'."),
+        ));
+    }
+    let input: Value = if body.is_empty() {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ServiceError::framework("SerializationException", format!("The request body is not valid JSON: {e}"))
+        })?
+    };
+
+    let ctx = Context {
+        config: &state.config,
+        sessions: &state.sessions,
+        caller: &caller,
+        stream_base: &state.stream_base,
+    };
+    let output = match operation {
+        "StartSession" => operations::start_session(&ctx, &input)?,
+        "TerminateSession" => operations::terminate_session(&ctx, &input)?,
+        "ResumeSession" => operations::resume_session(&ctx, &input)?,
+        _ => operations::describe_sessions(&ctx, &input)?,
+    };
+    let summary = ["Target", "SessionId"]
+        .iter()
+        .find_map(|k| input.get(k).and_then(Value::as_str))
+        .unwrap_or("-")
+        .to_owned();
+    Ok((output, summary))
+}

@@ -1,0 +1,28 @@
+//! A local AWS Systems Manager endpoint for offline use and tests.
+//!
+//! Speaks the SSM AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target: AmazonSSM.<Operation>`),
+//! verifies SigV4 signatures by re-signing each request with aws-sigv4, validates input the
+//! way the service does and answers StartSession, TerminateSession, ResumeSession and
+//! DescribeSessions with the service's shapes and error wire format. It binds loopback only.
+//!
+//! Layout: [`config`] (what the emulator accepts), `auth` (SigV4), `json_api` (protocol
+//! framing and dispatch), `operations` (the four operations), `sessions` (state),
+//! `validation` (the API model's constraints), `service_error` (error wire shape),
+//! `server` (sockets and lifecycle).
+
+#![forbid(unsafe_code)]
+
+mod auth;
+pub mod config;
+mod json_api;
+mod operations;
+mod server;
+mod service_error;
+mod sessions;
+mod validation;
+
+pub use config::{
+    Credential, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_USER,
+    ERROR_TARGETS,
+};
+pub use server::{BackgroundEmulator, Emulator, StartError};

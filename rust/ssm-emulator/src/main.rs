@@ -1,0 +1,117 @@
+//! `ssm-emulator`: a local SSM endpoint. Prints its URL as the first line on stdout, then
+//! serves until interrupted (Ctrl+C, SIGTERM) or until stdin closes with `--exit-on-eof`.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
+
+use clap::Parser;
+use ssm_emulator::{Credential, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Local AWS Systems Manager endpoint (AWS JSON 1.1, SigV4-verified).")]
+struct Args {
+    /// TCP port; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+
+    /// Loopback address to bind (127.0.0.1 or ::1).
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    bind: IpAddr,
+
+    /// Accepted key pair as ACCESS_KEY:SECRET_KEY[:USER]; repeatable. Without it the
+    /// emulator accepts the embedded default pair.
+    #[arg(long = "credential", value_parser = Credential::parse)]
+    credentials: Vec<Credential>,
+
+    /// Reject requests signed for any other region.
+    #[arg(long)]
+    region: Option<String>,
+
+    /// Accept this document name besides the AWS-owned session documents; repeatable.
+    #[arg(long = "document")]
+    documents: Vec<String>,
+
+    /// Stop when standard input reaches end of file (lets a parent that dies take the
+    /// emulator with it).
+    #[arg(long)]
+    exit_on_eof: bool,
+
+    /// Do not log requests on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut config = EmulatorConfig {
+        listen: SocketAddr::new(args.bind, args.port),
+        region: args.region,
+        extra_documents: args.documents,
+        log_requests: !args.quiet,
+        ..Default::default()
+    };
+    if !args.credentials.is_empty() {
+        config.credentials = args.credentials;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .thread_name("ssm-emulator")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ssm-emulator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let emulator = match Emulator::start(config.clone()).await {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("ssm-emulator: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", emulator.url());
+        let _ = std::io::stdout().flush();
+        if !args.quiet {
+            let keys = if config.credentials.iter().any(|c| c.access_key == DEFAULT_ACCESS_KEY) {
+                format!("default key pair {DEFAULT_ACCESS_KEY} / {DEFAULT_SECRET_KEY}")
+            } else {
+                format!("{} configured key pair(s)", config.credentials.len())
+            };
+            eprintln!("ssm-emulator: listening on {} ({keys})", emulator.url());
+        }
+        wait_for_stop(args.exit_on_eof).await;
+        emulator.stop().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_stop(exit_on_eof: bool) {
+    let stdin_closed = async {
+        if exit_on_eof {
+            let mut sink = Vec::new();
+            let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminated = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminated = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+        _ = stdin_closed => {}
+    }
+}

@@ -1,0 +1,141 @@
+//! Sockets and lifecycle: bind loopback, serve until stopped; in the caller's runtime
+//! ([`Emulator`]) or on a thread of its own for synchronous tests ([`BackgroundEmulator`]).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::post;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::config::EmulatorConfig;
+use crate::json_api;
+use crate::sessions::SessionStore;
+
+pub struct AppState {
+    pub config: EmulatorConfig,
+    pub sessions: SessionStore,
+    pub stream_base: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the emulator binds loopback addresses only, not {0}")]
+    NotLoopback(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot start the emulator's runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A running emulator inside the caller's tokio runtime.
+pub struct Emulator {
+    url: String,
+    shutdown: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Emulator {
+    pub async fn start(config: EmulatorConfig) -> Result<Self, StartError> {
+        let addr = config.listen;
+        if !addr.ip().is_loopback() {
+            return Err(StartError::NotLoopback(addr));
+        }
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartError::Bind { addr, source })?;
+        let state = Arc::new(AppState {
+            config,
+            sessions: SessionStore::default(),
+            stream_base: format!("ws://{local}"),
+        });
+        let router = Router::new()
+            .route("/", post(json_api::handle))
+            .fallback(json_api::not_found)
+            .with_state(state);
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                eprintln!("ssm-emulator: server stopped with an error: {e}");
+            }
+        });
+        Ok(Self {
+            url: format!("http://{local}"),
+            shutdown,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops accepting connections and waits for in-flight requests.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// An emulator on its own thread and runtime, stopped when dropped.
+pub struct BackgroundEmulator {
+    url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl BackgroundEmulator {
+    pub fn start(config: EmulatorConfig) -> Result<Self, StartError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("ssm-emulator")
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+        let emulator = runtime.block_on(Emulator::start(config))?;
+        let url = emulator.url().to_owned();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ssm-emulator-main".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let _ = stopped.await;
+                    emulator.stop().await;
+                });
+            })
+            .map_err(StartError::Runtime)?;
+        Ok(Self {
+            url,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for BackgroundEmulator {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! The environment that credential and region resolution see.
+//!
+//! On Unix, .NET keeps `Environment.SetEnvironmentVariable` (and so PowerShell's `$env:`)
+//! in a managed copy: `getenv` in native code still sees the variables the process started
+//! with. The module therefore sends a snapshot, and aws-config reads it through its `Env`
+//! shim instead of the process environment.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_types::os_shim_internal::Env;
+
+/// The `Env` for a call: the caller's snapshot when given, else the process environment.
+pub(crate) fn env_for(snapshot: Option<&BTreeMap<String, String>>) -> Env {
+    match snapshot {
+        Some(vars) => Env::from(
+            vars.iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect::<HashMap<_, _>>(),
+        ),
+        None => Env::real(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_replaces_the_process_environment() {
+        let mut vars = BTreeMap::new();
+        vars.insert("AWS_REGION".to_string(), "ap-south-2".to_string());
+        let env = env_for(Some(&vars));
+        assert_eq!(env.get("AWS_REGION").unwrap(), "ap-south-2");
+        // PATH exists in every test process but not in the snapshot.
+        assert!(env.get("PATH").is_err());
+    }
+}

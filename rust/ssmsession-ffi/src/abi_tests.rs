@@ -1,0 +1,193 @@
+//! The exports called exactly as a C caller would, against the emulator on loopback.
+
+use std::collections::HashSet;
+use std::ffi::{c_char, CStr, CString};
+
+use once_cell::sync::Lazy;
+use serde_json::{json, Value};
+use ssm_emulator::{BackgroundEmulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+
+use crate::operations::FORCE_PANIC;
+use crate::{ssm_string_free, ssm_version, start_session};
+
+static EMULATOR: Lazy<BackgroundEmulator> =
+    Lazy::new(|| BackgroundEmulator::start(EmulatorConfig::default()).expect("emulator starts"));
+
+/// Client settings that touch nothing but the emulator: explicit endpoint, keys, region,
+/// and an environment snapshot with instance metadata disabled.
+fn client(secret: &str) -> Value {
+    json!({
+        "Region": "eu-west-3",
+        "EndpointUrl": EMULATOR.url(),
+        "AccessKey": DEFAULT_ACCESS_KEY,
+        "SecretKey": secret,
+        "Environment": { "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent-ssmsession" },
+        "MaxAttempts": 1
+    })
+}
+
+/// Takes ownership of an export's result: reads it, frees it with the library's free.
+fn take(result: *mut c_char) -> Value {
+    assert!(!result.is_null(), "exports never return NULL");
+    // SAFETY: a non-NULL result of an export is a valid NUL-terminated string until freed.
+    let text = unsafe { CStr::from_ptr(result) }.to_str().expect("UTF-8 envelope").to_owned();
+    // SAFETY: released exactly once, by the library that allocated it.
+    unsafe { ssm_string_free(result) };
+    serde_json::from_str(&text).expect("the envelope is JSON")
+}
+
+fn call_bytes(bytes: &[u8]) -> Value {
+    let input = CString::new(bytes).expect("no interior NUL");
+    // SAFETY: `input` is NUL-terminated and outlives the call.
+    take(unsafe { start_session(input.as_ptr()) })
+}
+
+fn call(request: &Value) -> Value {
+    call_bytes(request.to_string().as_bytes())
+}
+
+fn error_of(envelope: &Value) -> &Value {
+    assert_eq!(envelope["ok"], json!(false), "{envelope}");
+    &envelope["error"]
+}
+
+#[test]
+fn start_session_against_the_emulator_returns_the_session() {
+    let envelope = call(&json!({
+        "Target": "i-064578e5e7454488f",
+        "DocumentName": "AWS-StartPortForwardingSession",
+        "Parameters": { "localPortNumber": ["8080"], "portNumber": ["80"] },
+        "Reason": "ABI test",
+        "Client": client(DEFAULT_SECRET_KEY)
+    }));
+    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+    let data = &envelope["data"];
+    let session_id = data["SessionId"].as_str().unwrap();
+    assert!(session_id.starts_with("emulator-user-"), "{session_id}");
+    let stream_url = data["StreamUrl"].as_str().unwrap();
+    assert!(stream_url.starts_with(&format!("{}/v1/data-channel/{session_id}?", EMULATOR.url().replace("http://", "ws://"))), "{stream_url}");
+    assert_eq!(data["TokenValue"].as_str().unwrap().len(), 192);
+    assert_eq!(data["HttpStatusCode"], json!(200));
+    assert!(data["RequestId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert!(data["ContentLength"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn service_errors_carry_code_message_status_and_request_id() {
+    let error = error_of(&call(&json!({ "Target": "i-targetnotconnected", "Client": client(DEFAULT_SECRET_KEY) }))).clone();
+    assert_eq!(error["kind"], "service");
+    assert_eq!(error["code"], "TargetNotConnected");
+    assert_eq!(error["message"], "i-targetnotconnected is not connected.");
+    assert_eq!(error["httpStatus"], 400);
+    assert!(error["requestId"].as_str().is_some());
+}
+
+#[test]
+fn validation_happens_on_the_service_side() {
+    let error = error_of(&call(&json!({ "Client": client(DEFAULT_SECRET_KEY) }))).clone();
+    assert_eq!(error["code"], "ValidationException");
+    assert_eq!(
+        error["message"],
+        "1 validation error detected: Value null at 'target' failed to satisfy constraint: Member must not be null"
+    );
+}
+
+#[test]
+fn a_wrong_secret_fails_signature_verification() {
+    let error = error_of(&call(&json!({ "Target": "i-1", "Client": client("not-the-secret") }))).clone();
+    assert_eq!(error["kind"], "service");
+    assert_eq!(error["code"], "InvalidSignatureException");
+}
+
+#[test]
+fn malformed_json_gives_an_error_envelope() {
+    for bad in [&b"{"[..], b"[]", b"{\"Target\":5}", b"{\"Unknown\":1}", b""] {
+        let error = error_of(&call_bytes(bad)).clone();
+        assert_eq!(error["kind"], "invalidInput", "{}", String::from_utf8_lossy(bad));
+        assert_eq!(error["code"], "InvalidRequest");
+    }
+}
+
+#[test]
+fn invalid_utf8_gives_an_error_envelope() {
+    let error = error_of(&call_bytes(b"{\"Target\":\"\xff\xfe\"}")).clone();
+    assert_eq!(error["code"], "InvalidUtf8");
+    assert!(error["message"].as_str().unwrap().contains("offset 11"));
+}
+
+#[test]
+fn null_input_gives_an_error_envelope() {
+    // SAFETY: NULL is an allowed input.
+    let envelope = take(unsafe { start_session(std::ptr::null()) });
+    assert_eq!(error_of(&envelope)["code"], "NullPointer");
+}
+
+#[test]
+fn a_panic_is_caught_and_the_library_keeps_working() {
+    FORCE_PANIC.with(|f| f.set(true));
+    let error = error_of(&call(&json!({ "Target": "i-1" }))).clone();
+    assert_eq!(error["kind"], "panic");
+    assert!(error["message"].as_str().unwrap().contains("forced panic for the ABI test"), "{error}");
+    let envelope = call(&json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }));
+    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+}
+
+#[test]
+fn freeing_null_is_a_no_op() {
+    // SAFETY: NULL is an allowed input.
+    unsafe { ssm_string_free(std::ptr::null_mut()) };
+}
+
+#[test]
+fn version_is_the_crate_version() {
+    // SAFETY: ssm_version returns a static NUL-terminated string.
+    let version = unsafe { CStr::from_ptr(ssm_version()) }.to_str().unwrap();
+    assert_eq!(version, env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn an_unreachable_endpoint_is_a_transport_error() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let mut settings = client(DEFAULT_SECRET_KEY);
+    settings["EndpointUrl"] = json!(format!("http://127.0.0.1:{port}"));
+    let error = error_of(&call(&json!({ "Target": "i-1", "Client": settings }))).clone();
+    assert_eq!(error["kind"], "transport", "{error}");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains(&format!("endpoint 'http://127.0.0.1:{port}'")), "{message}");
+    assert!(message.contains("Connection refused"), "{message}");
+}
+
+#[test]
+fn region_can_come_from_the_environment_snapshot() {
+    let mut settings = client(DEFAULT_SECRET_KEY);
+    settings.as_object_mut().unwrap().remove("Region");
+    settings["Environment"]["AWS_REGION"] = json!("ap-south-2");
+    let envelope = call(&json!({ "Target": "i-1", "Client": settings }));
+    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+
+    settings["Environment"].as_object_mut().unwrap().remove("AWS_REGION");
+    let error = error_of(&call(&json!({ "Target": "i-1", "Client": settings }))).clone();
+    assert_eq!(error["kind"], "region");
+    assert_eq!(error["message"], "No region specified or obtained from persisted/shell defaults.");
+}
+
+#[test]
+fn concurrent_calls_each_get_their_own_session() {
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(|| {
+                (0..5)
+                    .map(|_| {
+                        let envelope = call(&json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }));
+                        envelope["data"]["SessionId"].as_str().expect("success").to_owned()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: HashSet<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    assert_eq!(ids.len(), 40);
+}

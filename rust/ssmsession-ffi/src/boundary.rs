@@ -1,0 +1,111 @@
+//! The panic boundary and the string conventions shared by every export.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Once;
+
+use crate::envelope::{self, ErrorBody};
+
+thread_local! {
+    /// Message and location of the last panic on this thread, for the error envelope.
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static QUIET_PANIC_HOOK: Once = Once::new();
+
+/// Records panics instead of printing them into the user's console; the envelope carries
+/// the message. `SSMSESSION_DEBUG_PANICS=1` in the process environment keeps the default
+/// output as well.
+fn install_panic_hook() {
+    QUIET_PANIC_HOOK.call_once(|| {
+        let default_hook = panic::take_hook();
+        let show = std::env::var_os("SSMSESSION_DEBUG_PANICS").is_some();
+        panic::set_hook(Box::new(move |info| {
+            let message = match (
+                info.payload().downcast_ref::<&str>(),
+                info.payload().downcast_ref::<String>(),
+            ) {
+                (Some(s), _) => (*s).to_owned(),
+                (_, Some(s)) => s.clone(),
+                _ => "unknown panic payload".to_owned(),
+            };
+            let location = info
+                .location()
+                .map(|l| format!(" at {}:{}", l.file(), l.line()))
+                .unwrap_or_default();
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(format!("{message}{location}")));
+            if show {
+                default_hook(info);
+            }
+        }));
+    });
+}
+
+/// Runs `handler` on the UTF-8 text behind `input` and returns an owned envelope string.
+/// NULL, invalid UTF-8 and panics become error envelopes.
+///
+/// # Safety
+/// `input` must be NULL or point to a NUL-terminated string that stays valid and unmodified
+/// until this function returns.
+pub unsafe fn json_call(
+    input: *const c_char,
+    handler: fn(&str) -> Result<serde_json::Value, ErrorBody>,
+) -> *mut c_char {
+    install_panic_hook();
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        if input.is_null() {
+            return Err(ErrorBody::invalid_input("NullPointer", "The request pointer is NULL."));
+        }
+        // SAFETY: non-NULL, and the caller guarantees a NUL-terminated string that outlives
+        // this call.
+        let bytes = unsafe { CStr::from_ptr(input) }.to_bytes();
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            ErrorBody::invalid_input(
+                "InvalidUtf8",
+                format!("The request is not valid UTF-8 (invalid byte at offset {}).", e.valid_up_to()),
+            )
+        })?;
+        handler(text)
+    }));
+    let text = match outcome {
+        Ok(Ok(data)) => envelope::success(data),
+        Ok(Err(error)) => envelope::failure(error),
+        Err(_) => {
+            let detail = LAST_PANIC
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_else(|| "no panic message".to_owned());
+            envelope::failure(ErrorBody::panic(detail))
+        }
+    };
+    into_c_string(text)
+}
+
+/// Hands a string to the caller. JSON text never contains NUL (serde_json escapes it), so
+/// the fallback only guards the invariant.
+fn into_c_string(text: String) -> *mut c_char {
+    CString::new(text)
+        .unwrap_or_else(|_| {
+            CString::from(
+                c"{\"ok\":false,\"error\":{\"kind\":\"internal\",\"code\":\"InteriorNul\",\"message\":\"The response contained a NUL byte.\",\"requestId\":null,\"httpStatus\":null}}",
+            )
+        })
+        .into_raw()
+}
+
+/// Frees a string made by [`json_call`].
+///
+/// # Safety
+/// `value` must be NULL or a pointer returned by this library's string exports that has not
+/// been released yet.
+pub unsafe fn release_string(value: *mut c_char) {
+    if value.is_null() {
+        return;
+    }
+    // Dropping a CString cannot panic; the boundary is kept so no unwind can ever cross.
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the pointer came from CString::into_raw in into_c_string and is released
+        // once, per the caller's contract.
+        drop(unsafe { CString::from_raw(value) });
+    }));
+}

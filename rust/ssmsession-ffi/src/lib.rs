@@ -1,0 +1,59 @@
+//! C ABI of SSMSession: JSON in, JSON envelope out.
+//!
+//! Contract for every string-returning export:
+//! - the input is NULL or a NUL-terminated string valid for the duration of the call;
+//! - the result is never NULL: an envelope `{"ok":true,"data":…}` or
+//!   `{"ok":false,"error":{"kind","code","message","requestId","httpStatus"}}`, also for
+//!   NULL input, invalid UTF-8, malformed JSON and panics (caught at the boundary);
+//! - the result is owned by the caller and released exactly once with [`ssm_string_free`]
+//!   from this library (never `free()` or a managed allocator).
+//!
+//! The exports live in this file only: cbindgen reads it to generate
+//! `include/ssmsession.h`, and a test fails when the committed header is stale.
+
+mod boundary;
+mod envelope;
+mod operations;
+mod runtime;
+
+#[cfg(test)]
+mod abi_tests;
+
+use std::ffi::c_char;
+
+/// `CARGO_PKG_VERSION` with a terminating NUL, returned by [`ssm_version`].
+const VERSION_NUL: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+
+/// The library version, e.g. "0.1.0". A static string: do not free it.
+#[no_mangle]
+pub extern "C" fn ssm_version() -> *const c_char {
+    VERSION_NUL.as_ptr().cast()
+}
+
+/// Calls SSM `StartSession`.
+///
+/// `request_json`: `{"Target":…, "DocumentName":…, "Parameters":{name:[values]}, "Reason":…,
+/// "Client":{"Region","EndpointUrl","AccessKey","SecretKey","SessionToken","ProfileName",
+/// "ProfileLocation","Environment":{…},"MaxAttempts","OperationTimeoutMs"}}`.
+/// Success data: `{"SessionId","StreamUrl","TokenValue","RequestId","HttpStatusCode","ContentLength"}`.
+/// Release the result with [`ssm_string_free`].
+///
+/// # Safety
+/// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+/// unmodified until this function returns.
+#[no_mangle]
+pub unsafe extern "C" fn start_session(request_json: *const c_char) -> *mut c_char {
+    // SAFETY: the caller upholds this function's contract, which is json_call's contract.
+    unsafe { boundary::json_call(request_json, operations::start_session) }
+}
+
+/// Releases a string returned by this library. NULL is ignored.
+///
+/// # Safety
+/// `value` must be NULL or a pointer returned by a string-returning export of this library
+/// that has not been released yet. Releasing the same pointer twice is undefined behaviour.
+#[no_mangle]
+pub unsafe extern "C" fn ssm_string_free(value: *mut c_char) {
+    // SAFETY: the caller upholds this function's contract, which is release_string's contract.
+    unsafe { boundary::release_string(value) }
+}
