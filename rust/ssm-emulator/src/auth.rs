@@ -52,7 +52,11 @@ fn parse_authorization(value: &str) -> Result<AuthorizationHeader<'_>, ServiceEr
     let rest = value
         .strip_prefix(ALGORITHM)
         .filter(|r| r.starts_with(' '))
-        .ok_or_else(|| incomplete(format!("Authorization header requires the {ALGORITHM} algorithm.")))?;
+        .ok_or_else(|| {
+            incomplete(format!(
+                "Authorization header requires the {ALGORITHM} algorithm."
+            ))
+        })?;
     let (mut credential, mut signed_headers, mut signature) = (None, None, None);
     for part in rest.split(',') {
         match part.trim().split_once('=') {
@@ -100,7 +104,9 @@ fn parse_amz_date(value: &str) -> Option<SystemTime> {
 }
 
 fn format_amz_date(time: SystemTime) -> String {
-    DateTime::<Utc>::from(time).format(AMZ_DATE_FORMAT).to_string()
+    DateTime::<Utc>::from(time)
+        .format(AMZ_DATE_FORMAT)
+        .to_string()
 }
 
 /// All values of a header joined as SigV4 canonicalisation expects, or None if absent.
@@ -134,10 +140,15 @@ pub fn verify(
     let auth = parse_authorization(authorization)?;
 
     let amz_date = header_value(headers, "x-amz-date").ok_or_else(|| {
-        incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
+        incomplete(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        )
     })?;
-    let signed_at = parse_amz_date(&amz_date)
-        .ok_or_else(|| incomplete(format!("Date must be in ISO-8601 'basic format'. Got '{amz_date}'.")))?;
+    let signed_at = parse_amz_date(&amz_date).ok_or_else(|| {
+        incomplete(format!(
+            "Date must be in ISO-8601 'basic format'. Got '{amz_date}'."
+        ))
+    })?;
     if !amz_date.starts_with(auth.date) {
         return Err(invalid_signature(format!(
             "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{}' != '{}', from '{amz_date}'.",
@@ -222,7 +233,9 @@ fn expected_signature(
             continue;
         }
         let value = header_value(headers, name).ok_or_else(|| {
-            invalid_signature(format!("Signed header '{name}' is missing from the request."))
+            invalid_signature(format!(
+                "Signed header '{name}' is missing from the request."
+            ))
         })?;
         signable_headers.push((name, value));
     }
@@ -276,8 +289,7 @@ mod tests {
 
     /// Signs like an SDK client would and returns the headers to send.
     fn signed_headers(secret: &str, body: &[u8], time: SystemTime, region: &str) -> HeaderMap {
-        let identity: Identity =
-            Credentials::new("AKIDTEST", secret, None, None, "test").into();
+        let identity: Identity = Credentials::new("AKIDTEST", secret, None, None, "test").into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(region)
@@ -319,13 +331,25 @@ mod tests {
     }
 
     fn check(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Caller, ServiceError> {
-        verify(&config(), &Method::POST, &"/".parse().unwrap(), headers, body, now)
+        verify(
+            &config(),
+            &Method::POST,
+            &"/".parse().unwrap(),
+            headers,
+            body,
+            now,
+        )
     }
 
     #[test]
     fn accepts_a_correct_signature() {
         let now = SystemTime::now();
-        let caller = check(&signed_headers("right-secret", BODY, now, "eu-west-3"), BODY, now).unwrap();
+        let caller = check(
+            &signed_headers("right-secret", BODY, now, "eu-west-3"),
+            BODY,
+            now,
+        )
+        .unwrap();
         assert_eq!(caller.user, "alice");
         assert_eq!(caller.region, "eu-west-3");
     }
@@ -333,9 +357,16 @@ mod tests {
     #[test]
     fn rejects_a_wrong_secret() {
         let now = SystemTime::now();
-        let err = check(&signed_headers("wrong-secret", BODY, now, "eu-west-3"), BODY, now).unwrap_err();
+        let err = check(
+            &signed_headers("wrong-secret", BODY, now, "eu-west-3"),
+            BODY,
+            now,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "InvalidSignatureException");
-        assert!(err.message.starts_with("The request signature we calculated does not match"));
+        assert!(err
+            .message
+            .starts_with("The request signature we calculated does not match"));
     }
 
     #[test]
@@ -350,8 +381,14 @@ mod tests {
     fn rejects_a_tampered_signed_header() {
         let now = SystemTime::now();
         let mut headers = signed_headers("right-secret", BODY, now, "eu-west-3");
-        headers.insert("x-amz-target", "AmazonSSM.TerminateSession".parse().unwrap());
-        assert_eq!(check(&headers, BODY, now).unwrap_err().code(), "InvalidSignatureException");
+        headers.insert(
+            "x-amz-target",
+            "AmazonSSM.TerminateSession".parse().unwrap(),
+        );
+        assert_eq!(
+            check(&headers, BODY, now).unwrap_err().code(),
+            "InvalidSignatureException"
+        );
     }
 
     #[test]
@@ -360,7 +397,15 @@ mod tests {
         let mut cfg = config();
         cfg.credentials[0].access_key = "AKIDOTHER".into();
         let headers = signed_headers("right-secret", BODY, now, "eu-west-3");
-        let err = verify(&cfg, &Method::POST, &"/".parse().unwrap(), &headers, BODY, now).unwrap_err();
+        let err = verify(
+            &cfg,
+            &Method::POST,
+            &"/".parse().unwrap(),
+            &headers,
+            BODY,
+            now,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "UnrecognizedClientException");
 
         let err = check(&HeaderMap::new(), BODY, now).unwrap_err();
@@ -371,13 +416,30 @@ mod tests {
     fn rejects_old_signatures_and_wrong_regions() {
         let now = SystemTime::now();
         let old = now - Duration::from_secs(16 * 60);
-        let err = check(&signed_headers("right-secret", BODY, old, "eu-west-3"), BODY, now).unwrap_err();
-        assert!(err.message.starts_with("Signature expired"), "{}", err.message);
+        let err = check(
+            &signed_headers("right-secret", BODY, old, "eu-west-3"),
+            BODY,
+            now,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.starts_with("Signature expired"),
+            "{}",
+            err.message
+        );
 
         let mut cfg = config();
         cfg.region = Some("us-east-1".into());
         let headers = signed_headers("right-secret", BODY, now, "eu-west-3");
-        let err = verify(&cfg, &Method::POST, &"/".parse().unwrap(), &headers, BODY, now).unwrap_err();
+        let err = verify(
+            &cfg,
+            &Method::POST,
+            &"/".parse().unwrap(),
+            &headers,
+            BODY,
+            now,
+        )
+        .unwrap_err();
         assert!(err.message.contains("valid region"), "{}", err.message);
     }
 
@@ -390,7 +452,10 @@ mod tests {
         assert_eq!(parsed.access_key, "AK");
         assert_eq!(parsed.region, "eu-west-3");
         assert_eq!(parsed.signed_headers, vec!["host", "x-amz-date"]);
-        assert!(parse_authorization("AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=host, Signature=a").is_err());
+        assert!(parse_authorization(
+            "AWS4-HMAC-SHA256 Credential=AK/x, SignedHeaders=host, Signature=a"
+        )
+        .is_err());
         assert!(parse_authorization("Basic abc").is_err());
     }
 }

@@ -116,7 +116,14 @@ mod tests {
     #[test]
     fn credential_specs_parse() {
         let c = Credential::parse("AK:SK:alice").unwrap();
-        assert_eq!((c.access_key.as_str(), c.secret_key.as_str(), c.user.as_str()), ("AK", "SK", "alice"));
+        assert_eq!(
+            (
+                c.access_key.as_str(),
+                c.secret_key.as_str(),
+                c.user.as_str()
+            ),
+            ("AK", "SK", "alice")
+        );
         assert_eq!(Credential::parse("AK:SK").unwrap().user, DEFAULT_USER);
         assert!(Credential::parse("AK").is_err());
         assert!(Credential::parse(":SK").is_err());

@@ -17,7 +17,12 @@ use crate::service_error::ServiceError;
 
 const TARGET_PREFIX: &str = "AmazonSSM.";
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
-const OPERATIONS: &[&str] = &["StartSession", "TerminateSession", "ResumeSession", "DescribeSessions"];
+const OPERATIONS: &[&str] = &[
+    "StartSession",
+    "TerminateSession",
+    "ResumeSession",
+    "DescribeSessions",
+];
 
 /// `POST /`: one SSM API call.
 pub async fn handle(
@@ -33,10 +38,11 @@ pub async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let (status, payload, summary) = match process(&state, &operation, &method, &uri, &headers, &body) {
-        Ok((value, summary)) => (StatusCode::OK, value, summary),
-        Err(error) => (error.status, error.body(), error.code().to_owned()),
-    };
+    let (status, payload, summary) =
+        match process(&state, &operation, &method, &uri, &headers, &body) {
+            Ok((value, summary)) => (StatusCode::OK, value, summary),
+            Err(error) => (error.status, error.body(), error.code().to_owned()),
+        };
     if state.config.log_requests {
         eprintln!("{request_id} {operation} {} {summary}", status.as_u16());
     }
@@ -98,7 +104,10 @@ fn process(
         Value::Object(Default::default())
     } else {
         serde_json::from_slice(body).map_err(|e| {
-            ServiceError::framework("SerializationException", format!("The request body is not valid JSON: {e}"))
+            ServiceError::framework(
+                "SerializationException",
+                format!("The request body is not valid JSON: {e}"),
+            )
         })?
     };
 

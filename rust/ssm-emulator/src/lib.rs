@@ -22,7 +22,6 @@ mod sessions;
 mod validation;
 
 pub use config::{
-    Credential, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_USER,
-    ERROR_TARGETS,
+    Credential, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_USER, ERROR_TARGETS,
 };
 pub use server::{BackgroundEmulator, Emulator, StartError};

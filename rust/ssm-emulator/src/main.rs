@@ -9,7 +9,10 @@ use clap::Parser;
 use ssm_emulator::{Credential, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Local AWS Systems Manager endpoint (AWS JSON 1.1, SigV4-verified).")]
+#[command(
+    version,
+    about = "Local AWS Systems Manager endpoint (AWS JSON 1.1, SigV4-verified)."
+)]
 struct Args {
     /// TCP port; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
@@ -76,7 +79,11 @@ fn main() -> ExitCode {
         println!("{}", emulator.url());
         let _ = std::io::stdout().flush();
         if !args.quiet {
-            let keys = if config.credentials.iter().any(|c| c.access_key == DEFAULT_ACCESS_KEY) {
+            let keys = if config
+                .credentials
+                .iter()
+                .any(|c| c.access_key == DEFAULT_ACCESS_KEY)
+            {
                 format!("default key pair {DEFAULT_ACCESS_KEY} / {DEFAULT_SECRET_KEY}")
             } else {
                 format!("{} configured key pair(s)", config.credentials.len())

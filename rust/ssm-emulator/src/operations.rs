@@ -22,7 +22,10 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     fn owner_arn(&self) -> String {
-        format!("arn:aws:iam::{}:user/{}", self.config.account_id, self.caller.user)
+        format!(
+            "arn:aws:iam::{}:user/{}",
+            self.config.account_id, self.caller.user
+        )
     }
 
     fn stream_url(&self, session_id: &str) -> String {
@@ -61,7 +64,11 @@ pub fn start_session(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceEr
     if let Some(reason) = reason {
         violations.length(reason, "reason", 1, 256);
         if reason.contains(['\n', '\r']) {
-            violations.add(Some(reason), "reason", "Member must satisfy regular expression pattern: ^.{1,256}$");
+            violations.add(
+                Some(reason),
+                "reason",
+                "Member must satisfy regular expression pattern: ^.{1,256}$",
+            );
         }
     }
     validate_parameters(body, &mut violations)?;
@@ -175,7 +182,10 @@ pub fn terminate_session(ctx: &Context<'_>, body: &Value) -> Result<Value, Servi
 pub fn resume_session(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceError> {
     let id = session_id_input(body)?;
     let session = ctx.sessions.resume(&id).ok_or_else(|| {
-        ServiceError::client("DoesNotExistException", format!("Session {id} does not exist or has ended."))
+        ServiceError::client(
+            "DoesNotExistException",
+            format!("Session {id} does not exist or has ended."),
+        )
     })?;
     Ok(json!({
         "SessionId": session.id,
@@ -202,7 +212,11 @@ pub fn describe_sessions(ctx: &Context<'_>, body: &Value) -> Result<Value, Servi
     let mut violations = Violations::new();
     if let Some(state) = violations.required(state, "state") {
         if !matches!(state, "Active" | "History") {
-            violations.add(Some(state), "state", "Member must satisfy enum value set: [Active, History]");
+            violations.add(
+                Some(state),
+                "state",
+                "Member must satisfy enum value set: [Active, History]",
+            );
         }
     }
     let page_size = match body.get("MaxResults") {
@@ -210,12 +224,19 @@ pub fn describe_sessions(ctx: &Context<'_>, body: &Value) -> Result<Value, Servi
         Some(Value::Number(n)) => match n.as_u64() {
             Some(n @ 1..=200) => n as usize,
             _ => {
-                violations.add(Some(&n.to_string()), "maxResults", "Member must have value between 1 and 200");
+                violations.add(
+                    Some(&n.to_string()),
+                    "maxResults",
+                    "Member must have value between 1 and 200",
+                );
                 DEFAULT_PAGE_SIZE
             }
         },
         Some(_) => {
-            return Err(ServiceError::framework("SerializationException", "MaxResults: expected an integer."))
+            return Err(ServiceError::framework(
+                "SerializationException",
+                "MaxResults: expected an integer.",
+            ))
         }
     };
     let filters = parse_filters(body, &mut violations)?;
@@ -234,7 +255,9 @@ pub fn describe_sessions(ctx: &Context<'_>, body: &Value) -> Result<Value, Servi
             .strip_prefix("page-")
             .and_then(|n| n.parse::<usize>().ok())
             .filter(|n| *n <= matching.len())
-            .ok_or_else(|| ServiceError::client("InvalidNextToken", "The specified token isn't valid."))?,
+            .ok_or_else(|| {
+                ServiceError::client("InvalidNextToken", "The specified token isn't valid.")
+            })?,
     };
     let end = (start + page_size).min(matching.len());
     let sessions: Vec<Value> = matching[start..end].iter().map(session_json).collect();
@@ -252,7 +275,12 @@ fn parse_filters(
     let filters = match body.get("Filters") {
         None | Some(Value::Null) => return Ok(Vec::new()),
         Some(Value::Array(list)) => list,
-        Some(_) => return Err(ServiceError::framework("SerializationException", "Filters: expected a list.")),
+        Some(_) => {
+            return Err(ServiceError::framework(
+                "SerializationException",
+                "Filters: expected a list.",
+            ))
+        }
     };
     if filters.is_empty() || filters.len() > 6 {
         violations.add(None, "filters", "Member must have length between 1 and 6");
@@ -262,10 +290,16 @@ fn parse_filters(
         let key = filter.get("key").and_then(Value::as_str);
         let value = filter.get("value").and_then(Value::as_str);
         let (Some(key), Some(value)) = (key, value) else {
-            return Err(ServiceError::framework("SerializationException", "Filters: each filter needs string 'key' and 'value'."));
+            return Err(ServiceError::framework(
+                "SerializationException",
+                "Filters: each filter needs string 'key' and 'value'.",
+            ));
         };
         if !FILTER_KEYS.contains(&key) {
-            return Err(ServiceError::client("InvalidFilterKey", format!("The filter key {key} is not valid.")));
+            return Err(ServiceError::client(
+                "InvalidFilterKey",
+                format!("The filter key {key} is not valid."),
+            ));
         }
         violations.length(value, "filters.member.value", 1, 400);
         parsed.push((key.to_owned(), value.to_owned()));

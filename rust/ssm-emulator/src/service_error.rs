@@ -12,7 +12,11 @@ pub struct ServiceError {
 }
 
 impl ServiceError {
-    pub fn new(status: StatusCode, wire_type: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        wire_type: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             wire_type: wire_type.into(),

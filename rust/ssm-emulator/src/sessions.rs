@@ -96,7 +96,7 @@ impl SessionStore {
             .filter(|s| (s.status == SessionStatus::Connected) == active)
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.started.cmp(&a.started));
+        found.sort_by_key(|s| std::cmp::Reverse(s.started));
         found
     }
 }

@@ -69,7 +69,10 @@ impl Violations {
 /// The body must be a JSON object; anything else fails deserialisation on the service.
 pub fn object(body: &Value) -> Result<&Map<String, Value>, ServiceError> {
     body.as_object().ok_or_else(|| {
-        ServiceError::framework("SerializationException", "Start of structure or map expected.")
+        ServiceError::framework(
+            "SerializationException",
+            "Start of structure or map expected.",
+        )
     })
 }
 
@@ -115,14 +118,21 @@ mod tests {
         v.length("", "target", 1, 400);
         v.length(&"r".repeat(257), "reason", 1, 256);
         let err = v.finish().unwrap_err();
-        assert!(err.message.starts_with("2 validation errors detected: Value '' at 'target'"), "{}", err.message);
+        assert!(
+            err.message
+                .starts_with("2 validation errors detected: Value '' at 'target'"),
+            "{}",
+            err.message
+        );
         assert!(err.message.contains("less than or equal to 256"));
     }
 
     #[test]
     fn document_arn_pattern() {
         assert!(is_document_arn("AWS-StartPortForwardingSession"));
-        assert!(is_document_arn("arn:aws:ssm:eu-west-3:123456789012:document/My_Doc.v2"));
+        assert!(is_document_arn(
+            "arn:aws:ssm:eu-west-3:123456789012:document/My_Doc.v2"
+        ));
         assert!(!is_document_arn("ab"));
         assert!(!is_document_arn("bad name"));
         assert!(!is_document_arn(&"a".repeat(129)));

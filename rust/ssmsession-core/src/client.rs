@@ -42,7 +42,10 @@ impl ClientCache {
 
     /// A client for `settings`: the cached one, or a new one whose credentials and region
     /// were checked to resolve.
-    pub async fn client(&self, settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, CoreError> {
+    pub async fn client(
+        &self,
+        settings: &ClientSettings,
+    ) -> Result<aws_sdk_ssm::Client, CoreError> {
         if let Some(client) = self.lock().get(settings) {
             return Ok(client.clone());
         }
@@ -60,7 +63,9 @@ impl ClientCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientSettings, aws_sdk_ssm::Client>> {
         // A panic while holding the lock cannot leave the map half-updated (single inserts),
         // so a poisoned lock is still safe to use.
-        self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -72,7 +77,10 @@ async fn build_client(settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, 
     let mut loader =
         aws_config::defaults(BehaviorVersion::latest()).env(env_for(settings.environment.as_ref()));
 
-    match (non_empty(&settings.access_key), non_empty(&settings.secret_key)) {
+    match (
+        non_empty(&settings.access_key),
+        non_empty(&settings.secret_key),
+    ) {
         (Some(access_key), Some(secret_key)) => {
             loader = loader.credentials_provider(Credentials::new(
                 access_key,
@@ -135,8 +143,18 @@ async fn build_client(settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, 
     }
 
     let config = loader.load().await;
-    if config.region().is_none() {
-        return Err(CoreError::NoRegion);
+    match config.region() {
+        None => return Err(CoreError::NoRegion),
+        Some(region) if !is_region_name(region.as_ref()) => {
+            return Err(CoreError::invalid_request(
+                "InvalidRegion",
+                format!(
+                    "'{}' is not a valid region name (expected a name such as eu-west-3).",
+                    region.as_ref()
+                ),
+            ))
+        }
+        Some(_) => {}
     }
     let provider = config
         .credentials_provider()
@@ -148,6 +166,17 @@ async fn build_client(settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, 
             detail: Some(describe_chain(&e)),
         })?;
     Ok(aws_sdk_ssm::Client::new(&config))
+}
+
+/// A region name must be a DNS label (the SDK builds the endpoint host from it); checked
+/// here because the SDK's own failure names an internal interceptor, not the region.
+fn is_region_name(region: &str) -> bool {
+    (1..=63).contains(&region.len())
+        && region
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !region.starts_with('-')
+        && !region.ends_with('-')
 }
 
 /// The SDK accepts any string and fails later with an opaque endpoint-resolution error;
@@ -187,10 +216,52 @@ mod tests {
     fn endpoint_urls_are_checked() {
         assert!(validate_endpoint("http://127.0.0.1:5061").is_ok());
         assert!(validate_endpoint("https://ssm.eu-west-3.amazonaws.com/").is_ok());
-        for bad in ["127.0.0.1:5061", "ftp://x", "http://", "http:///x", "http://a b"] {
+        for bad in [
+            "127.0.0.1:5061",
+            "ftp://x",
+            "http://",
+            "http:///x",
+            "http://a b",
+        ] {
             let err = validate_endpoint(bad).unwrap_err();
             assert_eq!(err.code(), "InvalidEndpointUrl", "{bad}");
         }
+    }
+
+    #[test]
+    fn region_names_are_checked() {
+        for good in ["eu-west-3", "us-gov-west-1", "cn-north-1", "local"] {
+            assert!(is_region_name(good), "{good}");
+        }
+        for bad in ["", "eu west 3", "EU-WEST-3", "-eu", "eu-", "eu_west"] {
+            assert!(!is_region_name(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invalid_region_is_named_in_the_error() {
+        let settings = ClientSettings {
+            region: Some("eu west 3".into()),
+            access_key: Some("AKIDTEST".into()),
+            secret_key: Some("secret".into()),
+            environment: isolated_env(&[]),
+            ..Default::default()
+        };
+        let err = build_client(&settings).await.unwrap_err();
+        assert_eq!(err.code(), "InvalidRegion");
+        assert!(err.to_string().contains("'eu west 3'"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_region_variable_counts_as_unset() {
+        let settings = ClientSettings {
+            access_key: Some("AKIDTEST".into()),
+            secret_key: Some("secret".into()),
+            environment: isolated_env(&[("AWS_REGION", "")]),
+            ..Default::default()
+        };
+        let err = build_client(&settings).await.unwrap_err();
+        assert!(matches!(err, CoreError::NoRegion), "{err:?}");
     }
 
     #[tokio::test]
@@ -214,7 +285,9 @@ mod tests {
         };
         let err = build_client(&settings).await.unwrap_err();
         assert_eq!(err.kind(), "credentials", "{err:?}");
-        assert!(err.to_string().starts_with(crate::error::NO_CREDENTIALS_MESSAGE));
+        assert!(err
+            .to_string()
+            .starts_with(crate::error::NO_CREDENTIALS_MESSAGE));
     }
 
     #[tokio::test]

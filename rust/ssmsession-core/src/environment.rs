@@ -10,10 +10,15 @@ use std::collections::{BTreeMap, HashMap};
 use aws_types::os_shim_internal::Env;
 
 /// The `Env` for a call: the caller's snapshot when given, else the process environment.
+///
+/// Empty variables count as unset. On Unix .NET keeps a variable "set" to an empty string
+/// (PowerShell turns `$null` into `""`), and `AWS_REGION=` in a shell profile is common;
+/// aws-config would take "" as the region and fail later with an endpoint error.
 pub(crate) fn env_for(snapshot: Option<&BTreeMap<String, String>>) -> Env {
     match snapshot {
         Some(vars) => Env::from(
             vars.iter()
+                .filter(|(_, v)| !v.is_empty())
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect::<HashMap<_, _>>(),
         ),
@@ -33,5 +38,12 @@ mod tests {
         assert_eq!(env.get("AWS_REGION").unwrap(), "ap-south-2");
         // PATH exists in every test process but not in the snapshot.
         assert!(env.get("PATH").is_err());
+    }
+
+    #[test]
+    fn empty_variables_count_as_unset() {
+        let mut vars = BTreeMap::new();
+        vars.insert("AWS_REGION".to_string(), String::new());
+        assert!(env_for(Some(&vars)).get("AWS_REGION").is_err());
     }
 }

@@ -7,7 +7,8 @@ use std::error::Error as StdError;
 pub const NO_CREDENTIALS_MESSAGE: &str =
     "No credentials specified or obtained from persisted/shell defaults.";
 /// Message AWS Tools for PowerShell gives when no region resolves.
-pub const NO_REGION_MESSAGE: &str = "No region specified or obtained from persisted/shell defaults.";
+pub const NO_REGION_MESSAGE: &str =
+    "No region specified or obtained from persisted/shell defaults.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -93,9 +94,8 @@ impl CoreError {
 
     pub fn request_id(&self) -> Option<&str> {
         match self {
-            CoreError::Service { request_id, .. } | CoreError::InvalidResponse { request_id, .. } => {
-                request_id.as_deref()
-            }
+            CoreError::Service { request_id, .. }
+            | CoreError::InvalidResponse { request_id, .. } => request_id.as_deref(),
             _ => None,
         }
     }

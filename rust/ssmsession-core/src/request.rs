@@ -70,7 +70,10 @@ impl fmt::Debug for ClientSettings {
             .field("profile_location", &self.profile_location)
             .field(
                 "environment",
-                &self.environment.as_ref().map(|vars| vars.keys().collect::<Vec<_>>()),
+                &self
+                    .environment
+                    .as_ref()
+                    .map(|vars| vars.keys().collect::<Vec<_>>()),
             )
             .field("max_attempts", &self.max_attempts)
             .field("operation_timeout_ms", &self.operation_timeout_ms)
@@ -91,7 +94,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(call.target.as_deref(), Some("i-0123"));
-        assert_eq!(call.parameters.unwrap()["portNumber"], vec!["80".to_string()]);
+        assert_eq!(
+            call.parameters.unwrap()["portNumber"],
+            vec!["80".to_string()]
+        );
         assert_eq!(call.client.region.as_deref(), Some("eu-west-3"));
         assert_eq!(call.client.max_attempts, Some(1));
     }
@@ -112,6 +118,9 @@ mod tests {
         };
         let shown = format!("{settings:?}");
         assert!(shown.contains("AKIDVISIBLE"));
-        assert!(!shown.contains("very-secret") && !shown.contains("token-secret"), "{shown}");
+        assert!(
+            !shown.contains("very-secret") && !shown.contains("token-secret"),
+            "{shown}"
+        );
     }
 }

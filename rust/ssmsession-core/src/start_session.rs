@@ -57,7 +57,11 @@ fn describe_destination(client: &aws_sdk_ssm::Client, endpoint_url: Option<&str>
         Some(url) => format!("endpoint '{url}'"),
         None => format!(
             "region '{}'",
-            client.config().region().map(|r| r.as_ref()).unwrap_or("unknown")
+            client
+                .config()
+                .region()
+                .map(|r| r.as_ref())
+                .unwrap_or("unknown")
         ),
     }
 }
@@ -97,7 +101,9 @@ fn classify(err: SdkError<StartSessionError, HttpResponse>, where_to: &str) -> C
                 .unwrap_or_else(|| "unknown dispatch failure".to_owned());
             if failure.is_timeout() {
                 CoreError::Timeout {
-                    message: format!("The call to the SSM service at {where_to} timed out: {cause}"),
+                    message: format!(
+                        "The call to the SSM service at {where_to} timed out: {cause}"
+                    ),
                 }
             } else {
                 CoreError::Transport {

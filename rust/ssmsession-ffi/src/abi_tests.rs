@@ -30,7 +30,10 @@ fn client(secret: &str) -> Value {
 fn take(result: *mut c_char) -> Value {
     assert!(!result.is_null(), "exports never return NULL");
     // SAFETY: a non-NULL result of an export is a valid NUL-terminated string until freed.
-    let text = unsafe { CStr::from_ptr(result) }.to_str().expect("UTF-8 envelope").to_owned();
+    let text = unsafe { CStr::from_ptr(result) }
+        .to_str()
+        .expect("UTF-8 envelope")
+        .to_owned();
     // SAFETY: released exactly once, by the library that allocated it.
     unsafe { ssm_string_free(result) };
     serde_json::from_str(&text).expect("the envelope is JSON")
@@ -65,7 +68,13 @@ fn start_session_against_the_emulator_returns_the_session() {
     let session_id = data["SessionId"].as_str().unwrap();
     assert!(session_id.starts_with("emulator-user-"), "{session_id}");
     let stream_url = data["StreamUrl"].as_str().unwrap();
-    assert!(stream_url.starts_with(&format!("{}/v1/data-channel/{session_id}?", EMULATOR.url().replace("http://", "ws://"))), "{stream_url}");
+    assert!(
+        stream_url.starts_with(&format!(
+            "{}/v1/data-channel/{session_id}?",
+            EMULATOR.url().replace("http://", "ws://")
+        )),
+        "{stream_url}"
+    );
     assert_eq!(data["TokenValue"].as_str().unwrap().len(), 192);
     assert_eq!(data["HttpStatusCode"], json!(200));
     assert!(data["RequestId"].as_str().is_some_and(|id| !id.is_empty()));
@@ -74,7 +83,10 @@ fn start_session_against_the_emulator_returns_the_session() {
 
 #[test]
 fn service_errors_carry_code_message_status_and_request_id() {
-    let error = error_of(&call(&json!({ "Target": "i-targetnotconnected", "Client": client(DEFAULT_SECRET_KEY) }))).clone();
+    let error = error_of(&call(
+        &json!({ "Target": "i-targetnotconnected", "Client": client(DEFAULT_SECRET_KEY) }),
+    ))
+    .clone();
     assert_eq!(error["kind"], "service");
     assert_eq!(error["code"], "TargetNotConnected");
     assert_eq!(error["message"], "i-targetnotconnected is not connected.");
@@ -94,7 +106,10 @@ fn validation_happens_on_the_service_side() {
 
 #[test]
 fn a_wrong_secret_fails_signature_verification() {
-    let error = error_of(&call(&json!({ "Target": "i-1", "Client": client("not-the-secret") }))).clone();
+    let error = error_of(&call(
+        &json!({ "Target": "i-1", "Client": client("not-the-secret") }),
+    ))
+    .clone();
     assert_eq!(error["kind"], "service");
     assert_eq!(error["code"], "InvalidSignatureException");
 }
@@ -103,7 +118,12 @@ fn a_wrong_secret_fails_signature_verification() {
 fn malformed_json_gives_an_error_envelope() {
     for bad in [&b"{"[..], b"[]", b"{\"Target\":5}", b"{\"Unknown\":1}", b""] {
         let error = error_of(&call_bytes(bad)).clone();
-        assert_eq!(error["kind"], "invalidInput", "{}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            error["kind"],
+            "invalidInput",
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
         assert_eq!(error["code"], "InvalidRequest");
     }
 }
@@ -127,7 +147,13 @@ fn a_panic_is_caught_and_the_library_keeps_working() {
     FORCE_PANIC.with(|f| f.set(true));
     let error = error_of(&call(&json!({ "Target": "i-1" }))).clone();
     assert_eq!(error["kind"], "panic");
-    assert!(error["message"].as_str().unwrap().contains("forced panic for the ABI test"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("forced panic for the ABI test"),
+        "{error}"
+    );
     let envelope = call(&json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }));
     assert_eq!(envelope["ok"], json!(true), "{envelope}");
 }
@@ -156,7 +182,10 @@ fn an_unreachable_endpoint_is_a_transport_error() {
     let error = error_of(&call(&json!({ "Target": "i-1", "Client": settings }))).clone();
     assert_eq!(error["kind"], "transport", "{error}");
     let message = error["message"].as_str().unwrap();
-    assert!(message.contains(&format!("endpoint 'http://127.0.0.1:{port}'")), "{message}");
+    assert!(
+        message.contains(&format!("endpoint 'http://127.0.0.1:{port}'")),
+        "{message}"
+    );
     assert!(message.contains("Connection refused"), "{message}");
 }
 
@@ -168,10 +197,16 @@ fn region_can_come_from_the_environment_snapshot() {
     let envelope = call(&json!({ "Target": "i-1", "Client": settings }));
     assert_eq!(envelope["ok"], json!(true), "{envelope}");
 
-    settings["Environment"].as_object_mut().unwrap().remove("AWS_REGION");
+    settings["Environment"]
+        .as_object_mut()
+        .unwrap()
+        .remove("AWS_REGION");
     let error = error_of(&call(&json!({ "Target": "i-1", "Client": settings }))).clone();
     assert_eq!(error["kind"], "region");
-    assert_eq!(error["message"], "No region specified or obtained from persisted/shell defaults.");
+    assert_eq!(
+        error["message"],
+        "No region specified or obtained from persisted/shell defaults."
+    );
 }
 
 #[test]
@@ -181,13 +216,20 @@ fn concurrent_calls_each_get_their_own_session() {
             std::thread::spawn(|| {
                 (0..5)
                     .map(|_| {
-                        let envelope = call(&json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }));
-                        envelope["data"]["SessionId"].as_str().expect("success").to_owned()
+                        let envelope =
+                            call(&json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }));
+                        envelope["data"]["SessionId"]
+                            .as_str()
+                            .expect("success")
+                            .to_owned()
                     })
                     .collect::<Vec<_>>()
             })
         })
         .collect();
-    let ids: HashSet<String> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let ids: HashSet<String> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     assert_eq!(ids.len(), 40);
 }

@@ -55,7 +55,10 @@ pub unsafe fn json_call(
     install_panic_hook();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         if input.is_null() {
-            return Err(ErrorBody::invalid_input("NullPointer", "The request pointer is NULL."));
+            return Err(ErrorBody::invalid_input(
+                "NullPointer",
+                "The request pointer is NULL.",
+            ));
         }
         // SAFETY: non-NULL, and the caller guarantees a NUL-terminated string that outlives
         // this call.
@@ -63,7 +66,10 @@ pub unsafe fn json_call(
         let text = std::str::from_utf8(bytes).map_err(|e| {
             ErrorBody::invalid_input(
                 "InvalidUtf8",
-                format!("The request is not valid UTF-8 (invalid byte at offset {}).", e.valid_up_to()),
+                format!(
+                    "The request is not valid UTF-8 (invalid byte at offset {}).",
+                    e.valid_up_to()
+                ),
             )
         })?;
         handler(text)

@@ -1,0 +1,24 @@
+@{
+    RootModule           = 'powershell/SSMSession.psm1'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '0d7b3014-7479-4a00-8e13-f940f194e590'
+    Author               = 'SSMSession contributors'
+    CompanyName          = 'SSMSession'
+    Copyright            = '(c) SSMSession contributors. Apache License 2.0.'
+    Description          = 'AWS Systems Manager Session Manager for PowerShell on a Rust core: Start-SSMSession compatible with AWS Tools for PowerShell, with a local emulator for offline use.'
+    PowerShellVersion    = '7.2'
+    CompatiblePSEditions = @('Core')
+    FunctionsToExport    = @('Start-SSMSession')
+    CmdletsToExport      = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    FormatsToProcess     = @('powershell/SSMSession.format.ps1xml')
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('AWS', 'SSM', 'SessionManager', 'SystemsManager', 'PSEdition_Core', 'Linux', 'MacOS', 'Windows')
+            ProjectUri   = 'https://github.com/ssmsession/ssmsession'
+            LicenseUri   = 'https://github.com/ssmsession/ssmsession/blob/main/LICENSE'
+            ReleaseNotes = 'Foundation: Start-SSMSession through the native core; local SSM emulator.'
+        }
+    }
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env pwsh
+<#
+.SYNOPSIS
+Builds SSMSession, runs its tests, or runs the demo against the local emulator.
+
+.DESCRIPTION
+Without switches: builds the Rust workspace (native library and ssm-emulator) and stages
+the library at runtimes/<rid>/native/, so that Import-Module ./SSMSession.psd1 works from
+the repository root.
+
+-Test also checks formatting (cargo fmt), lints (cargo clippy -D warnings), runs every
+cargo test and every Pester test under tests/, and fails when any of them fails.
+
+On a machine that cannot reach crates.io but has the workplace's vendored crates
+(../shared/tools/use-vendored-crates beside the repository), cargo is pointed at them
+first. When Pester 5 is not installed, -Test fetches it from NuGet with the dotnet CLI.
+
+-Demo starts the emulator on a free loopback port, imports the module, runs
+Start-SSMSession against it, prints the result and stops the emulator.
+
+.PARAMETER Configuration
+Cargo profile: Release (default) or Debug.
+
+.PARAMETER Test
+Run all checks and tests after building.
+
+.PARAMETER Demo
+Run the emulator demo after building.
+
+.EXAMPLE
+pwsh ./build.ps1 -Demo
+
+.EXAMPLE
+pwsh ./build.ps1 -Test
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Release', 'Debug')]
+    [string] $Configuration = 'Release',
+
+    [switch] $Test,
+
+    [switch] $Demo
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$repositoryRoot = $PSScriptRoot
+
+# Tests and the demo talk to loopback only: no instance metadata, no proxy for loopback.
+$env:AWS_EC2_METADATA_DISABLED = 'true'
+$env:NO_PROXY = '127.0.0.1,localhost'
+
+function Invoke-Step {
+    param([string] $Name, [string] $File, [string[]] $Arguments)
+    Write-Host "==> $Name" -ForegroundColor Cyan
+    & $File @Arguments
+    if ($LASTEXITCODE -ne 0) {
+        throw "$Name failed (exit code $LASTEXITCODE)."
+    }
+}
+
+function Initialize-CargoSource {
+    # Offline workplaces ship every allowed crate beside the repository; the tool is
+    # idempotent and only rewrites its own block in ~/.cargo/config.toml.
+    $tool = Join-Path $repositoryRoot '..' 'shared' 'tools' 'use-vendored-crates'
+    $cargoHome = if ($env:CARGO_HOME) { $env:CARGO_HOME } else { Join-Path $HOME '.cargo' }
+    $cargoConfig = Join-Path $cargoHome 'config.toml'
+    $configured = (Test-Path -LiteralPath $cargoConfig) -and
+        (Select-String -LiteralPath $cargoConfig -SimpleMatch 'use-vendored-crates' -Quiet)
+    if ((Test-Path -LiteralPath $tool) -and -not $configured -and -not $env:SSMSESSION_USE_CRATES_IO) {
+        Invoke-Step 'use vendored crates' bash @($tool)
+    }
+}
+
+function Get-PesterManifest {
+    $installed = Get-Module -ListAvailable -Name Pester |
+        Where-Object { $_.Version.Major -eq 5 } |
+        Sort-Object Version -Descending |
+        Select-Object -First 1
+    if ($installed) { return $installed.Path }
+
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget' 'packages' }
+    $find = {
+        Get-ChildItem -Path (Join-Path $nugetRoot 'pester' '5.*' 'tools' 'Pester.psd1') -ErrorAction SilentlyContinue |
+            Sort-Object { [version]$_.Directory.Parent.Name } -Descending |
+            Select-Object -First 1 -ExpandProperty FullName
+    }
+    $manifest = & $find
+    if ($manifest) { return $manifest }
+
+    if (-not (Get-Command dotnet -ErrorAction SilentlyContinue)) {
+        throw 'Pester 5 was not found. Install it with: Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser'
+    }
+    # The NuGet package keeps the module under tools/; a throwaway project downloads it.
+    $scratch = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-pester-$PID"
+    New-Item -ItemType Directory -Force -Path $scratch | Out-Null
+    try {
+        Set-Content -LiteralPath (Join-Path $scratch 'fetch.csproj') -Value @'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net8.0</TargetFramework></PropertyGroup>
+  <ItemGroup><PackageDownload Include="Pester" Version="[5.7.1]" /></ItemGroup>
+</Project>
+'@
+        Invoke-Step 'fetch Pester 5.7.1 from NuGet' dotnet @('restore', (Join-Path $scratch 'fetch.csproj'), '--verbosity', 'quiet')
+    } finally {
+        Remove-Item -LiteralPath $scratch -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    $manifest = & $find
+    if (-not $manifest) { throw "Pester was downloaded but not found under $nugetRoot." }
+    $manifest
+}
+
+function Get-RuntimeId {
+    $architecture = switch ([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture) {
+        'X64' { 'x64' }
+        'Arm64' { 'arm64' }
+        default { $_.ToString().ToLowerInvariant() }
+    }
+    $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+    "$os-$architecture"
+}
+
+$cargoProfileArgs = if ($Configuration -eq 'Release') { @('--release') } else { @() }
+$targetDir = Join-Path $repositoryRoot 'target' ($Configuration.ToLowerInvariant())
+$executableSuffix = if ($IsWindows) { '.exe' } else { '' }
+$emulatorPath = Join-Path $targetDir "ssm-emulator$executableSuffix"
+
+Push-Location $repositoryRoot
+try {
+    Initialize-CargoSource
+    Invoke-Step 'cargo build' cargo (@('build', '--workspace', '--locked') + $cargoProfileArgs)
+
+    $runtimeId = Get-RuntimeId
+    $libraryFile = if ($IsWindows) { 'ssmsession.dll' } elseif ($IsMacOS) { 'libssmsession.dylib' } else { 'libssmsession.so' }
+    $stageDir = Join-Path $repositoryRoot 'runtimes' $runtimeId 'native'
+    New-Item -ItemType Directory -Force -Path $stageDir | Out-Null
+    $stagedLibrary = Join-Path $stageDir $libraryFile
+    try {
+        Copy-Item -LiteralPath (Join-Path $targetDir $libraryFile) -Destination $stagedLibrary -Force
+    } catch [System.IO.IOException] {
+        throw "Cannot replace '$stagedLibrary' (is a PowerShell session using it? Close it and build again): $($_.Exception.Message)"
+    }
+    Write-Host "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB)"
+
+    if ($Test) {
+        Invoke-Step 'cargo fmt --check' cargo @('fmt', '--all', '--check')
+        Invoke-Step 'cargo clippy' cargo (@('clippy', '--workspace', '--all-targets', '--locked') + $cargoProfileArgs + @('--', '-D', 'warnings'))
+        Invoke-Step 'cargo test' cargo (@('test', '--workspace', '--locked') + $cargoProfileArgs)
+
+        Write-Host '==> Pester' -ForegroundColor Cyan
+        Import-Module (Get-PesterManifest) -Force
+        $env:SSMSESSION_EMULATOR_PATH = $emulatorPath
+        $pesterConfiguration = New-PesterConfiguration
+        $pesterConfiguration.Run.Path = Join-Path $repositoryRoot 'tests'
+        $pesterConfiguration.Run.PassThru = $true
+        $pesterConfiguration.Output.Verbosity = 'Detailed'
+        $pesterConfiguration.TestResult.Enabled = $true
+        $pesterConfiguration.TestResult.OutputPath = Join-Path $repositoryRoot 'out' 'pester-results.xml'
+        $result = Invoke-Pester -Configuration $pesterConfiguration
+        # Pester's own summary is not a line CI tools read; say it plainly as well.
+        Write-Host "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped"
+        if ($result.FailedCount -gt 0 -or $result.FailedBlocksCount -gt 0 -or $result.FailedContainersCount -gt 0) {
+            throw "Pester: $($result.FailedCount) test(s), $($result.FailedBlocksCount) block(s) and $($result.FailedContainersCount) container(s) failed."
+        }
+        if ($result.PassedCount -eq 0) {
+            throw 'Pester ran no tests.'
+        }
+    }
+
+    if ($Demo) {
+        Import-Module (Join-Path $repositoryRoot 'tests' 'Support' 'SSMEmulator.psm1') -Force
+        $emulator = Start-SSMEmulator -Path $emulatorPath -ShowRequests
+        try {
+            Write-Host "==> Demo: Start-SSMSession against the local emulator at $($emulator.Url)" -ForegroundColor Cyan
+            Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+            $session = Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession `
+                -Parameter @{ localPortNumber = '8080'; portNumber = '80' } `
+                -Region eu-west-3 -EndpointUrl $emulator.Url `
+                -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
+            $session | Format-Table -AutoSize -Wrap | Out-String -Width 250 | Write-Host
+        } finally {
+            Stop-SSMEmulator -Emulator $emulator
+        }
+    }
+} finally {
+    Pop-Location
+}

@@ -1,0 +1,75 @@
+function Initialize-SSMNativeLibrary {
+    <#
+    .SYNOPSIS
+    Binds the native library's exports on first use and returns the type that calls them.
+
+    .DESCRIPTION
+    Defines static P/Invoke methods with Reflection.Emit (no C# compiler, a few
+    milliseconds), bound to the library by absolute path. Types cannot be unloaded, so the
+    bound type is kept in the AppDomain under a name derived from the library path and
+    reused when the module is imported again. Strings cross as NUL-terminated UTF-8 bytes
+    in and a pointer out, which Invoke-SSMNative copies and frees with the library's own
+    ssm_string_free.
+    #>
+    [CmdletBinding()]
+    [OutputType([type])]
+    param()
+
+    if ($script:SSMNativeType) {
+        return $script:SSMNativeType
+    }
+
+    $libraryPath = Get-SSMNativeLibraryPath -ModuleRoot $script:SSMModuleRoot
+    $pathHash = [System.Convert]::ToHexString(
+        [System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($libraryPath))
+    ).Substring(0, 16)
+    $typeName = "SSMSession.Native.Library_$pathHash"
+
+    $bound = [System.AppDomain]::CurrentDomain.GetData($typeName)
+    if ($bound -is [type]) {
+        $script:SSMNativeType = $bound
+        return $bound
+    }
+
+    $assembly = [System.Reflection.Emit.AssemblyBuilder]::DefineDynamicAssembly(
+        [System.Reflection.AssemblyName]::new($typeName),
+        [System.Reflection.Emit.AssemblyBuilderAccess]::Run)
+    $module = $assembly.DefineDynamicModule($typeName)
+    $builder = $module.DefineType($typeName, 'Public, Abstract, Sealed, Class')
+    $exports = @(
+        @{ Name = 'start_session'; Returns = [IntPtr]; Parameters = [type[]]@([byte[]]) }
+        @{ Name = 'ssm_string_free'; Returns = [void]; Parameters = [type[]]@([IntPtr]) }
+        @{ Name = 'ssm_version'; Returns = [IntPtr]; Parameters = [type[]]@() }
+    )
+    foreach ($export in $exports) {
+        $method = $builder.DefinePInvokeMethod(
+            $export.Name,
+            $libraryPath,
+            [System.Reflection.MethodAttributes]'Public, Static, PinvokeImpl',
+            [System.Reflection.CallingConventions]::Standard,
+            $export.Returns,
+            $export.Parameters,
+            [System.Runtime.InteropServices.CallingConvention]::Cdecl,
+            [System.Runtime.InteropServices.CharSet]::Ansi)
+        $method.SetImplementationFlags([System.Reflection.MethodImplAttributes]::PreserveSig)
+    }
+    $type = $builder.CreateType()
+
+    # Resolve the library now, so a broken file fails here with its loader message instead
+    # of inside the first API call.
+    try {
+        $versionPointer = $type::ssm_version()
+    } catch {
+        throw ([System.Management.Automation.ErrorRecord]::new(
+                [System.DllNotFoundException]::new(
+                    "The SSMSession native library at '$libraryPath' could not be loaded: $($_.Exception.GetBaseException().Message)",
+                    $_.Exception),
+                'SSMSession.NativeLibraryLoadFailed',
+                [System.Management.Automation.ErrorCategory]::ResourceUnavailable,
+                $libraryPath))
+    }
+    $script:SSMNativeVersion = [System.Runtime.InteropServices.Marshal]::PtrToStringUTF8($versionPointer)
+    [System.AppDomain]::CurrentDomain.SetData($typeName, $type)
+    $script:SSMNativeType = $type
+    $type
+}

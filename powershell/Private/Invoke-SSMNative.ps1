@@ -1,0 +1,42 @@
+function Invoke-SSMNative {
+    <#
+    .SYNOPSIS
+    Calls one JSON export of the native library and returns its envelope.
+
+    .DESCRIPTION
+    The single place where PowerShell crosses into native code (and the one to mock in unit
+    tests). The request is serialised to JSON and passed as NUL-terminated UTF-8; the
+    returned envelope ({ ok, data } or { ok, error }) is copied as UTF-8 and released with
+    the library's ssm_string_free in all cases.
+
+    .PARAMETER Operation
+    Name of the export, e.g. start_session.
+
+    .PARAMETER Request
+    The request; serialised with ConvertTo-Json.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [ValidateSet('start_session')]
+        [string] $Operation,
+
+        [Parameter(Mandatory)]
+        [System.Collections.IDictionary] $Request
+    )
+
+    $native = Initialize-SSMNativeLibrary
+    $json = ConvertTo-Json -InputObject $Request -Depth 10 -Compress
+    $bytes = [System.Text.Encoding]::UTF8.GetBytes($json + [char]0)
+    $result = [IntPtr]::Zero
+    try {
+        $result = $native::$Operation($bytes)
+        $text = [System.Runtime.InteropServices.Marshal]::PtrToStringUTF8($result)
+    } finally {
+        if ($result -ne [IntPtr]::Zero) {
+            $native::ssm_string_free($result)
+        }
+    }
+    ConvertFrom-Json -InputObject $text
+}

@@ -1,0 +1,20 @@
+# Development loader: one function per file under Private/ and Public/. The manifest's
+# FunctionsToExport decides what users see. Nothing here touches the native library; it is
+# loaded on the first call (Private/Initialize-SSMNativeLibrary.ps1).
+Set-StrictMode -Version 3.0
+
+# The folder that holds SSMSession.psd1 (this file is in its powershell/ subfolder).
+$script:SSMModuleRoot = [System.IO.Path]::GetDirectoryName($PSScriptRoot)
+# Set by Initialize-SSMNativeLibrary on the first call.
+$script:SSMNativeType = $null
+$script:SSMNativeVersion = $null
+
+# Private helpers report failures with `throw [ErrorRecord]`; public functions catch them
+# and rethrow through $PSCmdlet.ThrowTerminatingError, so every failure is terminating for
+# the caller whatever its ErrorActionPreference, and keeps its ErrorId and category.
+
+foreach ($folder in 'Private', 'Public') {
+    foreach ($file in [System.IO.Directory]::GetFiles((Join-Path $PSScriptRoot $folder), '*.ps1')) {
+        . $file
+    }
+}

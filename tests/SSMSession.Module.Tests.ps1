@@ -1,0 +1,62 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+
+Describe 'SSMSession module' {
+    BeforeAll {
+        $repositoryRoot = Split-Path $PSScriptRoot -Parent
+        $manifestPath = Join-Path $repositoryRoot 'SSMSession.psd1'
+        $pwshPath = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+    }
+
+    It 'has a valid manifest that exports exactly the public functions' {
+        $manifest = Test-ModuleManifest -Path $manifestPath -ErrorAction Stop
+        $publicFiles = Get-ChildItem (Join-Path $repositoryRoot 'powershell' 'Public') -Filter '*.ps1' |
+            ForEach-Object BaseName | Sort-Object
+        @($manifest.ExportedFunctions.Keys | Sort-Object) | Should -Be $publicFiles
+        $manifest.ExportedAliases.Count | Should -Be 0
+        $manifest.ExportedVariables.Count | Should -Be 0
+        $manifest.ExportedCmdlets.Count | Should -Be 0
+        $manifest.CompatiblePSEditions | Should -Be @('Core')
+        $manifest.PowerShellVersion | Should -Be ([version]'7.2')
+    }
+
+    It 'imports idempotently with -Force' {
+        Import-Module $manifestPath -Force
+        Import-Module $manifestPath -Force
+        @(Get-Module SSMSession).Count | Should -Be 1
+        (Get-Command Start-SSMSession).Module.Name | Should -Be 'SSMSession'
+        @((Get-Module SSMSession).ExportedCommands.Keys) | Should -Be @('Start-SSMSession')
+    }
+
+    It 'exports no private helper' {
+        Import-Module $manifestPath -Force
+        Get-Command -Module SSMSession -Name Invoke-SSMNative -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+
+    It 'does not load the native library at import, only on the first call' {
+        $probe = @'
+Import-Module '__MANIFEST__'
+$loaded = { [bool]([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object FileName -like '*libssmsession*') }
+"import:" + (& $loaded)
+try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0.1:9 -AccessKey AKIDX -SecretKey x -ErrorAction Stop } catch { }
+"call:" + (& $loaded)
+'@.Replace('__MANIFEST__', $manifestPath)
+        $output = & $pwshPath -NoProfile -NonInteractive -Command $probe 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because ($output -join [System.Environment]::NewLine)
+        $output | Should -Contain 'import:False'
+        $output | Should -Contain 'call:True'
+    }
+
+    It 'gives every exported command help with a synopsis, an example and every parameter described' {
+        Import-Module $manifestPath -Force
+        foreach ($command in Get-Command -Module SSMSession) {
+            $help = Get-Help $command.Name -Full
+            $help.Synopsis | Should -Not -BeNullOrEmpty
+            @($help.Examples.Example).Count | Should -BeGreaterThan 0
+            $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+            foreach ($parameter in $command.Parameters.Keys | Where-Object { $_ -notin $common }) {
+                $described = $help.Parameters.Parameter | Where-Object Name -eq $parameter
+                ($described.Description | Out-String).Trim() | Should -Not -BeNullOrEmpty -Because "parameter $parameter needs a description"
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+
+# Start-SSMSession through the real native library against ssm-emulator on loopback: real
+# HTTP, real SigV4 signing and verification, real service error shapes.
+
+Describe 'Start-SSMSession against the local emulator' {
+    BeforeAll {
+        $repositoryRoot = Split-Path $PSScriptRoot -Parent
+        Import-Module (Join-Path $PSScriptRoot 'Support' 'SSMEmulator.psm1') -Force
+        $emulatorPath = if ($env:SSMSESSION_EMULATOR_PATH) { $env:SSMSESSION_EMULATOR_PATH } else { Join-Path $repositoryRoot 'target' 'release' 'ssm-emulator' }
+        $emulator = Start-SSMEmulator -Path $emulatorPath
+        Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+
+        # Nothing from the developer's own AWS setup may leak in: no AWS_* variables, a
+        # home folder without ~/.aws, and no instance metadata.
+        # Remove-Item, not SetEnvironmentVariable($name, $null): PowerShell passes $null to
+        # a string parameter as "", which leaves an empty variable behind on Unix.
+        $savedEnvironment = @{}
+        foreach ($item in @(Get-ChildItem Env: | Where-Object { $_.Name -like 'AWS_*' -or $_.Name -eq 'HOME' })) {
+            $savedEnvironment[$item.Name] = $item.Value
+            Remove-Item -LiteralPath "Env:$($item.Name)"
+        }
+        $fakeHome = Join-Path (Get-PSDrive TestDrive).Root 'home'
+        New-Item -ItemType Directory -Path (Join-Path $fakeHome '.aws') -Force | Out-Null
+        $env:HOME = $fakeHome
+        $env:AWS_EC2_METADATA_DISABLED = 'true'
+
+        $accessKey = 'AKIDSSMEMULATOR'
+        $secretKey = 'ssm-emulator-secret-key'
+        $common = @{ Region = 'eu-west-3'; EndpointUrl = $emulator.Url; AccessKey = $accessKey; SecretKey = $secretKey }
+    }
+
+    AfterAll {
+        Stop-SSMEmulator -Emulator $emulator
+        Get-ChildItem Env: | Where-Object Name -like 'AWS_*' | ForEach-Object { Remove-Item -LiteralPath "Env:$($_.Name)" }
+        foreach ($entry in $savedEnvironment.GetEnumerator()) {
+            Set-Item -LiteralPath "Env:$($entry.Key)" -Value $entry.Value
+        }
+    }
+
+    It 'starts a port forwarding session and returns SessionId, StreamUrl and TokenValue' {
+        $response = Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession `
+            -Parameter @{ localPortNumber = '8080'; portNumber = '80' } -Reason 'Pester' @common
+        $response.PSObject.TypeNames[0] | Should -Be 'Amazon.SimpleSystemsManagement.Model.StartSessionResponse'
+        $response.SessionId | Should -Match '^emulator-user-[0-9a-f]{17}$'
+        $response.StreamUrl | Should -BeLike "$($emulator.Url -replace '^http', 'ws')/v1/data-channel/$($response.SessionId)?role=publish_subscribe*"
+        $response.TokenValue | Should -Match '^[0-9a-f]{192}$'
+        $response.ResponseMetadata.RequestId | Should -Match '^[0-9a-f-]{36}$'
+        $response.ContentLength | Should -BeGreaterThan 0
+    }
+
+    It 'gives every call its own session' {
+        $ids = 1..5 | ForEach-Object { (Start-SSMSession -Target "i-$_" @common).SessionId }
+        @($ids | Sort-Object -Unique).Count | Should -Be 5
+    }
+
+    It 'sends the document name (an unknown document is the service''s InvalidDocument error)' {
+        { Start-SSMSession -Target i-1 -DocumentName Not-A-Real-Document @common } |
+            Should -Throw -ErrorId 'Amazon.SimpleSystemsManagement.Model.InvalidDocumentException,Start-SSMSession' -ExpectedMessage 'Document Not-A-Real-Document does not exist*'
+    }
+
+    It 'sends reason and parameters (the service validates them)' {
+        { Start-SSMSession -Target i-1 -Reason ('r' * 257) @common } |
+            Should -Throw -ExpectedMessage "*at 'reason' failed to satisfy constraint: Member must have length less than or equal to 256"
+        { Start-SSMSession -Target i-1 -Parameter @{ portNumber = '' } @common } |
+            Should -Throw -ExpectedMessage "*at 'parameters' failed to satisfy constraint: Member must have length greater than or equal to 1"
+    }
+
+    It 'turns TargetNotConnected into a terminating error with the service''s message and code' {
+        $caught = $null
+        try {
+            Start-SSMSession -Target i-targetnotconnected @common -ErrorAction SilentlyContinue
+        } catch {
+            $caught = $_
+        }
+        $caught | Should -Not -BeNullOrEmpty
+        $caught.Exception.Message | Should -Be 'i-targetnotconnected is not connected.'
+        $caught.FullyQualifiedErrorId | Should -Be 'Amazon.SimpleSystemsManagement.Model.TargetNotConnectedException,Start-SSMSession'
+        $caught.CategoryInfo.Category | Should -Be 'InvalidOperation'
+        $caught.Exception.Data['ErrorCode'] | Should -Be 'TargetNotConnected'
+        $caught.Exception.Data['StatusCode'] | Should -Be 400
+        $caught.Exception.InnerException.Message | Should -Be 'i-targetnotconnected is not connected.'
+    }
+
+    It 'reports unmodelled service errors with their code' {
+        $caught = $null
+        try { Start-SSMSession -Target i-accessdenied @common } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -Be 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException,Start-SSMSession'
+        $caught.Exception.Data['ErrorCode'] | Should -Be 'AccessDeniedException'
+        $caught.Exception.Message | Should -BeLike 'User: arn:aws:iam::123456789012:user/emulator-user is not authorized to perform: ssm:StartSession*'
+    }
+
+    It 'signs with the secret key: a wrong one is rejected by the emulator''s SigV4 check' {
+        $caught = $null
+        try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl $emulator.Url -AccessKey $accessKey -SecretKey 'wrong' } catch { $caught = $_ }
+        $caught.Exception.Data['ErrorCode'] | Should -Be 'InvalidSignatureException'
+        $caught.Exception.Message | Should -BeLike 'The request signature we calculated does not match*'
+    }
+
+    It 'fails clearly on an unreachable endpoint and keeps pwsh usable' {
+        $closedPort = & {
+            $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $listener.Start(); $port = $listener.LocalEndpoint.Port; $listener.Stop(); $port
+        }
+        $caught = $null
+        try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl "http://127.0.0.1:$closedPort" -AccessKey $accessKey -SecretKey $secretKey } catch { $caught = $_ }
+        $caught.FullyQualifiedErrorId | Should -Be 'SSMSession.ConnectionFailure,Start-SSMSession'
+        $caught.CategoryInfo.Category | Should -Be 'ConnectionError'
+        $caught.Exception.Message | Should -BeLike "Could not reach the SSM service at endpoint 'http://127.0.0.1:$closedPort'*Connection refused*"
+        # The same process goes on working.
+        (Start-SSMSession -Target i-1 @common).SessionId | Should -Not -BeNullOrEmpty
+    }
+
+    It 'rejects an endpoint that is not a URL before sending anything' {
+        { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl '127.0.0.1:80' -AccessKey $accessKey -SecretKey $secretKey } |
+            Should -Throw -ErrorId 'SSMSession.InvalidEndpointUrl,Start-SSMSession'
+    }
+
+    It 'treats an empty AWS_REGION as unset, like an unset one' {
+        $env:AWS_REGION = 'placeholder'
+        [System.Environment]::SetEnvironmentVariable('AWS_REGION', '')
+        try {
+            { Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -AccessKey $accessKey -SecretKey $secretKey } |
+                Should -Throw -ExpectedMessage 'No region specified or obtained from persisted/shell defaults.'
+        } finally {
+            Remove-Item Env:AWS_REGION -ErrorAction SilentlyContinue
+        }
+    }
+
+    It 'names an invalid region instead of failing inside the SDK' {
+        { Start-SSMSession -Target i-1 -Region 'eu west 3' -EndpointUrl $emulator.Url -AccessKey $accessKey -SecretKey $secretKey } |
+            Should -Throw -ErrorId 'SSMSession.InvalidRegion,Start-SSMSession' -ExpectedMessage "'eu west 3' is not a valid region name*"
+    }
+
+    It 'says so when no region can be found' {
+        { Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -AccessKey $accessKey -SecretKey $secretKey } |
+            Should -Throw -ExpectedMessage 'No region specified or obtained from persisted/shell defaults.' -ErrorId 'InvalidOperationException,Start-SSMSession'
+    }
+
+    It 'says so when no credentials can be found' {
+        { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl $emulator.Url } |
+            Should -Throw -ExpectedMessage 'No credentials specified or obtained from persisted/shell defaults.*' -ErrorId 'InvalidOperationException,Start-SSMSession'
+    }
+
+    Context 'settings made in this PowerShell session' {
+        AfterEach {
+            Remove-Item -Path Env:AWS_REGION, Env:AWS_ACCESS_KEY_ID, Env:AWS_SECRET_ACCESS_KEY, Env:AWS_PROFILE -ErrorAction SilentlyContinue
+        }
+
+        It 'honours $env:AWS_REGION and $env:AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set after start-up' {
+            $env:AWS_REGION = 'ap-south-2'
+            $env:AWS_ACCESS_KEY_ID = $accessKey
+            $env:AWS_SECRET_ACCESS_KEY = $secretKey
+            (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url).SessionId | Should -Not -BeNullOrEmpty
+        }
+
+        It 'uses the credentials and region of -ProfileName in -ProfileLocation' {
+            $credentialsFile = Join-Path (Get-PSDrive TestDrive).Root 'emulator-credentials'
+            Set-Content -LiteralPath $credentialsFile -Value @(
+                '[emulator]'
+                "aws_access_key_id = $accessKey"
+                "aws_secret_access_key = $secretKey"
+                'region = eu-central-2'
+            )
+            (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -ProfileName emulator -ProfileLocation $credentialsFile).SessionId |
+                Should -Not -BeNullOrEmpty
+        }
+
+        It 'honours $env:AWS_PROFILE with the shared files in the home folder' {
+            Set-Content -LiteralPath (Join-Path $env:HOME '.aws' 'credentials') -Value @(
+                '[from-env]'
+                "aws_access_key_id = $accessKey"
+                "aws_secret_access_key = $secretKey"
+            )
+            Set-Content -LiteralPath (Join-Path $env:HOME '.aws' 'config') -Value @(
+                '[profile from-env]'
+                'region = sa-east-1'
+            )
+            $env:AWS_PROFILE = 'from-env'
+            (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url).SessionId | Should -Not -BeNullOrEmpty
+        }
+
+        It 'reports a missing profile file clearly' {
+            { Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -ProfileName x -ProfileLocation (Join-Path (Get-PSDrive TestDrive).Root 'missing') } |
+                Should -Throw -ErrorId 'SSMSession.ProfileLocationNotFound,Start-SSMSession'
+        }
+    }
+}
