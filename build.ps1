@@ -52,8 +52,12 @@ $env:AWS_EC2_METADATA_DISABLED = 'true'
 $env:NO_PROXY = '127.0.0.1,localhost'
 
 function Invoke-Step {
-    param([string] $Name, [string] $File, [string[]] $Arguments)
-    Write-Host "==> $Name" -ForegroundColor Cyan
+    param(
+        [Parameter(Mandatory)] [string] $Name,
+        [Parameter(Mandatory)] [string] $File,
+        [string[]] $Arguments = @()
+    )
+    Write-Information "==> $Name" -InformationAction Continue
     & $File @Arguments
     if ($LASTEXITCODE -ne 0) {
         throw "$Name failed (exit code $LASTEXITCODE)."
@@ -63,13 +67,13 @@ function Invoke-Step {
 function Initialize-CargoSource {
     # Offline workplaces ship every allowed crate beside the repository; the tool is
     # idempotent and only rewrites its own block in ~/.cargo/config.toml.
-    $tool = Join-Path $repositoryRoot '..' 'shared' 'tools' 'use-vendored-crates'
+    $tool = [System.IO.Path]::Combine($repositoryRoot, '..', 'shared', 'tools', 'use-vendored-crates')
     $cargoHome = if ($env:CARGO_HOME) { $env:CARGO_HOME } else { Join-Path $HOME '.cargo' }
     $cargoConfig = Join-Path $cargoHome 'config.toml'
     $configured = (Test-Path -LiteralPath $cargoConfig) -and
         (Select-String -LiteralPath $cargoConfig -SimpleMatch 'use-vendored-crates' -Quiet)
     if ((Test-Path -LiteralPath $tool) -and -not $configured -and -not $env:SSMSESSION_USE_CRATES_IO) {
-        Invoke-Step 'use vendored crates' bash @($tool)
+        Invoke-Step -Name 'use vendored crates' -File bash -Arguments @($tool)
     }
 }
 
@@ -80,9 +84,9 @@ function Get-PesterManifest {
         Select-Object -First 1
     if ($installed) { return $installed.Path }
 
-    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { Join-Path $HOME '.nuget' 'packages' }
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { [System.IO.Path]::Combine($HOME, '.nuget', 'packages') }
     $find = {
-        Get-ChildItem -Path (Join-Path $nugetRoot 'pester' '5.*' 'tools' 'Pester.psd1') -ErrorAction SilentlyContinue |
+        Get-ChildItem -Path ([System.IO.Path]::Combine($nugetRoot, 'pester', '5.*', 'tools', 'Pester.psd1')) -ErrorAction SilentlyContinue |
             Sort-Object { [version]$_.Directory.Parent.Name } -Descending |
             Select-Object -First 1 -ExpandProperty FullName
     }
@@ -102,7 +106,7 @@ function Get-PesterManifest {
   <ItemGroup><PackageDownload Include="Pester" Version="[5.7.1]" /></ItemGroup>
 </Project>
 '@
-        Invoke-Step 'fetch Pester 5.7.1 from NuGet' dotnet @('restore', (Join-Path $scratch 'fetch.csproj'), '--verbosity', 'quiet')
+        Invoke-Step -Name 'fetch Pester 5.7.1 from NuGet' -File dotnet -Arguments @('restore', (Join-Path $scratch 'fetch.csproj'), '--verbosity', 'quiet')
     } finally {
         Remove-Item -LiteralPath $scratch -Recurse -Force -ErrorAction SilentlyContinue
     }
@@ -122,18 +126,18 @@ function Get-RuntimeId {
 }
 
 $cargoProfileArgs = if ($Configuration -eq 'Release') { @('--release') } else { @() }
-$targetDir = Join-Path $repositoryRoot 'target' ($Configuration.ToLowerInvariant())
+$targetDir = [System.IO.Path]::Combine($repositoryRoot, 'target', $Configuration.ToLowerInvariant())
 $executableSuffix = if ($IsWindows) { '.exe' } else { '' }
 $emulatorPath = Join-Path $targetDir "ssm-emulator$executableSuffix"
 
 Push-Location $repositoryRoot
 try {
     Initialize-CargoSource
-    Invoke-Step 'cargo build' cargo (@('build', '--workspace', '--locked') + $cargoProfileArgs)
+    Invoke-Step -Name 'cargo build' -File cargo -Arguments (@('build', '--workspace', '--locked') + $cargoProfileArgs)
 
     $runtimeId = Get-RuntimeId
     $libraryFile = if ($IsWindows) { 'ssmsession.dll' } elseif ($IsMacOS) { 'libssmsession.dylib' } else { 'libssmsession.so' }
-    $stageDir = Join-Path $repositoryRoot 'runtimes' $runtimeId 'native'
+    $stageDir = [System.IO.Path]::Combine($repositoryRoot, 'runtimes', $runtimeId, 'native')
     New-Item -ItemType Directory -Force -Path $stageDir | Out-Null
     $stagedLibrary = Join-Path $stageDir $libraryFile
     try {
@@ -141,14 +145,14 @@ try {
     } catch [System.IO.IOException] {
         throw "Cannot replace '$stagedLibrary' (is a PowerShell session using it? Close it and build again): $($_.Exception.Message)"
     }
-    Write-Host "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB)"
+    Write-Information "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB)" -InformationAction Continue
 
     if ($Test) {
-        Invoke-Step 'cargo fmt --check' cargo @('fmt', '--all', '--check')
-        Invoke-Step 'cargo clippy' cargo (@('clippy', '--workspace', '--all-targets', '--locked') + $cargoProfileArgs + @('--', '-D', 'warnings'))
-        Invoke-Step 'cargo test' cargo (@('test', '--workspace', '--locked') + $cargoProfileArgs)
+        Invoke-Step -Name 'cargo fmt --check' -File cargo -Arguments @('fmt', '--all', '--check')
+        Invoke-Step -Name 'cargo clippy' -File cargo -Arguments (@('clippy', '--workspace', '--all-targets', '--locked') + $cargoProfileArgs + @('--', '-D', 'warnings'))
+        Invoke-Step -Name 'cargo test' -File cargo -Arguments (@('test', '--workspace', '--locked') + $cargoProfileArgs)
 
-        Write-Host '==> Pester' -ForegroundColor Cyan
+        Write-Information '==> Pester' -InformationAction Continue
         Import-Module (Get-PesterManifest) -Force
         $env:SSMSESSION_EMULATOR_PATH = $emulatorPath
         $pesterConfiguration = New-PesterConfiguration
@@ -156,10 +160,10 @@ try {
         $pesterConfiguration.Run.PassThru = $true
         $pesterConfiguration.Output.Verbosity = 'Detailed'
         $pesterConfiguration.TestResult.Enabled = $true
-        $pesterConfiguration.TestResult.OutputPath = Join-Path $repositoryRoot 'out' 'pester-results.xml'
+        $pesterConfiguration.TestResult.OutputPath = [System.IO.Path]::Combine($repositoryRoot, 'out', 'pester-results.xml')
         $result = Invoke-Pester -Configuration $pesterConfiguration
         # Pester's own summary is not a line CI tools read; say it plainly as well.
-        Write-Host "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped"
+        Write-Information "Pester: $($result.PassedCount) passed, $($result.FailedCount) failed, $($result.SkippedCount) skipped" -InformationAction Continue
         if ($result.FailedCount -gt 0 -or $result.FailedBlocksCount -gt 0 -or $result.FailedContainersCount -gt 0) {
             throw "Pester: $($result.FailedCount) test(s), $($result.FailedBlocksCount) block(s) and $($result.FailedContainersCount) container(s) failed."
         }
@@ -169,16 +173,16 @@ try {
     }
 
     if ($Demo) {
-        Import-Module (Join-Path $repositoryRoot 'tests' 'Support' 'SSMEmulator.psm1') -Force
+        Import-Module ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Support', 'SSMEmulator.psm1')) -Force
         $emulator = Start-SSMEmulator -Path $emulatorPath -ShowRequests
         try {
-            Write-Host "==> Demo: Start-SSMSession against the local emulator at $($emulator.Url)" -ForegroundColor Cyan
+            Write-Information "==> Demo: Start-SSMSession against the local emulator at $($emulator.Url)" -InformationAction Continue
             Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
             $session = Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession `
                 -Parameter @{ localPortNumber = '8080'; portNumber = '80' } `
                 -Region eu-west-3 -EndpointUrl $emulator.Url `
                 -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
-            $session | Format-Table -AutoSize -Wrap | Out-String -Width 250 | Write-Host
+            $session | Format-Table -AutoSize -Wrap | Out-Host
         } finally {
             Stop-SSMEmulator -Emulator $emulator
         }

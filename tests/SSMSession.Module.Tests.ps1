@@ -9,7 +9,7 @@ Describe 'SSMSession module' {
 
     It 'has a valid manifest that exports exactly the public functions' {
         $manifest = Test-ModuleManifest -Path $manifestPath -ErrorAction Stop
-        $publicFiles = Get-ChildItem (Join-Path $repositoryRoot 'powershell' 'Public') -Filter '*.ps1' |
+        $publicFiles = Get-ChildItem ([System.IO.Path]::Combine($repositoryRoot, 'powershell', 'Public')) -Filter '*.ps1' |
             ForEach-Object BaseName | Sort-Object
         @($manifest.ExportedFunctions.Keys | Sort-Object) | Should -Be $publicFiles
         $manifest.ExportedAliases.Count | Should -Be 0

@@ -6,8 +6,8 @@
 Describe 'Start-SSMSession against the local emulator' {
     BeforeAll {
         $repositoryRoot = Split-Path $PSScriptRoot -Parent
-        Import-Module (Join-Path $PSScriptRoot 'Support' 'SSMEmulator.psm1') -Force
-        $emulatorPath = if ($env:SSMSESSION_EMULATOR_PATH) { $env:SSMSESSION_EMULATOR_PATH } else { Join-Path $repositoryRoot 'target' 'release' 'ssm-emulator' }
+        Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'SSMEmulator.psm1')) -Force
+        $emulatorPath = if ($env:SSMSESSION_EMULATOR_PATH) { $env:SSMSESSION_EMULATOR_PATH } else { [System.IO.Path]::Combine($repositoryRoot, 'target', 'release', 'ssm-emulator') }
         $emulator = Start-SSMEmulator -Path $emulatorPath
         Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
 
@@ -167,12 +167,12 @@ Describe 'Start-SSMSession against the local emulator' {
         }
 
         It 'honours $env:AWS_PROFILE with the shared files in the home folder' {
-            Set-Content -LiteralPath (Join-Path $env:HOME '.aws' 'credentials') -Value @(
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($env:HOME, '.aws', 'credentials')) -Value @(
                 '[from-env]'
                 "aws_access_key_id = $accessKey"
                 "aws_secret_access_key = $secretKey"
             )
-            Set-Content -LiteralPath (Join-Path $env:HOME '.aws' 'config') -Value @(
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($env:HOME, '.aws', 'config')) -Value @(
                 '[profile from-env]'
                 'region = sa-east-1'
             )

@@ -132,7 +132,7 @@ function Start-SSMSession {
 
     process {
         try {
-            $request = New-SSMStartSessionRequest -BoundParameters $PSBoundParameters -Cmdlet $PSCmdlet
+            $request = ConvertTo-SSMStartSessionRequest -BoundParameters $PSBoundParameters -Cmdlet $PSCmdlet
 
             # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
             $whatIf = $PSBoundParameters.ContainsKey('WhatIf') -and [bool]$PSBoundParameters['WhatIf']
@@ -145,7 +145,7 @@ function Start-SSMSession {
             Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $request.Client)"
             $envelope = Invoke-SSMNative -Operation start_session -Request $request
             if (-not $envelope.ok) {
-                throw (New-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Target)
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Target)
             }
             ConvertTo-SSMStartSessionResponse -Data $envelope.data
         } catch {

@@ -19,7 +19,7 @@ function Start-SSMEmulator {
     .PARAMETER ShowRequests
     Let the emulator log requests on this console's stderr instead of running quietly.
     #>
-    [CmdletBinding()]
+    [CmdletBinding(SupportsShouldProcess)]
     [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
@@ -30,6 +30,9 @@ function Start-SSMEmulator {
         [switch] $ShowRequests
     )
 
+    if (-not $PSCmdlet.ShouldProcess($Path, 'Start ssm-emulator')) {
+        return
+    }
     if (-not (Test-Path -LiteralPath $Path -PathType Leaf)) {
         throw "ssm-emulator was not found at '$Path'; build it with 'pwsh ./build.ps1'."
     }
@@ -62,7 +65,7 @@ function Stop-SSMEmulator {
     .PARAMETER Emulator
     The object Start-SSMEmulator returned.
     #>
-    [CmdletBinding()]
+    [CmdletBinding(SupportsShouldProcess)]
     param(
         [Parameter(Mandatory, ValueFromPipeline)]
         [AllowNull()]
@@ -71,6 +74,7 @@ function Stop-SSMEmulator {
 
     process {
         if ($null -eq $Emulator -or $Emulator.Process.HasExited) { return }
+        if (-not $PSCmdlet.ShouldProcess($Emulator.Url, 'Stop ssm-emulator')) { return }
         $Emulator.Process.StandardInput.Close()
         if (-not $Emulator.Process.WaitForExit(5000)) {
             $Emulator.Process.Kill()

@@ -1,4 +1,4 @@
-function New-SSMErrorRecord {
+function ConvertTo-SSMErrorRecord {
     <#
     .SYNOPSIS
     Builds the ErrorRecord for a failed native call.

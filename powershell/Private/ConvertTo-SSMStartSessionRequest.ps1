@@ -1,4 +1,4 @@
-function New-SSMStartSessionRequest {
+function ConvertTo-SSMStartSessionRequest {
     <#
     .SYNOPSIS
     Builds the native start_session request from Start-SSMSession's bound parameters.
