@@ -182,7 +182,8 @@ try {
                 -Parameter @{ localPortNumber = '8080'; portNumber = '80' } `
                 -Region eu-west-3 -EndpointUrl $emulator.Url `
                 -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
-            $session | Format-Table -AutoSize -Wrap | Out-Host
+            # A fixed width keeps all three columns in narrow terminals and CI logs.
+            $session | Format-Table -AutoSize | Out-String -Width 400
         } finally {
             Stop-SSMEmulator -Emulator $emulator
         }
