@@ -54,9 +54,10 @@ pub enum CoreError {
     Internal { message: String },
 }
 
+/// The AWS Tools sentence first (scripts match on it), the SDK's reasons on the next line.
 fn with_detail(base: &str, detail: &Option<String>) -> String {
     match detail {
-        Some(d) => format!("{base} {d}"),
+        Some(d) => format!("{base}\n{d}"),
         None => base.to_string(),
     }
 }
