@@ -34,52 +34,32 @@ function ConvertTo-SSMErrorRecord {
         InvalidDocument     = 'Amazon.SimpleSystemsManagement.Model.InvalidDocumentException'
         InternalServerError = 'Amazon.SimpleSystemsManagement.Model.InternalServerErrorException'
     }
-    $category = [System.Management.Automation.ErrorCategory]
+    # Failures outside the service: kind -> exception type, ErrorId, category.
+    $local = @{
+        credentials     = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
+        region          = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
+        transport       = [System.Net.Http.HttpRequestException], 'SSMSession.ConnectionFailure', 'ConnectionError'
+        timeout         = [System.TimeoutException], 'SSMSession.Timeout', 'OperationTimeout'
+        invalidResponse = [System.IO.InvalidDataException], 'SSMSession.InvalidResponse', 'InvalidResult'
+        invalidRequest  = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
+        invalidInput    = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
+    }
     $message = [string]$ErrorInfo.message
-    switch ([string]$ErrorInfo.kind) {
-        'service' {
-            $errorId = $modelled[[string]$ErrorInfo.code]
-            if (-not $errorId) { $errorId = 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException' }
-            $inner = [System.Exception]::new($message)
-            $exception = [System.InvalidOperationException]::new($message, $inner)
-            $errorCategory = $category::InvalidOperation
+    $kind = [string]$ErrorInfo.kind
+    $inner = $null
+    if ($kind -eq 'service') {
+        $errorId = $modelled[[string]$ErrorInfo.code]
+        if (-not $errorId) { $errorId = 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException' }
+        $inner = [System.Exception]::new($message)
+        $exception = [System.InvalidOperationException]::new($message, $inner)
+        $category = 'InvalidOperation'
+    } else {
+        $type, $errorId, $category = if ($local.ContainsKey($kind)) {
+            $local[$kind]
+        } else {
+            [System.InvalidOperationException], 'SSMSession.InternalError', 'NotSpecified'
         }
-        { $_ -in 'credentials', 'region' } {
-            $inner = $null
-            $exception = [System.InvalidOperationException]::new($message)
-            $errorId = 'InvalidOperationException'
-            $errorCategory = $category::InvalidOperation
-        }
-        'transport' {
-            $inner = $null
-            $exception = [System.Net.Http.HttpRequestException]::new($message)
-            $errorId = 'SSMSession.ConnectionFailure'
-            $errorCategory = $category::ConnectionError
-        }
-        'timeout' {
-            $inner = $null
-            $exception = [System.TimeoutException]::new($message)
-            $errorId = 'SSMSession.Timeout'
-            $errorCategory = $category::OperationTimeout
-        }
-        'invalidResponse' {
-            $inner = $null
-            $exception = [System.IO.InvalidDataException]::new($message)
-            $errorId = 'SSMSession.InvalidResponse'
-            $errorCategory = $category::InvalidResult
-        }
-        { $_ -in 'invalidRequest', 'invalidInput' } {
-            $inner = $null
-            $exception = [System.ArgumentException]::new($message)
-            $errorId = "SSMSession.$($ErrorInfo.code)"
-            $errorCategory = $category::InvalidArgument
-        }
-        default {
-            $inner = $null
-            $exception = [System.InvalidOperationException]::new($message)
-            $errorId = 'SSMSession.InternalError'
-            $errorCategory = $category::NotSpecified
-        }
+        $exception = $type::new($message)
     }
     foreach ($target in @($exception, $inner)) {
         if ($null -eq $target) { continue }
@@ -88,5 +68,5 @@ function ConvertTo-SSMErrorRecord {
         $target.Data['RequestId'] = $ErrorInfo.requestId
         $target.Data['StatusCode'] = $ErrorInfo.httpStatus
     }
-    [System.Management.Automation.ErrorRecord]::new($exception, $errorId, $errorCategory, $TargetObject)
+    [System.Management.Automation.ErrorRecord]::new($exception, $errorId, [System.Management.Automation.ErrorCategory]$category, $TargetObject)
 }

@@ -330,15 +330,24 @@ mod tests {
         }
     }
 
-    fn check(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Caller, ServiceError> {
+    fn check_with(
+        config: &EmulatorConfig,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Caller, ServiceError> {
         verify(
-            &config(),
+            config,
             &Method::POST,
             &"/".parse().unwrap(),
             headers,
             body,
             now,
         )
+    }
+
+    fn check(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Caller, ServiceError> {
+        check_with(&config(), headers, body, now)
     }
 
     #[test]
@@ -397,15 +406,7 @@ mod tests {
         let mut cfg = config();
         cfg.credentials[0].access_key = "AKIDOTHER".into();
         let headers = signed_headers("right-secret", BODY, now, "eu-west-3");
-        let err = verify(
-            &cfg,
-            &Method::POST,
-            &"/".parse().unwrap(),
-            &headers,
-            BODY,
-            now,
-        )
-        .unwrap_err();
+        let err = check_with(&cfg, &headers, BODY, now).unwrap_err();
         assert_eq!(err.code(), "UnrecognizedClientException");
 
         let err = check(&HeaderMap::new(), BODY, now).unwrap_err();
@@ -431,15 +432,7 @@ mod tests {
         let mut cfg = config();
         cfg.region = Some("us-east-1".into());
         let headers = signed_headers("right-secret", BODY, now, "eu-west-3");
-        let err = verify(
-            &cfg,
-            &Method::POST,
-            &"/".parse().unwrap(),
-            &headers,
-            BODY,
-            now,
-        )
-        .unwrap_err();
+        let err = check_with(&cfg, &headers, BODY, now).unwrap_err();
         assert!(err.message.contains("valid region"), "{}", err.message);
     }
 
