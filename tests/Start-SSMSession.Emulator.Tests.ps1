@@ -66,6 +66,15 @@ Describe 'Start-SSMSession against the local emulator' {
             Should -Throw -ExpectedMessage "*at 'parameters' failed to satisfy constraint: Member must have length greater than or equal to 1"
     }
 
+    It 'carries non-ASCII text intact both ways through the native boundary' {
+        # Accepted: the service counts characters, not bytes (200 x 3-byte UTF-8 = 200 chars).
+        (Start-SSMSession -Target i-1 -Reason ([string]::new([char]0x2713, 200)) @common).SessionId | Should -Not -BeNullOrEmpty
+        # Echoed back in the service's message.
+        $document = "D$([char]0x00F6)kument-$([char]0x65E5)$([char]0x672C)"
+        { Start-SSMSession -Target i-1 -DocumentName $document @common } |
+            Should -Throw -ExpectedMessage "1 validation error detected: Value '$document' at 'documentName'*"
+    }
+
     It 'turns TargetNotConnected into a terminating error with the service''s message and code' {
         $caught = $null
         try {
