@@ -13,6 +13,10 @@ Describe 'Start-SSMSession (native call mocked)' {
                 RequestId = 'req-1'; HttpStatusCode = 200; ContentLength = 123
             }
         }
+        $resolved = [pscustomobject]@{
+            ok   = $true
+            data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Environment'; CredentialSource = 'Environment' }
+        }
         function New-Failure([string]$Kind, [string]$Code, [string]$Message) {
             [pscustomobject]@{
                 ok    = $false
@@ -22,7 +26,8 @@ Describe 'Start-SSMSession (native call mocked)' {
     }
 
     BeforeEach {
-        Mock -ModuleName SSMSession Invoke-SSMNative { $success }
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { $success }
     }
 
     Context 'parameter declaration' {
@@ -30,16 +35,46 @@ Describe 'Start-SSMSession (native call mocked)' {
             $command = Get-Command Start-SSMSession
         }
 
-        It 'declares <Name> with aliases <Aliases>' -ForEach @(
-            @{ Name = 'Parameter'; Aliases = @('Parameters') }
-            @{ Name = 'AccessKey'; Aliases = @('AK') }
-            @{ Name = 'SecretKey'; Aliases = @('SK', 'SecretAccessKey') }
-            @{ Name = 'SessionToken'; Aliases = @('ST') }
-            @{ Name = 'ProfileName'; Aliases = @('StoredCredentials', 'AWSProfileName') }
-            @{ Name = 'ProfileLocation'; Aliases = @('AWSProfilesLocation', 'ProfilesLocation') }
-            @{ Name = 'Region'; Aliases = @('RegionToCall') }
+        It 'declares <Name> as in AWS Tools (type <Type>, mandatory <Mandatory>, by value <ByValue>, aliases <Aliases>)' -ForEach @(
+            @{ Name = 'DocumentName'; Type = [string]; Mandatory = $false; ByValue = $true; Aliases = @() }
+            @{ Name = 'Parameter'; Type = [hashtable]; Mandatory = $false; ByValue = $false; Aliases = @('Parameters') }
+            @{ Name = 'Reason'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @() }
+            @{ Name = 'Target'; Type = [string]; Mandatory = $true; ByValue = $false; Aliases = @() }
+            @{ Name = 'Select'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @() }
+            @{ Name = 'PassThru'; Type = [switch]; Mandatory = $false; ByValue = $false; Aliases = @() }
+            @{ Name = 'Force'; Type = [switch]; Mandatory = $false; ByValue = $false; Aliases = @() }
+            @{ Name = 'ClientConfig'; Type = [object]; Mandatory = $false; ByValue = $false; Aliases = @() }
+            @{ Name = 'AccessKey'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @('AK') }
+            @{ Name = 'SecretKey'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @('SK', 'SecretAccessKey') }
+            @{ Name = 'SessionToken'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @('ST') }
+            @{ Name = 'Credential'; Type = [object]; Mandatory = $false; ByValue = $true; Aliases = @() }
+            @{ Name = 'ProfileName'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @('StoredCredentials', 'AWSProfileName') }
+            @{ Name = 'ProfileLocation'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @('AWSProfilesLocation', 'ProfilesLocation') }
+            @{ Name = 'NetworkCredential'; Type = [object]; Mandatory = $false; ByValue = $true; Aliases = @() }
+            @{ Name = 'Region'; Type = [object]; Mandatory = $false; ByValue = $false; Aliases = @('RegionToCall') }
+            @{ Name = 'EndpointUrl'; Type = [string]; Mandatory = $false; ByValue = $false; Aliases = @() }
         ) {
-            @($command.Parameters[$Name].Aliases) | Should -Be $Aliases
+            $parameter = $command.Parameters[$Name]
+            $parameter | Should -Not -BeNullOrEmpty
+            $parameter.ParameterType | Should -Be $Type
+            @($parameter.Aliases) | Should -Be $Aliases
+            $attribute = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] }
+            $attribute.Mandatory | Should -Be $Mandatory
+            $attribute.ValueFromPipeline | Should -Be $ByValue
+            $attribute.ValueFromPipelineByPropertyName | Should -BeTrue
+        }
+
+        It 'has no other parameters than the AWS Tools ones and the common ones' {
+            $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+            $own = $command.Parameters.Keys | Where-Object { $_ -notin $common } | Sort-Object
+            $own | Should -Be (@('DocumentName', 'Parameter', 'Reason', 'Target', 'Select', 'PassThru', 'Force', 'ClientConfig', 'AccessKey',
+                    'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'NetworkCredential', 'Region', 'EndpointUrl') | Sort-Object)
+        }
+
+        It 'defaults -Select to * and marks -PassThru obsolete with the AWS Tools message' {
+            (Get-Help Start-SSMSession -Parameter Select).defaultValue | Should -Be '*'
+            $obsolete = $command.Parameters['PassThru'].Attributes | Where-Object { $_ -is [System.ObsoleteAttribute] }
+            $obsolete.Message | Should -Be "The -PassThru parameter is deprecated, use -Select '^DocumentName' instead. This parameter will be removed in a future version."
         }
 
         It 'makes DocumentName the only positional parameter and binds it from the pipeline by value' {
@@ -70,15 +105,15 @@ Describe 'Start-SSMSession (native call mocked)' {
     Context 'request' {
         It 'sends only the API fields that were bound' {
             Start-SSMSession -Target i-1 | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter {
-                $Operation -eq 'start_session' -and $Request.Target -eq 'i-1' -and
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $Operation -eq 'StartSession' -and $Request.Target -eq 'i-1' -and
                 -not $Request.ContainsKey('DocumentName') -and -not $Request.ContainsKey('Reason') -and -not $Request.ContainsKey('Parameters')
             }
         }
 
         It 'turns -Parameter values into lists of strings' {
             Start-SSMSession -Target i-1 -Parameter @{ portNumber = 80; hosts = @('a', 'b'); name = 'x' } | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter {
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and
                 ($Request.Parameters.portNumber -join ',') -eq '80' -and
                 ($Request.Parameters.hosts -join ',') -eq 'a,b' -and
                 @($Request.Parameters.name).Count -eq 1
@@ -87,8 +122,8 @@ Describe 'Start-SSMSession (native call mocked)' {
 
         It 'rejects a null -Parameter value before calling the service' {
             { Start-SSMSession -Target i-1 -Parameter @{ portNumber = $null } } |
-                Should -Throw -ErrorId 'ArgumentException,Start-SSMSession' -ExpectedMessage "*'portNumber'*"
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 0 -Exactly
+                Should -Throw -ErrorId 'System.ArgumentException,Start-SSMSession' -ExpectedMessage "*'portNumber'*"
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
         }
 
         It 'accepts a region as a string or as a region object' -ForEach @(
@@ -97,18 +132,18 @@ Describe 'Start-SSMSession (native call mocked)' {
             @{ Value = [pscustomobject]@{ Region = 'eu-west-3' } }
         ) {
             Start-SSMSession -Target i-1 -Region $Value | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter { $Request.Client.Region -eq 'eu-west-3' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Client.Region -eq 'eu-west-3' }
         }
 
         It 'rejects a region of another type with the AWS Tools message' {
             { Start-SSMSession -Target i-1 -Region 42 } |
                 Should -Throw -ExpectedMessage 'Unsupported parameter type; Region must be a string*'
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 0 -Exactly
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
         }
 
         It 'sends credential and endpoint parameters, by name or alias' {
             Start-SSMSession -Target i-1 -AK AKIDX -SecretAccessKey s -ST t -AWSProfileName p -EndpointUrl http://127.0.0.1:5 | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter {
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and
                 $Request.Client.AccessKey -eq 'AKIDX' -and $Request.Client.SecretKey -eq 's' -and $Request.Client.SessionToken -eq 't' -and
                 $Request.Client.ProfileName -eq 'p' -and $Request.Client.EndpointUrl -eq 'http://127.0.0.1:5'
             }
@@ -122,7 +157,7 @@ Describe 'Start-SSMSession (native call mocked)' {
                 Pop-Location
             }
             $expected = Join-Path (Get-PSDrive TestDrive).Root 'creds'
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter { $Request.Client.ProfileLocation -eq $expected }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Client.ProfileLocation -eq $expected }
         }
 
         It 'sends the AWS_* variables of this session, which native code cannot see on its own' {
@@ -132,20 +167,20 @@ Describe 'Start-SSMSession (native call mocked)' {
             } finally {
                 Remove-Item Env:AWS_SSMSESSION_UNIT_PROBE
             }
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter {
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and
                 $Request.Client.Environment['AWS_SSMSESSION_UNIT_PROBE'] -eq 'seen' -and -not $Request.Client.Environment.ContainsKey('PATH')
             }
         }
 
         It 'calls once per piped document name' {
             'AWS-StartSSHSession', 'AWS-StartPortForwardingSession' | Start-SSMSession -Target i-1 | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter { $Request.DocumentName -eq 'AWS-StartSSHSession' }
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter { $Request.DocumentName -eq 'AWS-StartPortForwardingSession' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.DocumentName -eq 'AWS-StartSSHSession' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.DocumentName -eq 'AWS-StartPortForwardingSession' }
         }
 
         It 'binds piped objects by property name' {
             [pscustomobject]@{ Target = 'i-9'; DocumentName = 'AWS-StartSSHSession'; Region = 'ap-south-2'; Reason = 'why' } | Start-SSMSession | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly -ParameterFilter {
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and
                 $Request.Target -eq 'i-9' -and $Request.DocumentName -eq 'AWS-StartSSHSession' -and $Request.Client.Region -eq 'ap-south-2' -and $Request.Reason -eq 'why'
             }
         }
@@ -159,12 +194,194 @@ Describe 'Start-SSMSession (native call mocked)' {
     Context 'ShouldProcess' {
         It 'does not call the service with -WhatIf, even with -Force' {
             Start-SSMSession -Target i-1 -DocumentName AWS-StartSSHSession -WhatIf -Force | Should -BeNullOrEmpty
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 0 -Exactly
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
         }
 
         It 'calls the service with -Force' {
             Start-SSMSession -Target i-1 -Force | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMNative -Times 1 -Exactly
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
+        }
+    }
+
+    Context '-Select and -PassThru' {
+        It 'selects <Select>' -ForEach @(
+            @{ Select = 'SessionId'; Expected = 'alice-0123456789abcdef0' }
+            @{ Select = 'sessionid'; Expected = 'alice-0123456789abcdef0' }
+            @{ Select = 'TokenValue'; Expected = 'token' }
+            @{ Select = 'SessionId.Length'; Expected = 23 }
+            @{ Select = '^Target'; Expected = 'i-1' }
+            @{ Select = '^documentname'; Expected = 'AWS-StartSSHSession' }
+        ) {
+            Start-SSMSession -Target i-1 -DocumentName AWS-StartSSHSession -Select $Select | Should -Be $Expected
+        }
+
+        It 'returns the bound hashtable for ^Parameters (an alias)' {
+            $result = Start-SSMSession -Target i-1 -Parameter @{ portNumber = '80' } -Select '^Parameters'
+            $result | Should -BeOfType [hashtable]
+            $result.portNumber | Should -Be '80'
+        }
+
+        It 'rejects <Select> with "Invalid value for -Select parameter." and calls nothing' -ForEach @(
+            @{ Select = '' }
+            @{ Select = '^Region' }
+            @{ Select = '^ProfileName' }
+            @{ Select = 'ResponseMetadata' }
+            @{ Select = 'HttpStatusCode' }
+            @{ Select = 'SessionId.Nope' }
+            @{ Select = 'SessionId.' }
+            @{ Select = 'Nope' }
+        ) {
+            { Start-SSMSession -Target i-1 -Select $Select } |
+                Should -Throw -ErrorId 'System.ArgumentException,Start-SSMSession' -ExpectedMessage 'Invalid value for -Select parameter.*'
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
+        }
+
+        It 'outputs nothing when the selected value is null' {
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } {
+                [pscustomobject]@{ ok = $true; data = [pscustomobject]@{ SessionId = $null; StreamUrl = 'u'; TokenValue = 't'; RequestId = 'r'; HttpStatusCode = 200; ContentLength = 1 } }
+            }
+            @(Start-SSMSession -Target i-1 -Select SessionId).Count | Should -Be 0
+            @(Start-SSMSession -Target i-1 -Select '^Reason').Count | Should -Be 0
+        }
+
+        It 'makes -PassThru output the document name, with the obsolete warning' {
+            # The engine writes the obsolete warning while binding, so -WarningVariable does
+            # not see it; the warning stream does.
+            $all = Start-SSMSession -Target i-1 -DocumentName AWS-StartSSHSession -PassThru 3>&1
+            $warnings = @($all | Where-Object { $_ -is [System.Management.Automation.WarningRecord] })
+            $all | Where-Object { $_ -isnot [System.Management.Automation.WarningRecord] } | Should -Be 'AWS-StartSSHSession'
+            $warnings | Should -HaveCount 1
+            "$warnings" | Should -BeLike "Parameter 'PassThru' is obsolete.*use -Select '^DocumentName'*"
+            @(Start-SSMSession -Target i-1 -PassThru -WarningAction SilentlyContinue).Count | Should -Be 0
+        }
+
+        It 'rejects -PassThru with -Select, after checking the -Select value' {
+            { Start-SSMSession -Target i-1 -Select SessionId -PassThru -WarningAction SilentlyContinue } |
+                Should -Throw -ExpectedMessage '-PassThru cannot be used when -Select is specified.*'
+            { Start-SSMSession -Target i-1 -Select Nope -PassThru -WarningAction SilentlyContinue } |
+                Should -Throw -ExpectedMessage 'Invalid value for -Select parameter.*'
+        }
+
+        It 'checks -Select only after ShouldProcess, so -WhatIf hides a bad value' {
+            { Start-SSMSession -Target i-1 -Select Nope -WhatIf } | Should -Not -Throw
+        }
+    }
+
+    Context 'order of operations' {
+        It 'resolves credentials and region before ShouldProcess: -WhatIf still fails without them' {
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } {
+                New-Failure 'region' 'NoRegion' 'No region specified or obtained from persisted/shell defaults.'
+            }
+            { Start-SSMSession -Target i-1 -WhatIf } | Should -Throw -ExpectedMessage 'No region specified*'
+        }
+
+        It 'writes where credentials and region came from to the debug stream' {
+            $debug = Start-SSMSession -Target i-1 -Region eu-west-3 -AccessKey AKIDX -SecretKey s -Debug 5>&1 -ErrorAction Stop |
+                Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+            $debug.Message | Should -Contain 'Credentials obtained from the supplied key parameters'
+            $debug.Message | Should -Contain "Region obtained from region parameter with value 'eu-west-3'"
+        }
+
+        It 'never writes the token or the secret key to the verbose or debug streams' {
+            $records = Start-SSMSession -Target i-1 -AccessKey AKIDX -SecretKey 'very-secret-key' -Verbose -Debug 4>&1 5>&1 |
+                Where-Object { $_ -is [System.Management.Automation.InformationalRecord] }
+            ($records.Message -join "`n") | Should -Not -Match 'very-secret-key|token'
+        }
+    }
+
+    Context 'credential sources' {
+        AfterEach {
+            Remove-Variable -Name StoredAWSCredentials, StoredAWSRegion -Scope Global -ErrorAction SilentlyContinue
+        }
+
+        It 'reads keys from a <Kind> passed to -Credential' -ForEach @(
+            @{ Kind = 'PSCredential'; Value = { [pscredential]::new('AKIDCRED', (ConvertTo-SecureString 'cred-secret' -AsPlainText -Force)) } }
+            @{ Kind = 'hashtable'; Value = { @{ AccessKey = 'AKIDCRED'; SecretKey = 'cred-secret' } } }
+            @{ Kind = 'AWSCredentials-like object'; Value = {
+                    $object = [pscustomobject]@{}
+                    $object | Add-Member ScriptMethod GetCredentials { [pscustomobject]@{ AccessKey = 'AKIDCRED'; SecretKey = 'cred-secret'; Token = $null } }
+                    $object
+                } }
+        ) {
+            Start-SSMSession -Target i-1 -Credential (& $Value) | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $Operation -eq 'StartSession' -and $Request.Client.AccessKey -eq 'AKIDCRED' -and $Request.Client.SecretKey -eq 'cred-secret'
+            }
+        }
+
+        It 'binds an AWSCredentials object piped by value' {
+            $object = [pscustomobject]@{}
+            $object | Add-Member ScriptMethod GetCredentials { [pscustomobject]@{ AccessKey = 'AKIDPIPE'; SecretKey = 's'; Token = 'tok' } }
+            $object | Start-SSMSession -Target i-1 | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $Operation -eq 'StartSession' -and $Request.Client.AccessKey -eq 'AKIDPIPE' -and $Request.Client.SessionToken -eq 'tok'
+            }
+        }
+
+        It 'ignores piped records that are not credentials' {
+            [pscustomobject]@{ Target = 'i-7'; DocumentName = 'AWS-StartSSHSession' } | Start-SSMSession | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $Operation -eq 'StartSession' -and $Request.Target -eq 'i-7' -and -not $Request.Client.ContainsKey('AccessKey')
+            }
+        }
+
+        It 'rejects an explicit -Credential that holds no keys' {
+            { Start-SSMSession -Target i-1 -Credential 'nope' } | Should -Throw -ErrorId 'System.ArgumentException,Start-SSMSession' -ExpectedMessage '-Credential takes*'
+        }
+
+        It 'prefers explicit keys to -Credential, -Credential to -ProfileName, -ProfileName to $StoredAWSCredentials' {
+            $global:StoredAWSCredentials = @{ AccessKey = 'AKIDSTORED'; SecretKey = 's' }
+            $credential = @{ AccessKey = 'AKIDCRED'; SecretKey = 's' }
+            Start-SSMSession -Target k -AccessKey AKIDKEYS -SecretKey s -Credential $credential | Out-Null
+            Start-SSMSession -Target c -Credential $credential -ProfileName p | Out-Null
+            Start-SSMSession -Target p -ProfileName p | Out-Null
+            Start-SSMSession -Target s | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Target -eq 'k' -and $Request.Client.AccessKey -eq 'AKIDKEYS' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Target -eq 'c' -and $Request.Client.AccessKey -eq 'AKIDCRED' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Target -eq 'p' -and $Request.Client.ProfileName -eq 'p' -and -not $Request.Client.ContainsKey('AccessKey') }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Target -eq 's' -and $Request.Client.AccessKey -eq 'AKIDSTORED' }
+        }
+
+        It 'rejects half a key pair instead of silently using other credentials' {
+            { Start-SSMSession -Target i-1 -AccessKey AKIDONLY } | Should -Throw -ExpectedMessage '-AccessKey and -SecretKey must be given together.*'
+        }
+
+        It 'uses $StoredAWSRegion after -Region' {
+            $global:StoredAWSRegion = 'ap-south-2'
+            Start-SSMSession -Target stored | Out-Null
+            Start-SSMSession -Target param -Region eu-west-3 | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Target -eq 'stored' -and $Request.Client.Region -eq 'ap-south-2' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Target -eq 'param' -and $Request.Client.Region -eq 'eu-west-3' }
+        }
+    }
+
+    Context '-ClientConfig' {
+        It 'maps the AWS Tools config names to client settings' {
+            Start-SSMSession -Target i-1 -ClientConfig @{
+                ServiceURL = 'http://127.0.0.1:9'; RegionEndpoint = [pscustomobject]@{ SystemName = 'us-west-2' }; AuthenticationRegion = 'eu-north-1'
+                Timeout = [timespan]::FromSeconds(2); ReadWriteTimeout = 1.5; MaxErrorRetry = 0; RetryMode = 'Adaptive'
+                UseFIPSEndpoint = $true; UseDualstackEndpoint = $false; UserAgent = 'my-tool'
+            } | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $c = $Request.Client
+                $Operation -eq 'StartSession' -and $c.EndpointUrl -eq 'http://127.0.0.1:9' -and $c.FallbackRegion -eq 'us-west-2' -and
+                $c.SigningRegion -eq 'eu-north-1' -and $c.AttemptTimeoutMs -eq 2000 -and $c.ReadTimeoutMs -eq 1500 -and $c.MaxAttempts -eq 1 -and
+                $c.RetryMode -eq 'Adaptive' -and $c.UseFips -eq $true -and $c.UseDualStack -eq $false -and $c.AppName -eq 'my-tool'
+            }
+        }
+
+        It 'lets -EndpointUrl win over ServiceURL' {
+            Start-SSMSession -Target i-1 -EndpointUrl http://127.0.0.1:7 -ClientConfig @{ ServiceURL = 'http://127.0.0.1:9' } | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' -and $Request.Client.EndpointUrl -eq 'http://127.0.0.1:7' }
+        }
+
+        It 'names the supported settings when given an unknown one' {
+            { Start-SSMSession -Target i-1 -ClientConfig @{ Nope = 1 } } |
+                Should -Throw -ErrorId 'System.ArgumentException,Start-SSMSession' -ExpectedMessage "ClientConfig has no setting 'Nope'. Supported: ServiceURL, RegionEndpoint*"
+        }
+
+        It 'says that proxies are not supported yet' {
+            { Start-SSMSession -Target i-1 -ClientConfig @{ ProxyHost = 'proxy'; ProxyPort = 8080 } } | Should -Throw -ExpectedMessage '*not supported yet*HTTPS_PROXY*'
         }
     }
 
@@ -198,7 +415,7 @@ Describe 'Start-SSMSession (native call mocked)' {
             @{ Kind = 'timeout'; Code = 'Timeout'; ErrorId = 'SSMSession.Timeout'; Category = 'OperationTimeout' }
             @{ Kind = 'panic'; Code = 'Panic'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
         ) {
-            Mock -ModuleName SSMSession Invoke-SSMNative { New-Failure $Kind $Code 'it failed' }
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { New-Failure $Kind $Code 'it failed' }
             $caught = $null
             try { Start-SSMSession -Target i-1 -ErrorAction SilentlyContinue } catch { $caught = $_ }
             $caught | Should -Not -BeNullOrEmpty -Because 'failures are terminating even with -ErrorAction SilentlyContinue'
@@ -207,6 +424,10 @@ Describe 'Start-SSMSession (native call mocked)' {
             $caught.Exception.Message | Should -Be 'it failed'
             $caught.Exception.Data['ErrorCode'] | Should -Be $Code
             $caught.Exception.Data['RequestId'] | Should -Be 'req-2'
+            if ($Kind -eq 'service') {
+                $caught.Exception.InnerException.Data['ErrorCode'] | Should -Be $Code
+                $caught.Exception.InnerException.Data['ErrorType'] | Should -Be 'Sender'
+            }
         }
     }
 }

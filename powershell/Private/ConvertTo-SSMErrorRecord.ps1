@@ -40,6 +40,7 @@ function ConvertTo-SSMErrorRecord {
         region          = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
         transport       = [System.Net.Http.HttpRequestException], 'SSMSession.ConnectionFailure', 'ConnectionError'
         timeout         = [System.TimeoutException], 'SSMSession.Timeout', 'OperationTimeout'
+        cancelled       = [System.OperationCanceledException], 'SSMSession.Cancelled', 'OperationStopped'
         invalidResponse = [System.IO.InvalidDataException], 'SSMSession.InvalidResponse', 'InvalidResult'
         invalidRequest  = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
         invalidInput    = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
@@ -67,6 +68,8 @@ function ConvertTo-SSMErrorRecord {
         $target.Data['Kind'] = [string]$ErrorInfo.kind
         $target.Data['RequestId'] = $ErrorInfo.requestId
         $target.Data['StatusCode'] = $ErrorInfo.httpStatus
+        # AWS SDK ErrorType: Sender for 4xx, Receiver for 5xx.
+        $target.Data['ErrorType'] = if ($ErrorInfo.httpStatus -ge 500) { 'Receiver' } elseif ($ErrorInfo.httpStatus -ge 400) { 'Sender' } else { $null }
     }
     [System.Management.Automation.ErrorRecord]::new($exception, $errorId, [System.Management.Automation.ErrorCategory]$category, $TargetObject)
 }

@@ -1,58 +1,138 @@
 function ConvertTo-SSMStartSessionRequest {
     <#
     .SYNOPSIS
-    Builds the native start_session request from Start-SSMSession's bound parameters.
+    Builds the native StartSession request from Start-SSMSession's bound parameters.
 
     .DESCRIPTION
     API fields are sent only when bound, as AWS Tools sets only non-null request members.
-    Client settings carry the credential, region and endpoint parameters and a snapshot of
-    the environment (see Get-SSMEnvironmentSnapshot). Bad -Region or -Parameter values
-    throw an ErrorRecord with ErrorId ArgumentException.
+    Credentials, first hit wins: -AccessKey/-SecretKey (-SessionToken), -Credential,
+    -ProfileName/-ProfileLocation, $StoredAWSCredentials; after that the native default
+    chain (environment keys, AWS_PROFILE, default profile, web identity, container,
+    instance metadata). Region: -Region, $StoredAWSRegion, then the native chain
+    (AWS_REGION, AWS_DEFAULT_REGION, the profile's region, instance metadata), then
+    ClientConfig's RegionEndpoint. An environment snapshot travels with every request (see
+    Get-SSMEnvironmentSnapshot). Bad values throw an ErrorRecord with ErrorId
+    System.ArgumentException.
+
+    Returns Request (the native request), CredentialOrigin and RegionOrigin (AWS Tools'
+    debug labels for the sources decided here; $null when the native chain decides).
 
     .PARAMETER BoundParameters
     Start-SSMSession's $PSBoundParameters.
 
     .PARAMETER Cmdlet
-    Start-SSMSession's $PSCmdlet, to resolve -ProfileLocation against the PowerShell location.
+    Start-SSMSession's $PSCmdlet: resolves -ProfileLocation against the PowerShell location
+    and reads $StoredAWSCredentials and $StoredAWSRegion from the caller's scope.
+
+    .PARAMETER ExplicitParameters
+    Names of the parameters given on the command line rather than from the pipeline.
     #>
     [CmdletBinding()]
-    [OutputType([hashtable])]
+    [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
         [System.Collections.IDictionary] $BoundParameters,
 
         [Parameter(Mandatory)]
-        [System.Management.Automation.PSCmdlet] $Cmdlet
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+
+        [AllowEmptyCollection()]
+        [string[]] $ExplicitParameters = @()
     )
 
+    $bound = { param([string] $Name) $null -ne $BoundParameters[$Name] -and [string]$BoundParameters[$Name] -ne '' }
     $client = @{ Environment = Get-SSMEnvironmentSnapshot }
     $request = @{ Client = $client }
+    $credentialOrigin = $null
+    $regionOrigin = $null
     try {
+        if ($null -ne $BoundParameters['ClientConfig']) {
+            foreach ($entry in (ConvertFrom-SSMClientConfig -ClientConfig $BoundParameters['ClientConfig']).GetEnumerator()) {
+                $client[$entry.Key] = $entry.Value
+            }
+        }
+
+        if ((& $bound 'AccessKey') -and (& $bound 'SecretKey')) {
+            $client.AccessKey = [string]$BoundParameters['AccessKey']
+            $client.SecretKey = [string]$BoundParameters['SecretKey']
+            if (& $bound 'SessionToken') { $client.SessionToken = [string]$BoundParameters['SessionToken'] }
+            $credentialOrigin = 'the supplied key parameters'
+        } elseif ((& $bound 'AccessKey') -or (& $bound 'SecretKey')) {
+            throw [System.ArgumentException]::new('-AccessKey and -SecretKey must be given together.', 'AccessKey')
+        }
+
+        $credential = $BoundParameters['Credential']
+        if (-not $credentialOrigin -and $null -ne $credential) {
+            $keys = ConvertFrom-SSMCredentialObject -InputObject $credential
+            if ($keys) {
+                foreach ($entry in $keys.GetEnumerator()) { $client[$entry.Key] = $entry.Value }
+                $credentialOrigin = 'supplied credentials object'
+            } elseif ('Credential' -in $ExplicitParameters) {
+                throw [System.ArgumentException]::new(
+                    '-Credential takes an AWSCredentials object (e.g. from Get-AWSCredential), a PSCredential with the access key as user name and the secret key as password, or an object with AccessKey and SecretKey (and optionally SessionToken).',
+                    'Credential')
+            }
+            # A non-credential object bound from the pipeline is ignored: -Credential binds
+            # any piped object by value, as DocumentName binds any piped string.
+        }
+        $networkCredential = $BoundParameters['NetworkCredential']
+        if ($null -ne $networkCredential -and 'NetworkCredential' -in $ExplicitParameters -and $networkCredential -isnot [pscredential]) {
+            throw [System.ArgumentException]::new('-NetworkCredential takes a PSCredential.', 'NetworkCredential')
+        }
+
+        if (& $bound 'ProfileName') {
+            $client.ProfileName = [string]$BoundParameters['ProfileName']
+            if (-not $credentialOrigin) { $credentialOrigin = "stored profile named '$($client.ProfileName)'" }
+        }
+        if (& $bound 'ProfileLocation') {
+            # Relative to the PowerShell location, which is not the process's working folder.
+            $client.ProfileLocation = $Cmdlet.GetUnresolvedProviderPathFromPSPath([string]$BoundParameters['ProfileLocation'])
+            if (-not $credentialOrigin) { $credentialOrigin = 'the supplied profile location' }
+        }
+
+        $stored = $Cmdlet.GetVariableValue('StoredAWSCredentials')
+        if (-not $credentialOrigin -and $null -ne $stored) {
+            if ($stored -is [string]) {
+                $client.ProfileName = $stored
+            } else {
+                $keys = ConvertFrom-SSMCredentialObject -InputObject $stored
+                if (-not $keys) {
+                    throw [System.ArgumentException]::new('$StoredAWSCredentials is set but holds no usable credentials; clear it with Remove-Variable StoredAWSCredentials -Scope Global or set it again.', 'StoredAWSCredentials')
+                }
+                foreach ($entry in $keys.GetEnumerator()) { $client[$entry.Key] = $entry.Value }
+            }
+            $credentialOrigin = 'shell variable $StoredAWSCredentials'
+        }
+
         if ($null -ne $BoundParameters['Region']) {
             $client.Region = ConvertTo-SSMRegionName -Region $BoundParameters['Region']
+            $regionOrigin = 'region parameter'
+        } else {
+            $storedRegion = $Cmdlet.GetVariableValue('StoredAWSRegion')
+            if ($null -ne $storedRegion -and [string]$storedRegion -ne '') {
+                $client.Region = ConvertTo-SSMRegionName -Region $storedRegion
+                $regionOrigin = 'shell variable $StoredAWSRegion'
+            }
         }
+        if (& $bound 'EndpointUrl') {
+            $client.EndpointUrl = [string]$BoundParameters['EndpointUrl']
+        }
+
         if ($null -ne $BoundParameters['Parameter']) {
             $request.Parameters = ConvertTo-SSMParameterMap -Parameter $BoundParameters['Parameter']
         }
     } catch [System.ArgumentException] {
         throw ([System.Management.Automation.ErrorRecord]::new(
-                $_.Exception, 'ArgumentException', [System.Management.Automation.ErrorCategory]::InvalidArgument, $null))
-    }
-    foreach ($name in 'EndpointUrl', 'AccessKey', 'SecretKey', 'SessionToken', 'ProfileName') {
-        $value = [string]$BoundParameters[$name]
-        if ($value) {
-            $client[$name] = $value
-        }
-    }
-    $profileLocation = [string]$BoundParameters['ProfileLocation']
-    if ($profileLocation) {
-        # Relative to the PowerShell location, which is not the process's working folder.
-        $client.ProfileLocation = $Cmdlet.GetUnresolvedProviderPathFromPSPath($profileLocation)
+                $_.Exception, 'System.ArgumentException', [System.Management.Automation.ErrorCategory]::InvalidArgument, $null))
     }
     foreach ($name in 'Target', 'DocumentName', 'Reason') {
         if ($BoundParameters.ContainsKey($name)) {
             $request[$name] = [string]$BoundParameters[$name]
         }
     }
-    $request
+    [pscustomobject]@{
+        Request          = $request
+        CredentialOrigin = $credentialOrigin
+        RegionOrigin     = $regionOrigin
+    }
 }

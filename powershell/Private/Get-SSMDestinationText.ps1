@@ -5,20 +5,24 @@ function Get-SSMDestinationText {
 
     .PARAMETER Client
     The request's client settings.
+
+    .PARAMETER Region
+    The resolved region.
     #>
     [CmdletBinding()]
     [OutputType([string])]
     param(
         [Parameter(Mandatory)]
-        [hashtable] $Client
+        [hashtable] $Client,
+
+        [AllowNull()]
+        [string] $Region
     )
 
     if ($Client['EndpointUrl']) {
         "on endpoint '$($Client.EndpointUrl)'"
-    } elseif ($Client['Region']) {
-        "in region '$($Client.Region)'"
-    } elseif ($Client.Environment['AWS_REGION']) {
-        "in region '$($Client.Environment['AWS_REGION'])'"
+    } elseif ($Region) {
+        "in region '$Region'"
     } else {
         'against undetermined endpoint or region.'
     }

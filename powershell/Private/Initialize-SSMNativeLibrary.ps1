@@ -36,8 +36,11 @@ function Initialize-SSMNativeLibrary {
         [System.Reflection.Emit.AssemblyBuilderAccess]::Run)
     $module = $assembly.DefineDynamicModule($typeName)
     $builder = $module.DefineType($typeName, 'Public, Abstract, Sealed, Class')
+    # Every JSON export takes NUL-terminated UTF-8 bytes and returns an owned string.
     $exports = @(
-        @{ Name = 'start_session'; Returns = [IntPtr]; Parameters = [type[]]@([byte[]]) }
+        foreach ($name in 'start_session', 'resolve_client', 'ssm_call_start', 'ssm_call_wait', 'ssm_call_cancel') {
+            @{ Name = $name; Returns = [IntPtr]; Parameters = [type[]]@([byte[]]) }
+        }
         @{ Name = 'ssm_string_free'; Returns = [void]; Parameters = [type[]]@([IntPtr]) }
         @{ Name = 'ssm_version'; Returns = [IntPtr]; Parameters = [type[]]@() }
     )

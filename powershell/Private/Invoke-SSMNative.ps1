@@ -19,7 +19,7 @@ function Invoke-SSMNative {
     [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
-        [ValidateSet('start_session')]
+        [ValidateSet('start_session', 'resolve_client', 'ssm_call_start', 'ssm_call_wait', 'ssm_call_cancel')]
         [string] $Operation,
 
         [Parameter(Mandatory)]

@@ -9,11 +9,19 @@ function Start-SSMSession {
     stream URL and its token. Compatible with Start-SSMSession of AWS Tools for PowerShell
     (V4 semantics: the API is called and its response returned).
 
-    Credentials come from -AccessKey/-SecretKey, then -ProfileName (optionally in
-    -ProfileLocation), then the AWS SDK default chain (environment, shared config and
-    credentials files including SSO and credential_process, web identity, container and
-    instance roles). The region comes from -Region, the selected profile, then AWS_REGION.
-    $env: changes made in this session are honoured.
+    The order is AWS Tools': credentials and region are resolved first (failing before any
+    prompt), then ShouldProcess (-WhatIf, -Confirm, -Force), then -Select is checked, then
+    the API is called once per pipeline record and the response (or the -Select result)
+    is written. A pipeline stop (Ctrl+C) cancels the request in flight.
+
+    Credentials, first hit wins: -AccessKey/-SecretKey (-SessionToken), -Credential,
+    -ProfileName (in -ProfileLocation if given), $StoredAWSCredentials, then the AWS SDK
+    default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, AWS_PROFILE,
+    the default profile (static keys, role_arn + source_profile, credential_process, SSO,
+    web_identity_token_file), container credentials, instance metadata. A named profile
+    that does not exist is an error. Region: -Region, $StoredAWSRegion, AWS_REGION,
+    AWS_DEFAULT_REGION, the profile's region, instance metadata, -ClientConfig's
+    RegionEndpoint. $env: changes made in this session are honoured.
 
     .PARAMETER DocumentName
     The session document to use, e.g. AWS-StartPortForwardingSession. Without it the
@@ -29,6 +37,15 @@ function Start-SSMSession {
     .PARAMETER Target
     The managed node, instance or other target to connect to, e.g. i-0123456789abcdef0.
 
+    .PARAMETER Select
+    What to output: '*' (default) for the whole response; a property path such as
+    'SessionId' or 'SessionId.Length'; or '^' and a parameter name (e.g. '^DocumentName')
+    for the value bound to that parameter.
+
+    .PARAMETER PassThru
+    Deprecated: outputs the value of -DocumentName, like -Select '^DocumentName'. Cannot
+    be combined with -Select.
+
     .PARAMETER Force
     Starts the session without asking for confirmation. -WhatIf still takes precedence.
 
@@ -41,12 +58,21 @@ function Start-SSMSession {
     .PARAMETER SessionToken
     The session token that belongs to temporary -AccessKey/-SecretKey credentials.
 
+    .PARAMETER Credential
+    Credentials to use: an AWS Tools AWSCredentials object (e.g. from Get-AWSCredential), a
+    PSCredential with the access key as user name and the secret key as password, or an
+    object or hashtable with AccessKey, SecretKey and optionally SessionToken.
+
     .PARAMETER ProfileName
     A named profile in the shared AWS config and credentials files. Its region is used when
     -Region is not given.
 
     .PARAMETER ProfileLocation
     A credentials file to read profiles from instead of the default shared files.
+
+    .PARAMETER NetworkCredential
+    Accepted for compatibility with AWS Tools, where it authenticates SAML role profiles.
+    SAML profiles of the AWS .NET SDK credential store cannot be read by SSMSession.
 
     .PARAMETER Region
     The region to call, as a system name such as eu-west-3 (or an AWS Tools region object).
@@ -55,20 +81,32 @@ function Start-SSMSession {
     The endpoint to call instead of the region's SSM endpoint, e.g. a VPC endpoint or the
     local emulator (http://127.0.0.1:<port>). Requests are still signed for the region.
 
+    .PARAMETER ClientConfig
+    Client settings as a hashtable or object with AWS Tools' AmazonSimpleSystemsManagementConfig
+    names: ServiceURL, RegionEndpoint, AuthenticationRegion, Timeout, ReadWriteTimeout
+    (TimeSpan or seconds), MaxErrorRetry, RetryMode, UseFIPSEndpoint, UseDualstackEndpoint,
+    UserAgent. Without them, AWS_MAX_ATTEMPTS and AWS_RETRY_MODE apply.
+
     .EXAMPLE
     Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession -Parameter @{ localPortNumber = '8080'; portNumber = '80' } -Region eu-west-3
 
     Starts a port forwarding session and returns its SessionId, StreamUrl and TokenValue.
 
     .EXAMPLE
-    'AWS-StartSSHSession' | Start-SSMSession -Target i-064578e5e7454488f -ProfileName prod -Reason 'ticket 4711'
+    'AWS-StartSSHSession' | Start-SSMSession -Target i-064578e5e7454488f -ProfileName prod -Reason 'ticket 4711' -Select SessionId
 
-    Binds the piped document name and uses the credentials and region of the prod profile.
+    Binds the piped document name, uses the credentials and region of the prod profile and
+    outputs only the session id.
 
     .EXAMPLE
     Start-SSMSession -Target i-0123 -Region eu-west-3 -EndpointUrl http://127.0.0.1:5061 -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
 
     Calls a local SSM endpoint such as ssm-emulator.
+
+    .EXAMPLE
+    Start-SSMSession -Target i-0123 -ClientConfig @{ RegionEndpoint = 'eu-west-3'; Timeout = 10; MaxErrorRetry = 1 } -WhatIf
+
+    Shows what would be started, after checking that credentials and a region resolve.
 
     .INPUTS
     System.String
@@ -76,7 +114,8 @@ function Start-SSMSession {
 
     .OUTPUTS
     Amazon.SimpleSystemsManagement.Model.StartSessionResponse
-    SessionId, StreamUrl and TokenValue, plus ResponseMetadata, ContentLength and HttpStatusCode.
+    SessionId, StreamUrl and TokenValue, plus ResponseMetadata, ContentLength and
+    HttpStatusCode; or the -Select result.
 
     .LINK
     https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_StartSession.html
@@ -100,7 +139,17 @@ function Start-SSMSession {
         [string] $Target,
 
         [Parameter(ValueFromPipelineByPropertyName)]
+        [string] $Select = '*',
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [Obsolete("The -PassThru parameter is deprecated, use -Select '^DocumentName' instead. This parameter will be removed in a future version.")]
+        [switch] $PassThru,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
         [switch] $Force,
+
+        [Parameter(ValueFromPipelineByPropertyName)]
+        [object] $ClientConfig,
 
         [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('AK')]
@@ -114,6 +163,9 @@ function Start-SSMSession {
         [Alias('ST')]
         [string] $SessionToken,
 
+        [Parameter(ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [object] $Credential,
+
         [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('StoredCredentials', 'AWSProfileName')]
         [string] $ProfileName,
@@ -121,6 +173,9 @@ function Start-SSMSession {
         [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('AWSProfilesLocation', 'ProfilesLocation')]
         [string] $ProfileLocation,
+
+        [Parameter(ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [object] $NetworkCredential,
 
         [Parameter(ValueFromPipelineByPropertyName)]
         [Alias('RegionToCall')]
@@ -130,9 +185,27 @@ function Start-SSMSession {
         [string] $EndpointUrl
     )
 
+    begin {
+        # In begin, $PSBoundParameters holds only command-line arguments: the process block
+        # uses this to tell an explicit -Credential from any object bound from the pipeline.
+        $explicitParameters = @($PSBoundParameters.Keys)
+    }
+
     process {
         try {
-            $request = ConvertTo-SSMStartSessionRequest -BoundParameters $PSBoundParameters -Cmdlet $PSCmdlet
+            $built = ConvertTo-SSMStartSessionRequest -BoundParameters $PSBoundParameters -Cmdlet $PSCmdlet -ExplicitParameters $explicitParameters
+            $request = $built.Request
+
+            # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf
+            # still needs them. The resolved client is cached for the call below.
+            $resolved = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $request.Client }
+            if (-not $resolved.ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $Target)
+            }
+            $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.data.CredentialSource }
+            $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.data.RegionSource }
+            Write-Debug "Credentials obtained from $credentialOrigin"
+            Write-Debug "Region obtained from $regionOrigin with value '$($resolved.data.Region)'"
 
             # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
             $whatIf = $PSBoundParameters.ContainsKey('WhatIf') -and [bool]$PSBoundParameters['WhatIf']
@@ -141,13 +214,15 @@ function Start-SSMSession {
                     return
                 }
             }
+            $selector = ConvertTo-SSMSelector -Select $Select -SelectBound:$PSBoundParameters.ContainsKey('Select') -PassThru:$PassThru
 
-            Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $request.Client)"
-            $envelope = Invoke-SSMNative -Operation start_session -Request $request
+            Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.data.Region)"
+            $envelope = Invoke-SSMOperation -Operation StartSession -Request $request
             if (-not $envelope.ok) {
                 throw (ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Target)
             }
-            ConvertTo-SSMStartSessionResponse -Data $envelope.data
+            $response = ConvertTo-SSMStartSessionResponse -Data $envelope.data
+            Select-SSMResponse -Selector $selector -Response $response -BoundParameters $PSBoundParameters
         } catch {
             $PSCmdlet.ThrowTerminatingError($_)
         }

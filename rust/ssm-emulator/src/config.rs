@@ -32,6 +32,17 @@ pub const ERROR_TARGETS: &[(&str, &str)] = &[
     ("i-internalerror", "InternalServerError"),
 ];
 
+/// Targets named `i-delay-<milliseconds>` are answered after that delay (at most
+/// [`MAX_DELAY_MS`]), for timeout and cancellation tests.
+pub const DELAY_TARGET_PREFIX: &str = "i-delay-";
+pub const MAX_DELAY_MS: u64 = 60_000;
+
+/// The answer delay a target asks for, if any.
+pub fn requested_delay(target: &str) -> Option<std::time::Duration> {
+    let ms: u64 = target.strip_prefix(DELAY_TARGET_PREFIX)?.parse().ok()?;
+    Some(std::time::Duration::from_millis(ms.min(MAX_DELAY_MS)))
+}
+
 /// A key pair the emulator accepts, and the IAM user it stands for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credential {
@@ -127,6 +138,21 @@ mod tests {
         assert_eq!(Credential::parse("AK:SK").unwrap().user, DEFAULT_USER);
         assert!(Credential::parse("AK").is_err());
         assert!(Credential::parse(":SK").is_err());
+    }
+
+    #[test]
+    fn delay_targets() {
+        use std::time::Duration;
+        assert_eq!(
+            requested_delay("i-delay-250"),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            requested_delay("i-delay-999999"),
+            Some(Duration::from_millis(MAX_DELAY_MS))
+        );
+        assert_eq!(requested_delay("i-delay-x"), None);
+        assert_eq!(requested_delay("i-1"), None);
     }
 
     #[test]

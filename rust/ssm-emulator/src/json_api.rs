@@ -43,6 +43,11 @@ pub async fn handle(
             Ok((value, summary)) => (StatusCode::OK, value, summary),
             Err(error) => (error.status, error.body(), error.code().to_owned()),
         };
+    // Slow answers for timeout and cancellation tests; the summary of a successful call is
+    // its target (see config::requested_delay).
+    if let Some(delay) = crate::config::requested_delay(&summary) {
+        tokio::time::sleep(delay).await;
+    }
     if state.config.log_requests {
         eprintln!("{request_id} {operation} {} {summary}", status.as_u16());
     }

@@ -4,35 +4,54 @@
 //! (SSO, STS); the first call pays for that, later calls with equal settings reuse the
 //! client, its connection pool and its identity cache.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region};
+use aws_config::{AppName, BehaviorVersion, Region};
+use aws_credential_types::credential_feature::AwsCredentialFeature;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::Credentials;
+use aws_types::os_shim_internal::{Env, Fs};
+use serde::Serialize;
 
 use crate::environment::env_for;
 use crate::error::{describe_chain, CoreError};
-use crate::request::ClientSettings;
+use crate::request::{ClientSettings, ResolveClientCall};
 
 /// Clients kept at most; a full cache is emptied rather than tracked for recency, because
 /// a process normally uses a handful of setting combinations.
 const MAX_CACHED_CLIENTS: usize = 64;
 
-/// Name the explicit keys carry in SDK diagnostics.
-const EXPLICIT_KEYS_SOURCE: &str = "SSMSession parameters";
+/// Name the explicit keys carry in SDK diagnostics (and in [`Resolution`]).
+const EXPLICIT_KEYS_SOURCE: &str = "Parameters";
 
 /// The behaviour version's connect timeout (3.1 s), restated because a timeout config given
 /// to the loader replaces the default one as a whole.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
+/// Where a client's region and credentials came from, for the caller's diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Resolution {
+    pub region: String,
+    /// `Parameter`, `Environment`, `Profile`, `InstanceMetadata`, `ClientConfig` or
+    /// `AuthenticationRegion`.
+    pub region_source: &'static str,
+    /// `Parameters` for explicit keys, else `Sso`, `CredentialProcess`, `WebIdentity`,
+    /// `AssumeRole`, `Profile`, `Environment`, `Container`, `InstanceMetadata` or `Unknown`.
+    pub credential_source: String,
+}
+
+type CachedClient = (aws_sdk_ssm::Client, Resolution);
+
 /// Clients by settings. Thread-safe; share one per process.
 #[derive(Default)]
 pub struct ClientCache {
-    clients: Mutex<HashMap<ClientSettings, aws_sdk_ssm::Client>>,
+    clients: Mutex<HashMap<ClientSettings, CachedClient>>,
 }
 
 impl ClientCache {
@@ -42,25 +61,22 @@ impl ClientCache {
 
     /// A client for `settings`: the cached one, or a new one whose credentials and region
     /// were checked to resolve.
-    pub async fn client(
-        &self,
-        settings: &ClientSettings,
-    ) -> Result<aws_sdk_ssm::Client, CoreError> {
-        if let Some(client) = self.lock().get(settings) {
-            return Ok(client.clone());
+    pub async fn client(&self, settings: &ClientSettings) -> Result<CachedClient, CoreError> {
+        if let Some(cached) = self.lock().get(settings) {
+            return Ok(cached.clone());
         }
         // Built outside the lock: building can take seconds (SSO, STS) and must not stall
         // calls with other settings. Two racing builders both succeed; one copy is kept.
-        let client = build_client(settings).await?;
+        let built = build_client(settings).await?;
         let mut clients = self.lock();
         if clients.len() >= MAX_CACHED_CLIENTS {
             clients.clear();
         }
-        clients.insert(settings.clone(), client.clone());
-        Ok(client)
+        clients.insert(settings.clone(), built.clone());
+        Ok(built)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientSettings, aws_sdk_ssm::Client>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientSettings, CachedClient>> {
         // A panic while holding the lock cannot leave the map half-updated (single inserts),
         // so a poisoned lock is still safe to use.
         self.clients
@@ -69,15 +85,71 @@ impl ClientCache {
     }
 }
 
+/// Resolves (and caches) the client for `call` without calling the service, so callers
+/// can fail on credentials and region before asking the user anything.
+pub async fn resolve_client(
+    cache: &ClientCache,
+    call: ResolveClientCall,
+) -> Result<Resolution, CoreError> {
+    Ok(cache.client(&call.client).await?.1)
+}
+
 fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().filter(|v| !v.is_empty())
 }
 
-async fn build_client(settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, CoreError> {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).env(env_for(settings.environment.as_ref()));
+#[allow(deprecated)] // the loader still takes ProfileFiles, an alias of EnvConfigFiles
+fn profile_files(settings: &ClientSettings) -> aws_config::profile::profile_file::ProfileFiles {
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+    match non_empty(&settings.profile_location) {
+        Some(path) => ProfileFiles::builder()
+            .with_file(ProfileFileKind::Credentials, path)
+            .build(),
+        None => ProfileFiles::default(),
+    }
+}
 
-    match (
+/// A profile named by the caller must exist: AWS Tools fails at once rather than falling
+/// through to other credentials, and so do we.
+async fn check_profile_exists(
+    settings: &ClientSettings,
+    env: &Env,
+    name: &str,
+) -> Result<(), CoreError> {
+    let set = aws_config::profile::load(
+        &Fs::real(),
+        env,
+        &profile_files(settings),
+        Some(Cow::Owned(name.to_owned())),
+    )
+    .await
+    .map_err(|e| CoreError::NoCredentials {
+        detail: Some(format!(
+            "The profile files could not be read: {}",
+            describe_chain(&e)
+        )),
+    })?;
+    if set.get_profile(name).is_some() {
+        return Ok(());
+    }
+    let place = match non_empty(&settings.profile_location) {
+        Some(path) => format!("in '{path}'"),
+        None => "in the shared config and credentials files".to_owned(),
+    };
+    Err(CoreError::NoCredentials {
+        detail: Some(format!(
+            "The profile '{name}' was not found {place}. Profiles kept only in the AWS .NET SDK \
+             credential store (including SAML role profiles) cannot be read by SSMSession; \
+             use a profile in the shared files instead."
+        )),
+    })
+}
+
+async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreError> {
+    let env = env_for(settings.environment.as_ref());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).env(env.clone());
+
+    let explicit_keys = match (
         non_empty(&settings.access_key),
         non_empty(&settings.secret_key),
     ) {
@@ -89,18 +161,16 @@ async fn build_client(settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, 
                 None,
                 EXPLICIT_KEYS_SOURCE,
             ));
+            true
         }
-        (None, None) => {}
+        (None, None) => false,
         _ => {
             return Err(CoreError::invalid_request(
                 "IncompleteKeys",
                 "AccessKey and SecretKey must be given together.",
             ))
         }
-    }
-    if let Some(profile) = non_empty(&settings.profile_name) {
-        loader = loader.profile_name(profile);
-    }
+    };
     if let Some(path) = non_empty(&settings.profile_location) {
         if !std::path::Path::new(path).is_file() {
             return Err(CoreError::invalid_request(
@@ -108,14 +178,13 @@ async fn build_client(settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, 
                 format!("The profile file '{path}' does not exist."),
             ));
         }
-        #[allow(deprecated)] // the loader still takes ProfileFiles, an alias of EnvConfigFiles
-        let files = aws_config::profile::profile_file::ProfileFiles::builder()
-            .with_file(
-                aws_config::profile::profile_file::ProfileFileKind::Credentials,
-                path,
-            )
-            .build();
-        loader = loader.profile_files(files);
+        loader = loader.profile_files(profile_files(settings));
+    }
+    if let Some(profile) = non_empty(&settings.profile_name) {
+        if !explicit_keys {
+            check_profile_exists(settings, &env, profile).await?;
+        }
+        loader = loader.profile_name(profile);
     }
     if let Some(region) = non_empty(&settings.region) {
         loader = loader.region(Region::new(region.to_owned()));
@@ -124,48 +193,179 @@ async fn build_client(settings: &ClientSettings) -> Result<aws_sdk_ssm::Client, 
         validate_endpoint(url)?;
         loader = loader.endpoint_url(url);
     }
-    if let Some(attempts) = settings.max_attempts {
-        if attempts == 0 {
-            return Err(CoreError::invalid_request(
-                "InvalidMaxAttempts",
-                "MaxAttempts must be at least 1.",
-            ));
-        }
-        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(attempts));
+    if let Some(retry) = retry_config(settings)? {
+        loader = loader.retry_config(retry);
     }
-    if let Some(ms) = settings.operation_timeout_ms {
-        loader = loader.timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_timeout(Duration::from_millis(ms))
-                .build(),
-        );
+    if let Some(timeouts) = timeout_config(settings) {
+        loader = loader.timeout_config(timeouts);
+    }
+    if let Some(fips) = settings.use_fips {
+        loader = loader.use_fips(fips);
+    }
+    if let Some(dual_stack) = settings.use_dual_stack {
+        loader = loader.use_dual_stack(dual_stack);
+    }
+    if let Some(name) = non_empty(&settings.app_name) {
+        let app_name = AppName::new(name.to_owned()).map_err(|_| {
+            CoreError::invalid_request(
+                "InvalidUserAgent",
+                format!("'{name}' is not a valid user agent application name (letters, digits and !#$%&'*+-.^_`|~ only)."),
+            )
+        })?;
+        loader = loader.app_name(app_name);
     }
 
     let config = loader.load().await;
-    match config.region() {
-        None => return Err(CoreError::NoRegion),
-        Some(region) if !is_region_name(region.as_ref()) => {
-            return Err(CoreError::invalid_request(
-                "InvalidRegion",
-                format!(
-                    "'{}' is not a valid region name (expected a name such as eu-west-3).",
-                    region.as_ref()
-                ),
-            ))
-        }
-        Some(_) => {}
-    }
+    let (region, region_source) = resolve_region(settings, &env, config.region())?;
     let provider = config
         .credentials_provider()
         .ok_or(CoreError::NoCredentials { detail: None })?;
-    provider
-        .provide_credentials()
-        .await
-        .map_err(|e| CoreError::NoCredentials {
-            detail: Some(describe_chain(&e)),
-        })?;
-    Ok(aws_sdk_ssm::Client::new(&config))
+    let credentials =
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| CoreError::NoCredentials {
+                detail: Some(describe_chain(&e)),
+            })?;
+    let client_config = aws_sdk_ssm::config::Builder::from(&config)
+        .region(Region::new(region.clone()))
+        .build();
+    let resolution = Resolution {
+        region,
+        region_source,
+        credential_source: if explicit_keys {
+            EXPLICIT_KEYS_SOURCE
+        } else {
+            credential_source(&credentials)
+        }
+        .to_owned(),
+    };
+    Ok((aws_sdk_ssm::Client::from_conf(client_config), resolution))
+}
+
+/// Which provider produced `credentials`, from the feature markers the SDK's providers
+/// attach (most specific first: an SSO profile also carries the profile marker).
+fn credential_source(credentials: &Credentials) -> &'static str {
+    use AwsCredentialFeature as F;
+    let Some(features) = credentials.get_property::<Vec<AwsCredentialFeature>>() else {
+        return "Unknown";
+    };
+    let has = |wanted: &[F]| features.iter().any(|f| wanted.contains(f));
+    if has(&[F::CredentialsProfileSso, F::CredentialsSso]) {
+        "Sso"
+    } else if has(&[F::CredentialsProfileProcess, F::CredentialsProcess]) {
+        "CredentialProcess"
+    } else if has(&[
+        F::CredentialsEnvVarsStsWebIdToken,
+        F::CredentialsProfileStsWebIdToken,
+        F::CredentialsStsAssumeRoleWebId,
+    ]) {
+        "WebIdentity"
+    } else if has(&[
+        F::CredentialsProfileSourceProfile,
+        F::CredentialsStsAssumeRole,
+    ]) {
+        "AssumeRole"
+    } else if has(&[F::CredentialsProfile, F::CredentialsProfileNamedProvider]) {
+        "Profile"
+    } else if has(&[F::CredentialsEnvVars]) {
+        "Environment"
+    } else if has(&[F::CredentialsHttp]) {
+        "Container"
+    } else if has(&[F::CredentialsImds]) {
+        "InstanceMetadata"
+    } else {
+        "Unknown"
+    }
+}
+
+/// The region to use and where it came from: the aws-config chain (parameter,
+/// environment, profile, instance metadata), then ClientConfig's region; an
+/// AuthenticationRegion replaces it for signing.
+fn resolve_region(
+    settings: &ClientSettings,
+    env: &Env,
+    chain: Option<&Region>,
+) -> Result<(String, &'static str), CoreError> {
+    let env_has = |name: &str| env.get(name).is_ok_and(|v| !v.is_empty());
+    let (region, source) = match (chain, non_empty(&settings.fallback_region)) {
+        (Some(region), _) => {
+            let source = if non_empty(&settings.region).is_some() {
+                "Parameter"
+            } else if env_has("AWS_REGION") || env_has("AWS_DEFAULT_REGION") {
+                "Environment"
+            } else if env_has("AWS_EC2_METADATA_DISABLED") {
+                "Profile"
+            } else {
+                "ProfileOrInstanceMetadata"
+            };
+            (region.as_ref().to_owned(), source)
+        }
+        (None, Some(fallback)) => (fallback.to_owned(), "ClientConfig"),
+        (None, None) => return Err(CoreError::NoRegion),
+    };
+    let (region, source) = match non_empty(&settings.signing_region) {
+        Some(signing) => (signing.to_owned(), "AuthenticationRegion"),
+        None => (region, source),
+    };
+    if !is_region_name(&region) {
+        return Err(CoreError::invalid_request(
+            "InvalidRegion",
+            format!("'{region}' is not a valid region name (expected a name such as eu-west-3)."),
+        ));
+    }
+    Ok((region, source))
+}
+
+fn retry_config(settings: &ClientSettings) -> Result<Option<RetryConfig>, CoreError> {
+    let base = match settings
+        .retry_mode
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None => None,
+        Some("standard") | Some("legacy") => Some(RetryConfig::standard()),
+        Some("adaptive") => Some(RetryConfig::adaptive()),
+        Some(other) => {
+            return Err(CoreError::invalid_request(
+                "InvalidRetryMode",
+                format!("RetryMode '{other}' is not one of Standard, Adaptive, Legacy."),
+            ))
+        }
+    };
+    match settings.max_attempts {
+        Some(0) => Err(CoreError::invalid_request(
+            "InvalidMaxAttempts",
+            "MaxAttempts must be at least 1.",
+        )),
+        Some(attempts) => Ok(Some(
+            base.unwrap_or_else(RetryConfig::standard)
+                .with_max_attempts(attempts),
+        )),
+        None => Ok(base),
+    }
+}
+
+fn timeout_config(settings: &ClientSettings) -> Option<TimeoutConfig> {
+    let ms = Duration::from_millis;
+    if settings.operation_timeout_ms.is_none()
+        && settings.attempt_timeout_ms.is_none()
+        && settings.read_timeout_ms.is_none()
+    {
+        return None;
+    }
+    let mut builder = TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT);
+    if let Some(t) = settings.operation_timeout_ms {
+        builder = builder.operation_timeout(ms(t));
+    }
+    if let Some(t) = settings.attempt_timeout_ms {
+        builder = builder.operation_attempt_timeout(ms(t));
+    }
+    if let Some(t) = settings.read_timeout_ms {
+        builder = builder.read_timeout(ms(t));
+    }
+    Some(builder.build())
 }
 
 /// A region name must be a DNS label (the SDK builds the endpoint host from it); checked
@@ -300,8 +500,10 @@ mod tests {
             ]),
             ..Default::default()
         };
-        let client = build_client(&settings).await.unwrap();
+        let (client, resolution) = build_client(&settings).await.unwrap();
         assert_eq!(client.config().region().unwrap().as_ref(), "ap-south-2");
+        assert_eq!(resolution.region_source, "Environment");
+        assert_eq!(resolution.credential_source, "Environment");
     }
 
     #[tokio::test]
@@ -312,5 +514,120 @@ mod tests {
         };
         let err = build_client(&settings).await.unwrap_err();
         assert_eq!(err.code(), "IncompleteKeys");
+    }
+
+    fn write_profile_file(name: &str, body: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("ssmsession-core-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap();
+        path.display().to_string()
+    }
+
+    #[tokio::test]
+    async fn a_named_profile_gives_credentials_and_region() {
+        let path = write_profile_file(
+            "creds-ok",
+            "[emu]\naws_access_key_id = AKIDX\naws_secret_access_key = s\nregion = eu-central-2\n",
+        );
+        let settings = ClientSettings {
+            profile_name: Some("emu".into()),
+            profile_location: Some(path),
+            environment: isolated_env(&[]),
+            ..Default::default()
+        };
+        let (_, resolution) = build_client(&settings).await.unwrap();
+        assert_eq!(resolution.region, "eu-central-2");
+        assert_eq!(resolution.region_source, "Profile");
+        assert_eq!(resolution.credential_source, "Profile");
+    }
+
+    #[tokio::test]
+    async fn a_missing_named_profile_is_an_error_not_a_fall_through() {
+        let path = write_profile_file(
+            "creds-other",
+            "[other]\naws_access_key_id = A\naws_secret_access_key = s\n",
+        );
+        let settings = ClientSettings {
+            region: Some("eu-west-3".into()),
+            profile_name: Some("missing".into()),
+            profile_location: Some(path),
+            // Environment keys exist, and must not be used instead.
+            environment: isolated_env(&[
+                ("AWS_ACCESS_KEY_ID", "AKIDENV"),
+                ("AWS_SECRET_ACCESS_KEY", "s"),
+            ]),
+            ..Default::default()
+        };
+        let err = build_client(&settings).await.unwrap_err();
+        assert_eq!(err.kind(), "credentials");
+        assert!(
+            err.to_string()
+                .contains("The profile 'missing' was not found"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn client_config_region_is_the_last_resort_and_authentication_region_signs() {
+        let mut settings = ClientSettings {
+            access_key: Some("AKIDTEST".into()),
+            secret_key: Some("secret".into()),
+            fallback_region: Some("us-west-2".into()),
+            environment: isolated_env(&[]),
+            ..Default::default()
+        };
+        let (_, resolution) = build_client(&settings).await.unwrap();
+        assert_eq!(
+            (resolution.region.as_str(), resolution.region_source),
+            ("us-west-2", "ClientConfig")
+        );
+
+        settings.region = Some("eu-west-3".into());
+        let (_, resolution) = build_client(&settings).await.unwrap();
+        assert_eq!(
+            (resolution.region.as_str(), resolution.region_source),
+            ("eu-west-3", "Parameter")
+        );
+
+        settings.signing_region = Some("eu-north-1".into());
+        let (client, resolution) = build_client(&settings).await.unwrap();
+        assert_eq!(resolution.region_source, "AuthenticationRegion");
+        assert_eq!(client.config().region().unwrap().as_ref(), "eu-north-1");
+    }
+
+    #[test]
+    fn retry_modes_and_attempts() {
+        let mut settings = ClientSettings {
+            retry_mode: Some("Adaptive".into()),
+            max_attempts: Some(5),
+            ..Default::default()
+        };
+        let retry = retry_config(&settings).unwrap().unwrap();
+        assert_eq!(retry.max_attempts(), 5);
+        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);
+        settings.retry_mode = Some("sometimes".into());
+        assert_eq!(
+            retry_config(&settings).unwrap_err().code(),
+            "InvalidRetryMode"
+        );
+        assert!(retry_config(&ClientSettings::default()).unwrap().is_none());
+    }
+
+    #[test]
+    fn timeouts_map_to_the_sdk() {
+        let settings = ClientSettings {
+            attempt_timeout_ms: Some(1500),
+            read_timeout_ms: Some(700),
+            ..Default::default()
+        };
+        let timeouts = timeout_config(&settings).unwrap();
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(timeouts.read_timeout(), Some(Duration::from_millis(700)));
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert!(timeout_config(&ClientSettings::default()).is_none());
     }
 }

@@ -13,8 +13,8 @@ mod request;
 mod response;
 mod start_session;
 
-pub use client::ClientCache;
+pub use client::{resolve_client, ClientCache, Resolution};
 pub use error::CoreError;
-pub use request::{ClientSettings, StartSessionCall};
+pub use request::{ClientSettings, ResolveClientCall, StartSessionCall};
 pub use response::StartSessionOutput;
 pub use start_session::start_session;

@@ -52,6 +52,30 @@ pub struct ClientSettings {
     pub max_attempts: Option<u32>,
     /// Upper bound for a whole call including retries, in milliseconds.
     pub operation_timeout_ms: Option<u64>,
+    /// Upper bound for one attempt, in milliseconds (AWS Tools' ClientConfig.Timeout).
+    pub attempt_timeout_ms: Option<u64>,
+    /// Longest wait for response bytes, in milliseconds (ClientConfig.ReadWriteTimeout).
+    pub read_timeout_ms: Option<u64>,
+    /// `standard` or `adaptive` (ClientConfig.RetryMode; `legacy` is treated as standard).
+    pub retry_mode: Option<String>,
+    /// Region used only when no other source yields one (ClientConfig.RegionEndpoint).
+    pub fallback_region: Option<String>,
+    /// Region to sign with whatever the resolved region (ClientConfig.AuthenticationRegion).
+    pub signing_region: Option<String>,
+    /// Use FIPS endpoints (ClientConfig.UseFIPSEndpoint).
+    pub use_fips: Option<bool>,
+    /// Use dual-stack endpoints (ClientConfig.UseDualstackEndpoint).
+    pub use_dual_stack: Option<bool>,
+    /// Application name added to the user agent (ClientConfig.UserAgent).
+    pub app_name: Option<String>,
+}
+
+/// Resolve credentials and region for a client without calling the service.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ResolveClientCall {
+    #[serde(default)]
+    pub client: ClientSettings,
 }
 
 /// Secrets never reach logs or error messages through `{:?}`.
@@ -77,6 +101,14 @@ impl fmt::Debug for ClientSettings {
             )
             .field("max_attempts", &self.max_attempts)
             .field("operation_timeout_ms", &self.operation_timeout_ms)
+            .field("attempt_timeout_ms", &self.attempt_timeout_ms)
+            .field("read_timeout_ms", &self.read_timeout_ms)
+            .field("retry_mode", &self.retry_mode)
+            .field("fallback_region", &self.fallback_region)
+            .field("signing_region", &self.signing_region)
+            .field("use_fips", &self.use_fips)
+            .field("use_dual_stack", &self.use_dual_stack)
+            .field("app_name", &self.app_name)
             .finish()
     }
 }

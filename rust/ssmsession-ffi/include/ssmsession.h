@@ -29,6 +29,46 @@ const char *ssm_version(void);
 // unmodified until this function returns.
 char *start_session(const char *request_json);
 
+// Resolves credentials and region for a client without calling the service, and keeps
+// the client for later calls with the same settings.
+//
+// `request_json`: `{"Client":{…}}` as for [`start_session`]. Success data:
+// `{"Region","RegionSource","CredentialSource"}`. Release the result with
+// [`ssm_string_free`].
+//
+// # Safety
+// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+// unmodified until this function returns.
+char *resolve_client(const char *request_json);
+
+// Starts an operation without waiting for it: `{"Operation":"StartSession"|"ResolveClient",
+// "Request":{…}}` → `{"ok":true,"data":{"CallId":n}}`. Collect the result with
+// [`ssm_call_wait`] or abort it with [`ssm_call_cancel`]. Release the result with
+// [`ssm_string_free`].
+//
+// # Safety
+// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+// unmodified until this function returns.
+char *ssm_call_start(const char *request_json);
+
+// Waits up to `TimeoutMs` (at most 60 000) for a started call: `{"CallId":n,"TimeoutMs":t}`
+// → the call's own envelope once it has finished (the call id is then released), or
+// `{"pending":true}`. Release the result with [`ssm_string_free`].
+//
+// # Safety
+// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+// unmodified until this function returns.
+char *ssm_call_wait(const char *request_json);
+
+// Cancels a started call and drops its request: `{"CallId":n}` →
+// `{"ok":true,"data":{"CallId":n,"Cancelled":bool}}` (false when it had already finished
+// and been collected). Release the result with [`ssm_string_free`].
+//
+// # Safety
+// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+// unmodified until this function returns.
+char *ssm_call_cancel(const char *request_json);
+
 // Releases a string returned by this library. NULL is ignored.
 //
 // # Safety

@@ -233,3 +233,97 @@ fn concurrent_calls_each_get_their_own_session() {
         .collect();
     assert_eq!(ids.len(), 40);
 }
+
+fn call_export(
+    export: unsafe extern "C" fn(*const c_char) -> *mut c_char,
+    request: &Value,
+) -> Value {
+    let input = CString::new(request.to_string()).unwrap();
+    // SAFETY: `input` is NUL-terminated and outlives the call.
+    take(unsafe { export(input.as_ptr()) })
+}
+
+fn start_call(operation: &str, request: Value) -> u64 {
+    let envelope = call_export(
+        crate::ssm_call_start,
+        &json!({ "Operation": operation, "Request": request }),
+    );
+    envelope["data"]["CallId"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{envelope}"))
+}
+
+fn wait_call(id: u64, timeout_ms: u64) -> Value {
+    call_export(
+        crate::ssm_call_wait,
+        &json!({ "CallId": id, "TimeoutMs": timeout_ms }),
+    )
+}
+
+#[test]
+fn resolve_client_reports_where_region_and_credentials_came_from() {
+    let envelope = call_export(
+        crate::resolve_client,
+        &json!({ "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+    assert_eq!(envelope["data"]["Region"], "eu-west-3");
+    assert_eq!(envelope["data"]["RegionSource"], "Parameter");
+    assert_eq!(envelope["data"]["CredentialSource"], "Parameters");
+}
+
+#[test]
+fn a_started_call_is_collected_with_wait() {
+    let id = start_call(
+        "StartSession",
+        json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    let envelope = wait_call(id, 10_000);
+    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+    assert!(envelope["data"]["SessionId"].as_str().is_some());
+    // Collected calls are forgotten.
+    assert_eq!(error_of(&wait_call(id, 0))["code"], "UnknownCall");
+}
+
+#[test]
+fn a_slow_call_stays_pending_and_cancel_stops_it_at_once() {
+    let id = start_call(
+        "StartSession",
+        json!({ "Target": "i-delay-10000", "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    let started = std::time::Instant::now();
+    assert_eq!(wait_call(id, 100), json!({ "pending": true }));
+    let cancelled = call_export(crate::ssm_call_cancel, &json!({ "CallId": id }));
+    assert_eq!(
+        cancelled["data"],
+        json!({ "CallId": id, "Cancelled": true })
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(error_of(&wait_call(id, 0))["code"], "UnknownCall");
+    // Cancelling again, or an unknown id, is not an error.
+    let again = call_export(crate::ssm_call_cancel, &json!({ "CallId": id }));
+    assert_eq!(again["data"]["Cancelled"], json!(false));
+}
+
+#[test]
+fn call_errors_arrive_through_wait_and_bad_requests_fail_at_start() {
+    let id = start_call(
+        "StartSession",
+        json!({ "Target": "i-targetnotconnected", "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(
+        error_of(&wait_call(id, 10_000))["code"],
+        "TargetNotConnected"
+    );
+
+    let envelope = call_export(
+        crate::ssm_call_start,
+        &json!({ "Operation": "Nope", "Request": {} }),
+    );
+    assert_eq!(error_of(&envelope)["code"], "UnknownOperation");
+    let envelope = call_export(
+        crate::ssm_call_start,
+        &json!({ "Operation": "StartSession", "Request": { "Targte": "x" } }),
+    );
+    assert_eq!(error_of(&envelope)["code"], "InvalidRequest");
+}

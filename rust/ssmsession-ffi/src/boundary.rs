@@ -52,6 +52,24 @@ pub unsafe fn json_call(
     input: *const c_char,
     handler: fn(&str) -> Result<serde_json::Value, ErrorBody>,
 ) -> *mut c_char {
+    // SAFETY: same contract as this function's.
+    unsafe {
+        envelope_call(input, |text| match handler(text) {
+            Ok(data) => envelope::success(data),
+            Err(error) => envelope::failure(error),
+        })
+    }
+}
+
+/// Like [`json_call`] for handlers that produce the whole envelope text themselves.
+///
+/// # Safety
+/// `input` must be NULL or point to a NUL-terminated string that stays valid and unmodified
+/// until this function returns.
+pub unsafe fn envelope_call(
+    input: *const c_char,
+    handler: impl FnOnce(&str) -> String,
+) -> *mut c_char {
     install_panic_hook();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         if input.is_null() {
@@ -72,10 +90,10 @@ pub unsafe fn json_call(
                 ),
             )
         })?;
-        handler(text)
+        Ok(handler(text))
     }));
     let text = match outcome {
-        Ok(Ok(data)) => envelope::success(data),
+        Ok(Ok(text)) => text,
         Ok(Err(error)) => envelope::failure(error),
         Err(_) => {
             let detail = LAST_PANIC

@@ -40,6 +40,18 @@ impl ErrorBody {
         )
     }
 
+    /// The call was cancelled before it finished.
+    pub fn cancelled() -> Self {
+        Self::local("cancelled", "Cancelled", "The call was cancelled.")
+    }
+
+    pub fn unknown_call(id: u64) -> Self {
+        Self::invalid_input(
+            "UnknownCall",
+            format!("No open call has id {id}; it finished and was collected, was cancelled, or never existed."),
+        )
+    }
+
     pub fn internal(code: &str, message: impl Into<String>) -> Self {
         Self::local("internal", code, message)
     }

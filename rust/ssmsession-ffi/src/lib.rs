@@ -12,6 +12,7 @@
 //! `include/ssmsession.h`, and a test fails when the committed header is stale.
 
 mod boundary;
+mod calls;
 mod envelope;
 mod operations;
 mod runtime;
@@ -47,6 +48,62 @@ pub extern "C" fn ssm_version() -> *const c_char {
 pub unsafe extern "C" fn start_session(request_json: *const c_char) -> *mut c_char {
     // SAFETY: the caller upholds this function's contract, which is json_call's contract.
     unsafe { boundary::json_call(request_json, operations::start_session) }
+}
+
+/// Resolves credentials and region for a client without calling the service, and keeps
+/// the client for later calls with the same settings.
+///
+/// `request_json`: `{"Client":{…}}` as for [`start_session`]. Success data:
+/// `{"Region","RegionSource","CredentialSource"}`. Release the result with
+/// [`ssm_string_free`].
+///
+/// # Safety
+/// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+/// unmodified until this function returns.
+#[no_mangle]
+pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_char {
+    // SAFETY: the caller upholds this function's contract, which is json_call's contract.
+    unsafe { boundary::json_call(request_json, operations::resolve_client) }
+}
+
+/// Starts an operation without waiting for it: `{"Operation":"StartSession"|"ResolveClient",
+/// "Request":{…}}` → `{"ok":true,"data":{"CallId":n}}`. Collect the result with
+/// [`ssm_call_wait`] or abort it with [`ssm_call_cancel`]. Release the result with
+/// [`ssm_string_free`].
+///
+/// # Safety
+/// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+/// unmodified until this function returns.
+#[no_mangle]
+pub unsafe extern "C" fn ssm_call_start(request_json: *const c_char) -> *mut c_char {
+    // SAFETY: the caller upholds this function's contract, which is json_call's contract.
+    unsafe { boundary::json_call(request_json, calls::start) }
+}
+
+/// Waits up to `TimeoutMs` (at most 60 000) for a started call: `{"CallId":n,"TimeoutMs":t}`
+/// → the call's own envelope once it has finished (the call id is then released), or
+/// `{"pending":true}`. Release the result with [`ssm_string_free`].
+///
+/// # Safety
+/// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+/// unmodified until this function returns.
+#[no_mangle]
+pub unsafe extern "C" fn ssm_call_wait(request_json: *const c_char) -> *mut c_char {
+    // SAFETY: the caller upholds this function's contract, which is envelope_call's contract.
+    unsafe { boundary::envelope_call(request_json, calls::wait) }
+}
+
+/// Cancels a started call and drops its request: `{"CallId":n}` →
+/// `{"ok":true,"data":{"CallId":n,"Cancelled":bool}}` (false when it had already finished
+/// and been collected). Release the result with [`ssm_string_free`].
+///
+/// # Safety
+/// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
+/// unmodified until this function returns.
+#[no_mangle]
+pub unsafe extern "C" fn ssm_call_cancel(request_json: *const c_char) -> *mut c_char {
+    // SAFETY: the caller upholds this function's contract, which is json_call's contract.
+    unsafe { boundary::json_call(request_json, calls::cancel) }
 }
 
 /// Releases a string returned by this library. NULL is ignored.

@@ -1,9 +1,13 @@
-//! JSON text → core call → envelope data, one function per export.
+//! JSON text → core call → envelope data, one function per operation.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use once_cell::sync::Lazy;
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
-use ssmsession_core::{ClientCache, StartSessionCall};
+use ssmsession_core::{ClientCache, CoreError, ResolveClientCall, StartSessionCall};
 
 use crate::envelope::ErrorBody;
 use crate::runtime;
@@ -17,10 +21,43 @@ thread_local! {
     pub(crate) static FORCE_PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ErrorBody> {
+pub type Work = Pin<Box<dyn Future<Output = Result<Value, ErrorBody>> + Send + 'static>>;
+
+pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ErrorBody> {
     serde_json::from_str(text).map_err(|e| {
         ErrorBody::invalid_input("InvalidRequest", format!("The request is not valid: {e}"))
     })
+}
+
+fn to_data<T: Serialize>(result: Result<T, CoreError>) -> Result<Value, ErrorBody> {
+    let output = result?;
+    serde_json::to_value(output)
+        .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))
+}
+
+/// The future for an operation by name, with its request already checked.
+pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
+    let invalid = |e: serde_json::Error| {
+        ErrorBody::invalid_input("InvalidRequest", format!("The request is not valid: {e}"))
+    };
+    match operation {
+        "StartSession" => {
+            let call: StartSessionCall = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(async move {
+                to_data(ssmsession_core::start_session(&CLIENTS, call).await)
+            }))
+        }
+        "ResolveClient" => {
+            let call: ResolveClientCall = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(async move {
+                to_data(ssmsession_core::resolve_client(&CLIENTS, call).await)
+            }))
+        }
+        other => Err(ErrorBody::invalid_input(
+            "UnknownOperation",
+            format!("Unknown operation '{other}'; expected StartSession or ResolveClient."),
+        )),
+    }
 }
 
 pub fn start_session(text: &str) -> Result<Value, ErrorBody> {
@@ -28,8 +65,11 @@ pub fn start_session(text: &str) -> Result<Value, ErrorBody> {
     if FORCE_PANIC.with(|f| f.replace(false)) {
         panic!("forced panic for the ABI test");
     }
-    let call: StartSessionCall = parse(text)?;
-    let output = runtime::block_on(ssmsession_core::start_session(&CLIENTS, call))??;
-    serde_json::to_value(output)
-        .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))
+    let request: Value = parse(text)?;
+    runtime::block_on(future_for("StartSession", request)?)?
+}
+
+pub fn resolve_client(text: &str) -> Result<Value, ErrorBody> {
+    let request: Value = parse(text)?;
+    runtime::block_on(future_for("ResolveClient", request)?)?
 }

@@ -18,13 +18,17 @@ static RUNTIME: Lazy<Result<Runtime, String>> = Lazy::new(|| {
         .map_err(|e| e.to_string())
 });
 
-/// Runs `future` to completion on the shared runtime.
-pub fn block_on<F: Future>(future: F) -> Result<F::Output, ErrorBody> {
-    match &*RUNTIME {
-        Ok(runtime) => Ok(runtime.block_on(future)),
-        Err(reason) => Err(ErrorBody::internal(
+/// The shared runtime, created on first use.
+pub fn get() -> Result<&'static Runtime, ErrorBody> {
+    RUNTIME.as_ref().map_err(|reason| {
+        ErrorBody::internal(
             "RuntimeUnavailable",
             format!("The SSMSession native runtime could not start: {reason}"),
-        )),
-    }
+        )
+    })
+}
+
+/// Runs `future` to completion on the shared runtime.
+pub fn block_on<F: Future>(future: F) -> Result<F::Output, ErrorBody> {
+    Ok(get()?.block_on(future))
 }

@@ -1,0 +1,79 @@
+function ConvertFrom-SSMClientConfig {
+    <#
+    .SYNOPSIS
+    Maps an AWS Tools -ClientConfig value to the native client settings.
+
+    .DESCRIPTION
+    Accepts a hashtable or object using the AmazonSimpleSystemsManagementConfig names:
+    ServiceURL, RegionEndpoint, AuthenticationRegion, Timeout, ReadWriteTimeout,
+    MaxErrorRetry, RetryMode, UseFIPSEndpoint, UseDualstackEndpoint, UserAgent. Timeouts
+    take a TimeSpan or a number of seconds. In a hashtable or custom object an unknown
+    name is an error listing the supported ones; a real SDK config object carries many
+    other properties, which are ignored. ProxyHost/ProxyPort are not supported yet.
+
+    .PARAMETER ClientConfig
+    The value bound to -ClientConfig.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param(
+        [Parameter(Mandatory)]
+        [object] $ClientConfig
+    )
+
+    $supported = 'ServiceURL', 'RegionEndpoint', 'AuthenticationRegion', 'Timeout', 'ReadWriteTimeout',
+    'MaxErrorRetry', 'RetryMode', 'UseFIPSEndpoint', 'UseDualstackEndpoint', 'UserAgent'
+    $userAuthored = $ClientConfig -is [System.Collections.IDictionary] -or $ClientConfig -is [System.Management.Automation.PSCustomObject]
+    $entries = [ordered]@{}
+    if ($ClientConfig -is [System.Collections.IDictionary]) {
+        foreach ($key in $ClientConfig.Keys) { $entries[[string]$key] = $ClientConfig[$key] }
+    } else {
+        foreach ($property in $ClientConfig.PSObject.Properties) {
+            if ($userAuthored -or $property.Name -in $supported -or $property.Name -in 'ProxyHost', 'ProxyPort') {
+                $entries[$property.Name] = $property.Value
+            }
+        }
+    }
+
+    $argumentError = { param([string] $Message) throw [System.ArgumentException]::new($Message, 'ClientConfig') }
+    $milliseconds = {
+        param([string] $Name, [object] $Value)
+        if ($Value -is [timespan]) { return [long]$Value.TotalMilliseconds }
+        $seconds = 0.0
+        if ([double]::TryParse([string]$Value, [System.Globalization.NumberStyles]::Float, [System.Globalization.CultureInfo]::InvariantCulture, [ref]$seconds) -and $seconds -gt 0) {
+            return [long]($seconds * 1000)
+        }
+        & $argumentError "ClientConfig.$Name must be a TimeSpan or a positive number of seconds, not '$Value'."
+    }
+
+    $settings = @{}
+    foreach ($name in $entries.Keys) {
+        $value = $entries[$name]
+        if ($null -eq $value -or ($value -is [string] -and $value -eq '')) { continue }
+        switch ($name) {
+            'ServiceURL' { $settings.EndpointUrl = [string]$value }
+            'RegionEndpoint' { $settings.FallbackRegion = ConvertTo-SSMRegionName -Region $value }
+            'AuthenticationRegion' { $settings.SigningRegion = [string]$value }
+            'Timeout' { $settings.AttemptTimeoutMs = & $milliseconds $name $value }
+            'ReadWriteTimeout' { $settings.ReadTimeoutMs = & $milliseconds $name $value }
+            'MaxErrorRetry' {
+                $retries = 0
+                if (-not [int]::TryParse([string]$value, [ref]$retries) -or $retries -lt 0) {
+                    & $argumentError "ClientConfig.MaxErrorRetry must be a whole number of retries (0 or more), not '$value'."
+                }
+                $settings.MaxAttempts = $retries + 1
+            }
+            'RetryMode' { $settings.RetryMode = [string]$value }
+            'UseFIPSEndpoint' { $settings.UseFips = [bool]$value }
+            'UseDualstackEndpoint' { $settings.UseDualStack = [bool]$value }
+            'UserAgent' { $settings.AppName = [string]$value }
+            { $_ -in 'ProxyHost', 'ProxyPort' } {
+                & $argumentError "ClientConfig.$name is not supported yet; set HTTPS_PROXY (and NO_PROXY) in the environment before starting PowerShell instead."
+            }
+            default {
+                & $argumentError "ClientConfig has no setting '$name'. Supported: $($supported -join ', ')."
+            }
+        }
+    }
+    $settings
+}

@@ -1,0 +1,82 @@
+function ConvertTo-SSMSelector {
+    <#
+    .SYNOPSIS
+    Validates -Select and -PassThru the way AWS Tools does and returns what to output.
+
+    .DESCRIPTION
+    '*' selects the whole response. '^Name' selects the bound value of one of
+    Start-SSMSession's own parameters (DocumentName, Parameter/Parameters, Reason, Target,
+    Select, PassThru, Force; the common credential and region parameters are inherited in
+    AWS Tools and so not selectable). Anything else is a case-insensitive dotted path over
+    the properties the response type declares (SessionId, StreamUrl, TokenValue, and
+    String's Length below them). An empty or unknown value is "Invalid value for -Select
+    parameter."; -PassThru means '^DocumentName' and cannot be combined with -Select.
+    Failures are ErrorRecords with ErrorId System.ArgumentException.
+
+    .PARAMETER Select
+    The -Select value.
+
+    .PARAMETER SelectBound
+    Whether -Select was bound (its default '*' otherwise).
+
+    .PARAMETER PassThru
+    Whether -PassThru was given.
+    #>
+    [CmdletBinding()]
+    [OutputType([hashtable])]
+    param(
+        [AllowNull()]
+        [AllowEmptyString()]
+        [string] $Select,
+
+        [switch] $SelectBound,
+
+        [switch] $PassThru
+    )
+
+    $fail = {
+        param([string] $Message)
+        throw ([System.Management.Automation.ErrorRecord]::new(
+                [System.ArgumentException]::new($Message, 'Select'),
+                'System.ArgumentException',
+                [System.Management.Automation.ErrorCategory]::InvalidArgument,
+                $Select))
+    }
+    if (-not $SelectBound) {
+        if ($PassThru) {
+            return @{ Kind = 'Parameter'; Name = 'DocumentName' }
+        }
+        return @{ Kind = 'All' }
+    }
+
+    $invalid = 'Invalid value for -Select parameter.'
+    if ([string]::IsNullOrEmpty($Select)) { & $fail $invalid }
+    $selector = if ($Select -eq '*') {
+        @{ Kind = 'All' }
+    } elseif ($Select.StartsWith('^')) {
+        $declared = @{
+            documentname = 'DocumentName'; parameter = 'Parameter'; parameters = 'Parameter'; reason = 'Reason'
+            target = 'Target'; select = 'Select'; passthru = 'PassThru'; force = 'Force'
+        }
+        $name = $declared[$Select.Substring(1).ToLowerInvariant()]
+        if (-not $name) { & $fail $invalid }
+        @{ Kind = 'Parameter'; Name = $name }
+    } else {
+        # The declared public instance properties of each type a path can pass through.
+        $model = @{
+            StartSessionResponse = @{ sessionid = 'SessionId', 'String'; streamurl = 'StreamUrl', 'String'; tokenvalue = 'TokenValue', 'String' }
+            String               = @{ length = 'Length', 'Int32' }
+        }
+        $type = 'StartSessionResponse'
+        $path = foreach ($segment in $Select.Split('.')) {
+            $properties = $model[$type]
+            $member = if ($properties -and $segment) { $properties[$segment.ToLowerInvariant()] }
+            if (-not $member) { & $fail $invalid }
+            $member[0]
+            $type = $member[1]
+        }
+        @{ Kind = 'Path'; Path = @($path) }
+    }
+    if ($PassThru) { & $fail '-PassThru cannot be used when -Select is specified.' }
+    $selector
+}

@@ -1,0 +1,50 @@
+function Invoke-SSMOperation {
+    <#
+    .SYNOPSIS
+    Runs one native operation to completion, cancellably, and returns its envelope.
+
+    .DESCRIPTION
+    Starts the operation with ssm_call_start and waits for it in short slices with
+    ssm_call_wait. PowerShell cannot interrupt a native call, but between slices a pipeline
+    stop (Ctrl+C, Stop-Job, a closed runspace) ends this function; the finally block then
+    cancels the native request, so control returns within about one slice.
+
+    .PARAMETER Operation
+    StartSession or ResolveClient.
+
+    .PARAMETER Request
+    The operation's request.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [ValidateSet('StartSession', 'ResolveClient')]
+        [string] $Operation,
+
+        [Parameter(Mandatory)]
+        [System.Collections.IDictionary] $Request
+    )
+
+    # Short enough that Ctrl+C feels immediate, long enough that waiting costs nothing.
+    $sliceMilliseconds = 100
+    $started = Invoke-SSMNative -Operation ssm_call_start -Request @{ Operation = $Operation; Request = $Request }
+    if (-not $started.ok) {
+        return $started
+    }
+    $callId = $started.data.CallId
+    $finished = $false
+    try {
+        while ($true) {
+            $envelope = Invoke-SSMNative -Operation ssm_call_wait -Request @{ CallId = $callId; TimeoutMs = $sliceMilliseconds }
+            if (-not $envelope.PSObject.Properties['pending']) {
+                $finished = $true
+                return $envelope
+            }
+        }
+    } finally {
+        if (-not $finished) {
+            $null = Invoke-SSMNative -Operation ssm_call_cancel -Request @{ CallId = $callId }
+        }
+    }
+}
