@@ -151,9 +151,79 @@ Describe 'Start-SSMSession against the local emulator' {
             Should -Throw -ExpectedMessage 'No credentials specified or obtained from persisted/shell defaults.*' -ErrorId 'InvalidOperationException,Start-SSMSession'
     }
 
+    Context 'cancellation and time limits' {
+        It 'returns control soon after the pipeline is stopped mid-call, and cancels the request' {
+            $runspace = [powershell]::Create()
+            $null = $runspace.AddScript({
+                    param($Manifest, $Url)
+                    Import-Module $Manifest
+                    Start-SSMSession -Target i-delay-20000 -Region eu-west-3 -EndpointUrl $Url -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
+                }).AddArgument((Join-Path $repositoryRoot 'SSMSession.psd1')).AddArgument($emulator.Url)
+            try {
+                $pending = $runspace.BeginInvoke()
+                # Let the call reach the emulator's 20 s answer delay.
+                $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                while ($runspace.InvocationStateInfo.State -ne 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
+                Start-Sleep -Milliseconds 1000
+                $watch = [System.Diagnostics.Stopwatch]::StartNew()
+                $runspace.Stop()
+                $watch.Stop()
+                $runspace.InvocationStateInfo.State | Should -Be 'Stopped'
+                $pending.IsCompleted | Should -BeTrue
+                # The call would have taken 20 s; stopping must not wait for it.
+                $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+            } finally {
+                $runspace.Dispose()
+            }
+        }
+
+        It 'honours ClientConfig.Timeout with a clear timeout error' {
+            $caught = $null
+            try {
+                Start-SSMSession -Target i-delay-5000 @common -ClientConfig @{ Timeout = 0.5; MaxErrorRetry = 0 }
+            } catch {
+                $caught = $_
+            }
+            $caught.FullyQualifiedErrorId | Should -Be 'SSMSession.Timeout,Start-SSMSession'
+            $caught.CategoryInfo.Category | Should -Be 'OperationTimeout'
+            $caught.Exception.Message | Should -BeLike "*timed out*"
+        }
+    }
+
     Context 'settings made in this PowerShell session' {
         AfterEach {
-            Remove-Item -Path Env:AWS_REGION, Env:AWS_ACCESS_KEY_ID, Env:AWS_SECRET_ACCESS_KEY, Env:AWS_PROFILE -ErrorAction SilentlyContinue
+            Remove-Item -Path Env:AWS_REGION, Env:AWS_DEFAULT_REGION, Env:AWS_ACCESS_KEY_ID, Env:AWS_SECRET_ACCESS_KEY, Env:AWS_PROFILE -ErrorAction SilentlyContinue
+            Remove-Variable -Name StoredAWSRegion, StoredAWSCredentials -Scope Global -ErrorAction SilentlyContinue
+        }
+
+        It 'honours AWS_DEFAULT_REGION, which AWS Tools V4 ignores' {
+            $env:AWS_DEFAULT_REGION = 'ca-central-1'
+            $debug = Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -AccessKey $accessKey -SecretKey $secretKey -Debug 5>&1 |
+                Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+            $debug.Message | Should -Contain "Region obtained from Environment with value 'ca-central-1'"
+        }
+
+        It 'uses $StoredAWSRegion and $StoredAWSCredentials as set by AWS Tools' {
+            $global:StoredAWSRegion = 'eu-south-1'
+            $global:StoredAWSCredentials = [pscustomobject]@{ AccessKey = $accessKey; SecretKey = $secretKey }
+            (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -Select SessionId) | Should -Match '^emulator-user-'
+        }
+
+        It 'fails at once for a -ProfileName that does not exist, even when other credentials exist' {
+            $env:AWS_ACCESS_KEY_ID = $accessKey
+            $env:AWS_SECRET_ACCESS_KEY = $secretKey
+            { Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -Region eu-west-3 -ProfileName no-such-profile } |
+                Should -Throw -ExpectedMessage "No credentials specified or obtained from persisted/shell defaults.*The profile 'no-such-profile' was not found*"
+        }
+
+        It 'reports where credentials came from: <Expected>' -ForEach @(
+            @{ Setup = { $env:AWS_ACCESS_KEY_ID = 'AKIDSSMEMULATOR'; $env:AWS_SECRET_ACCESS_KEY = 'ssm-emulator-secret-key' }; Arguments = @{}; Expected = 'Environment' }
+            @{ Setup = {}; Arguments = @{ Credential = [pscredential]::new('AKIDSSMEMULATOR', (ConvertTo-SecureString 'ssm-emulator-secret-key' -AsPlainText -Force)) }; Expected = 'supplied credentials object' }
+        ) {
+            & $Setup
+            $debug = Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -Region eu-west-3 @Arguments -Debug 5>&1 |
+                Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+            $debug.Message | Should -Contain "Credentials obtained from $Expected"
         }
 
         It 'honours $env:AWS_REGION and $env:AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY set after start-up' {
@@ -163,7 +233,7 @@ Describe 'Start-SSMSession against the local emulator' {
             (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url).SessionId | Should -Not -BeNullOrEmpty
         }
 
-        It 'uses the credentials and region of -ProfileName in -ProfileLocation' {
+        It 'uses the credentials and region of -ProfileName in -ProfileLocation, with ClientConfig for the endpoint' {
             $credentialsFile = Join-Path (Get-PSDrive TestDrive).Root 'emulator-credentials'
             Set-Content -LiteralPath $credentialsFile -Value @(
                 '[emulator]'
@@ -171,8 +241,10 @@ Describe 'Start-SSMSession against the local emulator' {
                 "aws_secret_access_key = $secretKey"
                 'region = eu-central-2'
             )
-            (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -ProfileName emulator -ProfileLocation $credentialsFile).SessionId |
-                Should -Not -BeNullOrEmpty
+            $debug = Start-SSMSession -Target i-1 -ClientConfig @{ ServiceURL = $emulator.Url } -ProfileName emulator -ProfileLocation $credentialsFile -Debug 5>&1 |
+                Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+            $debug.Message | Should -Contain "Region obtained from Profile with value 'eu-central-2'"
+            $debug.Message | Should -Contain "Credentials obtained from stored profile named 'emulator'"
         }
 
         It 'honours $env:AWS_PROFILE with the shared files in the home folder' {
