@@ -18,3 +18,6 @@ foreach ($folder in 'Private', 'Public') {
         . $file
     }
 }
+
+# Tab completion (static lists and local files only; registering costs microseconds).
+Register-SSMArgumentCompleter

@@ -59,4 +59,29 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
             }
         }
     }
+
+    Context 'tab completion' {
+        BeforeAll {
+            Import-Module $manifestPath -Force
+            $complete = {
+                param([string] $InputScript)
+                (TabExpansion2 -inputScript $InputScript -cursorColumn $InputScript.Length).CompletionMatches.CompletionText
+            }
+        }
+
+        It 'completes regions, documents and -Select values without any network' {
+            & $complete 'Start-SSMSession -Region eu-west-' | Should -Be @('eu-west-1', 'eu-west-2', 'eu-west-3')
+            & $complete 'Start-SSMSession -DocumentName AWS-StartPortForwardingSessionTo' |
+                Should -Be @('AWS-StartPortForwardingSessionToRemoteHost', 'AWS-StartPortForwardingSessionToSocket')
+            & $complete 'Start-SSMSession -Select Sess' | Should -Be @('SessionId', 'SessionId.Length')
+            & $complete 'Start-SSMSession -Select ^Doc' | Should -Be @("'^DocumentName'")
+        }
+
+        It 'completes profile names from the profile file given with -ProfileLocation' {
+            $file = Join-Path (Get-PSDrive TestDrive).Root 'completion-credentials'
+            Set-Content -LiteralPath $file -Value '[default]', '[prod-admin]', '[profile staging]', '[sso-session corp]'
+            & $complete "Start-SSMSession -ProfileLocation '$file' -ProfileName " | Should -Be @('default', 'prod-admin', 'staging')
+        }
+    }
 }
+

@@ -177,6 +177,25 @@ Describe 'Start-SSMSession against the local emulator' {
             }
         }
 
+        It 'fails quickly when nothing provides credentials and instance metadata does not answer' {
+            # A local stand-in for an unreachable metadata service: it accepts connections
+            # and never answers. AWS Tools stalls about 15 s here (aws-tools-for-powershell#10).
+            $silentMetadata = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $silentMetadata.Start()
+            Remove-Item Env:AWS_EC2_METADATA_DISABLED
+            $env:AWS_EC2_METADATA_SERVICE_ENDPOINT = "http://127.0.0.1:$($silentMetadata.LocalEndpoint.Port)"
+            try {
+                $watch = [System.Diagnostics.Stopwatch]::StartNew()
+                { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl $emulator.Url } |
+                    Should -Throw -ExpectedMessage 'No credentials specified or obtained from persisted/shell defaults.*Ec2InstanceMetadata*'
+                $watch.Elapsed.TotalSeconds | Should -BeLessThan 8
+            } finally {
+                $env:AWS_EC2_METADATA_DISABLED = 'true'
+                Remove-Item Env:AWS_EC2_METADATA_SERVICE_ENDPOINT
+                $silentMetadata.Stop()
+            }
+        }
+
         It 'honours ClientConfig.Timeout with a clear timeout error' {
             $caught = $null
             try {
