@@ -385,6 +385,53 @@ Describe 'Start-SSMSession (native call mocked)' {
         }
     }
 
+    Context '$AWSHistory' {
+        BeforeEach {
+            Remove-Variable -Name AWSHistory -Scope Global -ErrorAction SilentlyContinue
+        }
+        AfterAll {
+            Remove-Variable -Name AWSHistory -Scope Global -ErrorAction SilentlyContinue
+        }
+
+        It 'records each command with its responses, stamped LoggedAt' {
+            'AWS-StartSSHSession', 'AWS-StartPortForwardingSession' | Start-SSMSession -Target i-1 | Out-Null
+            Start-SSMSession -Target i-2 -Select SessionId | Out-Null
+            $global:AWSHistory.Commands.Count | Should -Be 2
+            $first = $global:AWSHistory.Commands[0]
+            $first.CmdletName | Should -Be 'Start-SSMSession'
+            $first.Responses.Count | Should -Be 2
+            $first.EmittedObjectsCount | Should -Be 2
+            $first.LastServiceResponse.SessionId | Should -Be 'alice-0123456789abcdef0'
+            $first.LastServiceResponse.LoggedAt | Should -BeOfType [datetime]
+            $first.CmdletEnd | Should -BeGreaterOrEqual $first.CmdletStart
+            $global:AWSHistory.LastServiceResponse.SessionId | Should -Be 'alice-0123456789abcdef0'
+            "$global:AWSHistory" | Should -Be '2 command(s) recorded, last  = Start-SSMSession'
+        }
+
+        It 'keeps the last 5 commands and the last 5 responses of each' {
+            1..7 | ForEach-Object { Start-SSMSession -Target "i-$_" | Out-Null }
+            $global:AWSHistory.Commands.Count | Should -Be 5
+            1..7 | ForEach-Object { [pscustomobject]@{ Target = "i-$_" } } | Start-SSMSession | Out-Null
+            $global:AWSHistory.LastCommand.Responses.Count | Should -Be 5
+        }
+
+        It 'records a failed call before the terminating error, and a declined one with no responses' {
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { New-Failure 'service' 'TargetNotConnected' 'not connected' }
+            { Start-SSMSession -Target i-1 } | Should -Throw
+            $global:AWSHistory.LastServiceResponse.Message | Should -Be 'not connected'
+            $global:AWSHistory.LastServiceResponse.LoggedAt | Should -BeOfType [datetime]
+            Start-SSMSession -Target i-1 -WhatIf
+            $global:AWSHistory.Commands.Count | Should -Be 2
+            $global:AWSHistory.LastCommand.Responses.Count | Should -Be 0
+        }
+
+        It 'leaves a $AWSHistory it does not own alone' {
+            $global:AWSHistory = 'owned by AWS Tools'
+            Start-SSMSession -Target i-1 | Out-Null
+            $global:AWSHistory | Should -Be 'owned by AWS Tools'
+        }
+    }
+
     Context 'output' {
         It 'returns a StartSessionResponse with the service fields and metadata' {
             $response = Start-SSMSession -Target i-1

@@ -189,6 +189,11 @@ function Start-SSMSession {
         # In begin, $PSBoundParameters holds only command-line arguments: the process block
         # uses this to tell an explicit -Credential from any object bound from the pipeline.
         $explicitParameters = @($PSBoundParameters.Keys)
+        # $AWSHistory, as AWS Tools V4 records it: one record per command, pushed at the end
+        # (or before a terminating error), with each service response stamped LoggedAt.
+        $historyStart = [datetime]::Now
+        $historyResponses = [System.Collections.Generic.List[object]]::new()
+        $emittedCount = 0
     }
 
     process {
@@ -219,12 +224,28 @@ function Start-SSMSession {
             Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.data.Region)"
             $envelope = Invoke-SSMOperation -Operation StartSession -Request $request
             if (-not $envelope.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Target)
+                $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Target
+                $logged = $failure.Exception.InnerException ?? $failure.Exception
+                $historyResponses.Add(($logged | Add-Member -NotePropertyName LoggedAt -NotePropertyValue ([datetime]::Now) -PassThru))
+                throw $failure
             }
             $response = ConvertTo-SSMStartSessionResponse -Data $envelope.data
-            Select-SSMResponse -Selector $selector -Response $response -BoundParameters $PSBoundParameters
+            $historyResponses.Add(($response.psobject.Copy() | Add-Member -NotePropertyName LoggedAt -NotePropertyValue ([datetime]::Now) -PassThru))
+            foreach ($output in Select-SSMResponse -Selector $selector -Response $response -BoundParameters $PSBoundParameters) {
+                $emittedCount++
+                $output
+            }
         } catch {
+            # A terminating error skips the end block: record the command now.
+            Add-SSMHistoryRecord -Cmdlet $PSCmdlet -Start $historyStart -Responses $historyResponses -EmittedObjectsCount $emittedCount
+            $historyResponses = $null
             $PSCmdlet.ThrowTerminatingError($_)
+        }
+    }
+
+    end {
+        if ($null -ne $historyResponses) {
+            Add-SSMHistoryRecord -Cmdlet $PSCmdlet -Start $historyStart -Responses $historyResponses -EmittedObjectsCount $emittedCount
         }
     }
 }

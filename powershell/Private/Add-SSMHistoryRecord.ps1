@@ -1,0 +1,67 @@
+function Add-SSMHistoryRecord {
+    <#
+    .SYNOPSIS
+    Pushes one command's record onto $AWSHistory, keeping AWS Tools' bounds.
+
+    .DESCRIPTION
+    The record has CmdletName, CmdletStart, CmdletEnd, EmittedObjectsCount, Requests,
+    Responses (each response, or the failure, with a LoggedAt note property),
+    LastServiceResponse and LastServiceRequest. The oldest command, and the oldest responses
+    of a command, are dropped beyond the buffer's limits. Does nothing when $AWSHistory
+    belongs to someone else (see Get-SSMHistoryBuffer).
+
+    .PARAMETER Cmdlet
+    The calling cmdlet.
+
+    .PARAMETER Start
+    When the command started.
+
+    .PARAMETER Responses
+    The responses (or failures) the command received, oldest first.
+
+    .PARAMETER EmittedObjectsCount
+    How many objects the command wrote to the pipeline.
+    #>
+    [CmdletBinding()]
+    [OutputType([void])]
+    param(
+        [Parameter(Mandatory)]
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+
+        [Parameter(Mandatory)]
+        [datetime] $Start,
+
+        [Parameter(Mandatory)]
+        [AllowEmptyCollection()]
+        [System.Collections.Generic.List[object]] $Responses,
+
+        [int] $EmittedObjectsCount
+    )
+
+    $buffer = Get-SSMHistoryBuffer -Cmdlet $Cmdlet
+    if ($null -eq $buffer -or $buffer.MaxCmdletHistory -le 0) {
+        return
+    }
+    $kept = [System.Collections.Generic.List[object]]::new()
+    $first = [math]::Max(0, $Responses.Count - $buffer.MaxServiceCallHistory)
+    for ($i = $first; $i -lt $Responses.Count; $i++) { $kept.Add($Responses[$i]) }
+    $record = [pscustomobject]@{
+        PSTypeName          = 'SSMSession.AWSCmdletHistory'
+        CmdletName          = $Cmdlet.MyInvocation.MyCommand.Name
+        CmdletStart         = $Start
+        CmdletEnd           = [datetime]::Now
+        EmittedObjectsCount = $EmittedObjectsCount
+        Requests            = [System.Collections.Generic.List[object]]::new()
+        Responses           = $kept
+    }
+    $record | Add-Member -MemberType ScriptProperty -Name LastServiceResponse -Value {
+        if ($this.Responses.Count -gt 0) { $this.Responses[$this.Responses.Count - 1] }
+    }
+    $record | Add-Member -MemberType ScriptProperty -Name LastServiceRequest -Value {
+        if ($this.Requests.Count -gt 0) { $this.Requests[$this.Requests.Count - 1] }
+    }
+    $buffer.Commands.Add($record)
+    while ($buffer.Commands.Count -gt $buffer.MaxCmdletHistory) {
+        $buffer.Commands.RemoveAt(0)
+    }
+}
