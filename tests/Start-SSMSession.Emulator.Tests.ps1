@@ -280,6 +280,20 @@ Describe 'Start-SSMSession against the local emulator' {
             (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url).SessionId | Should -Not -BeNullOrEmpty
         }
 
+        It 'runs a credential_process profile and says so in the debug stream' {
+            $credentialsFile = Join-Path (Get-PSDrive TestDrive).Root 'process-credentials'
+            $json = '{"Version":1,"AccessKeyId":"' + $accessKey + '","SecretAccessKey":"' + $secretKey + '"}'
+            Set-Content -LiteralPath $credentialsFile -Value @(
+                '[from-process]'
+                "credential_process = printf '%s' '$json'"
+            )
+            $debug = Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -Region eu-west-3 -ProfileName from-process -ProfileLocation $credentialsFile -Debug 5>&1 |
+                Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+            $debug.Message | Should -Contain "Credentials obtained from stored profile named 'from-process'"
+            (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -Region eu-west-3 -ProfileName from-process -ProfileLocation $credentialsFile -Select SessionId) |
+                Should -Match '^emulator-user-'
+        }
+
         It 'reports a missing profile file clearly' {
             { Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -ProfileName x -ProfileLocation (Join-Path (Get-PSDrive TestDrive).Root 'missing') } |
                 Should -Throw -ErrorId 'SSMSession.ProfileLocationNotFound,Start-SSMSession'
