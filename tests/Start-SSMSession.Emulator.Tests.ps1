@@ -151,6 +151,32 @@ Describe 'Start-SSMSession against the local emulator' {
             Should -Throw -ExpectedMessage 'No credentials specified or obtained from persisted/shell defaults.*' -ErrorId 'InvalidOperationException,Start-SSMSession'
     }
 
+    Context 'confirmation' {
+        It 'prompts only with -Confirm or a Medium $ConfirmPreference, and never with -Force' {
+            # In a -NonInteractive pwsh an attempted prompt fails instead of waiting for input,
+            # which shows whether ShouldProcess asked.
+            $probe = @'
+Import-Module '__MANIFEST__'
+$common = @{ Region = 'eu-west-3'; EndpointUrl = '__URL__'; AccessKey = 'AKIDSSMEMULATOR'; SecretKey = 'ssm-emulator-secret-key'; Select = 'SessionId' }
+function Try-Case([string] $Name, [scriptblock] $Case) {
+    try { $null = & $Case; "${Name}:called" } catch { "${Name}:prompted" }
+}
+Try-Case 'default' { Start-SSMSession -Target i-1 @common }
+Try-Case 'confirm' { Start-SSMSession -Target i-1 @common -Confirm }
+Try-Case 'confirm-false' { Start-SSMSession -Target i-1 @common -Confirm:$false }
+Try-Case 'force-confirm' { Start-SSMSession -Target i-1 @common -Force -Confirm }
+Try-Case 'preference-medium' { $ConfirmPreference = 'Medium'; Start-SSMSession -Target i-1 @common }
+Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSession -Target i-1 @common -Force }
+'@.Replace('__MANIFEST__', (Join-Path $repositoryRoot 'SSMSession.psd1')).Replace('__URL__', $emulator.Url)
+            $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+            $output = & $pwsh -NoProfile -NonInteractive -Command $probe 2>&1
+            $output | Should -Be @(
+                'default:called', 'confirm:prompted', 'confirm-false:called', 'force-confirm:called',
+                'preference-medium:prompted', 'preference-medium-force:called'
+            )
+        }
+    }
+
     Context 'cancellation and time limits' {
         It 'returns control soon after the pipeline is stopped mid-call, and cancels the request' {
             $runspace = [powershell]::Create()

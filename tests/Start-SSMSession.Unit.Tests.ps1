@@ -282,6 +282,12 @@ Describe 'Start-SSMSession (native call mocked)' {
             $debug.Message | Should -Contain "Region obtained from region parameter with value 'eu-west-3'"
         }
 
+        It 'honours preference variables set in the calling scope, as a compiled cmdlet does' {
+            $VerbosePreference = 'Continue'
+            $verbose = Start-SSMSession -Target i-1 -EndpointUrl http://127.0.0.1:5 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+            $verbose.Message | Should -Contain "Invoking AWS Systems Manager operation 'StartSession' on endpoint 'http://127.0.0.1:5'"
+        }
+
         It 'never writes the token or the secret key to the verbose or debug streams' {
             $records = Start-SSMSession -Target i-1 -AccessKey AKIDX -SecretKey 'very-secret-key' -Verbose -Debug 4>&1 5>&1 |
                 Where-Object { $_ -is [System.Management.Automation.InformationalRecord] }

@@ -186,6 +186,15 @@ function Start-SSMSession {
     )
 
     begin {
+        # A script module sees the global preference variables, not the caller's local ones
+        # as a compiled cmdlet does; take the caller's unless the common parameter is given.
+        # (Plain assignments: Set-Variable would itself ask for confirmation under -Confirm.)
+        $caller = $PSCmdlet.SessionState.PSVariable
+        if (-not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = $caller.GetValue('ConfirmPreference') }
+        if (-not $PSBoundParameters.ContainsKey('WhatIf')) { $WhatIfPreference = $caller.GetValue('WhatIfPreference') }
+        if (-not $PSBoundParameters.ContainsKey('Verbose')) { $VerbosePreference = $caller.GetValue('VerbosePreference') }
+        if (-not $PSBoundParameters.ContainsKey('Debug')) { $DebugPreference = $caller.GetValue('DebugPreference') }
+
         # In begin, $PSBoundParameters holds only command-line arguments: the process block
         # uses this to tell an explicit -Credential from any object bound from the pipeline.
         $explicitParameters = @($PSBoundParameters.Keys)
