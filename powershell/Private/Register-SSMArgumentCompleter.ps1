@@ -38,21 +38,15 @@ function Register-SSMArgumentCompleter {
     )
     $selectValues = @('*', 'SessionId', 'StreamUrl', 'TokenValue', 'SessionId.Length', '^DocumentName', '^Parameter', '^Reason', '^Target')
 
-    Register-ArgumentCompleter -CommandName Start-SSMSession -ParameterName Region -ScriptBlock {
-        param($commandName, $parameterName, $wordToComplete)
-        $null = $commandName, $parameterName
-        & $complete $regions $wordToComplete
-    }.GetNewClosure()
-    Register-ArgumentCompleter -CommandName Start-SSMSession -ParameterName DocumentName -ScriptBlock {
-        param($commandName, $parameterName, $wordToComplete)
-        $null = $commandName, $parameterName
-        & $complete $documents $wordToComplete
-    }.GetNewClosure()
-    Register-ArgumentCompleter -CommandName Start-SSMSession -ParameterName Select -ScriptBlock {
-        param($commandName, $parameterName, $wordToComplete)
-        $null = $commandName, $parameterName
-        & $complete $selectValues $wordToComplete
-    }.GetNewClosure()
+    $staticValues = @{ Region = $regions; DocumentName = $documents; Select = $selectValues }
+    foreach ($entry in $staticValues.GetEnumerator()) {
+        $values = $entry.Value
+        Register-ArgumentCompleter -CommandName Start-SSMSession -ParameterName $entry.Key -ScriptBlock {
+            param($commandName, $parameterName, $wordToComplete)
+            $null = $commandName, $parameterName
+            & $complete $values $wordToComplete
+        }.GetNewClosure()
+    }
     Register-ArgumentCompleter -CommandName Start-SSMSession -ParameterName ProfileName -ScriptBlock {
         param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
         $null = $commandName, $parameterName, $commandAst
