@@ -54,12 +54,6 @@ function Add-SSMHistoryRecord {
         Requests            = [System.Collections.Generic.List[object]]::new()
         Responses           = $kept
     }
-    $record | Add-Member -MemberType ScriptProperty -Name LastServiceResponse -Value {
-        if ($this.Responses.Count -gt 0) { $this.Responses[$this.Responses.Count - 1] }
-    }
-    $record | Add-Member -MemberType ScriptProperty -Name LastServiceRequest -Value {
-        if ($this.Requests.Count -gt 0) { $this.Requests[$this.Requests.Count - 1] }
-    }
     $buffer.Commands.Add($record)
     while ($buffer.Commands.Count -gt $buffer.MaxCmdletHistory) {
         $buffer.Commands.RemoveAt(0)

@@ -40,7 +40,13 @@ function ConvertTo-SSMStartSessionRequest {
         [string[]] $ExplicitParameters = @()
     )
 
-    $bound = { param([string] $Name) $null -ne $BoundParameters[$Name] -and [string]$BoundParameters[$Name] -ne '' }
+    # Bound and not empty. (Inline checks rather than a helper: this runs on every call.)
+    $accessKey = [string]$BoundParameters['AccessKey']
+    $secretKey = [string]$BoundParameters['SecretKey']
+    $sessionToken = [string]$BoundParameters['SessionToken']
+    $profileName = [string]$BoundParameters['ProfileName']
+    $profileLocation = [string]$BoundParameters['ProfileLocation']
+    $endpointUrl = [string]$BoundParameters['EndpointUrl']
     $client = @{ Environment = Get-SSMEnvironmentSnapshot }
     $request = @{ Client = $client }
     $credentialOrigin = $null
@@ -52,12 +58,12 @@ function ConvertTo-SSMStartSessionRequest {
             }
         }
 
-        if ((& $bound 'AccessKey') -and (& $bound 'SecretKey')) {
-            $client.AccessKey = [string]$BoundParameters['AccessKey']
-            $client.SecretKey = [string]$BoundParameters['SecretKey']
-            if (& $bound 'SessionToken') { $client.SessionToken = [string]$BoundParameters['SessionToken'] }
+        if ($accessKey -and $secretKey) {
+            $client.AccessKey = $accessKey
+            $client.SecretKey = $secretKey
+            if ($sessionToken) { $client.SessionToken = $sessionToken }
             $credentialOrigin = 'the supplied key parameters'
-        } elseif ((& $bound 'AccessKey') -or (& $bound 'SecretKey')) {
+        } elseif ($accessKey -or $secretKey) {
             throw [System.ArgumentException]::new('-AccessKey and -SecretKey must be given together.', 'AccessKey')
         }
 
@@ -80,13 +86,13 @@ function ConvertTo-SSMStartSessionRequest {
             throw [System.ArgumentException]::new('-NetworkCredential takes a PSCredential.', 'NetworkCredential')
         }
 
-        if (& $bound 'ProfileName') {
-            $client.ProfileName = [string]$BoundParameters['ProfileName']
+        if ($profileName) {
+            $client.ProfileName = $profileName
             if (-not $credentialOrigin) { $credentialOrigin = "stored profile named '$($client.ProfileName)'" }
         }
-        if (& $bound 'ProfileLocation') {
+        if ($profileLocation) {
             # Relative to the PowerShell location, which is not the process's working folder.
-            $client.ProfileLocation = $Cmdlet.GetUnresolvedProviderPathFromPSPath([string]$BoundParameters['ProfileLocation'])
+            $client.ProfileLocation = $Cmdlet.GetUnresolvedProviderPathFromPSPath($profileLocation)
             if (-not $credentialOrigin) { $credentialOrigin = 'the supplied profile location' }
         }
 
@@ -114,8 +120,8 @@ function ConvertTo-SSMStartSessionRequest {
                 $regionOrigin = 'shell variable $StoredAWSRegion'
             }
         }
-        if (& $bound 'EndpointUrl') {
-            $client.EndpointUrl = [string]$BoundParameters['EndpointUrl']
+        if ($endpointUrl) {
+            $client.EndpointUrl = $endpointUrl
         }
 
         if ($null -ne $BoundParameters['Parameter']) {

@@ -14,11 +14,11 @@ function Get-SSMEnvironmentSnapshot {
     param()
 
     $snapshot = @{}
-    $variables = [System.Environment]::GetEnvironmentVariables()
-    foreach ($name in $variables.Keys) {
+    foreach ($entry in [System.Environment]::GetEnvironmentVariables().GetEnumerator()) {
+        $name = [string]$entry.Key
         if ($name.StartsWith('AWS_', [System.StringComparison]::OrdinalIgnoreCase) -or
-            $name -in 'HOME', 'USERPROFILE', 'HOMEDRIVE', 'HOMEPATH') {
-            $snapshot[$name] = $variables[$name]
+            $name -eq 'HOME' -or $name -eq 'USERPROFILE' -or $name -eq 'HOMEDRIVE' -or $name -eq 'HOMEPATH') {
+            $snapshot[$name] = $entry.Value
         }
     }
     $snapshot

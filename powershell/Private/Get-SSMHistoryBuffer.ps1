@@ -28,26 +28,12 @@ function Get-SSMHistoryBuffer {
         }
         return $null
     }
+    Register-SSMHistoryType
     $buffer = [pscustomobject]@{
         PSTypeName            = 'SSMSession.AWSCmdletHistoryBuffer'
         Commands              = [System.Collections.Generic.List[object]]::new()
         MaxCmdletHistory      = 5
         MaxServiceCallHistory = 5
-    }
-    $buffer | Add-Member -MemberType ScriptProperty -Name LastCommand -Value {
-        if ($this.Commands.Count -gt 0) { $this.Commands[$this.Commands.Count - 1] }
-    }
-    $buffer | Add-Member -MemberType ScriptProperty -Name LastServiceResponse -Value {
-        $last = $this.LastCommand
-        if ($last) { $last.LastServiceResponse }
-    }
-    $buffer | Add-Member -MemberType ScriptProperty -Name LastServiceRequest -Value {
-        $last = $this.LastCommand
-        if ($last) { $last.LastServiceRequest }
-    }
-    $buffer | Add-Member -MemberType ScriptMethod -Name ToString -Force -Value {
-        if ($this.Commands.Count -eq 0) { return '0 command(s) recorded' }
-        '{0} command(s) recorded, last  = {1}' -f $this.Commands.Count, $this.LastCommand.CmdletName
     }
     $Cmdlet.SessionState.PSVariable.Set([System.Management.Automation.PSVariable]::new('global:AWSHistory', $buffer))
     # PSVariable.Set with a scope-qualified name creates the variable in that scope.

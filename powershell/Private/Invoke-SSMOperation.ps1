@@ -4,7 +4,8 @@ function Invoke-SSMOperation {
     Runs one native operation to completion, cancellably, and returns its envelope.
 
     .DESCRIPTION
-    Starts the operation with ssm_call_start and waits for it in short slices with
+    Starts the operation with ssm_call_start, which itself waits one short slice (so a
+    fast call takes one native round trip), then waits in further slices with
     ssm_call_wait. PowerShell cannot interrupt a native call, but between slices a pipeline
     stop (Ctrl+C, Stop-Job, a closed runspace) ends this function; the finally block then
     cancels the native request, so control returns within about one slice.
@@ -28,11 +29,11 @@ function Invoke-SSMOperation {
 
     # Short enough that Ctrl+C feels immediate, long enough that waiting costs nothing.
     $sliceMilliseconds = 100
-    $started = Invoke-SSMNative -Operation ssm_call_start -Request @{ Operation = $Operation; Request = $Request }
-    if (-not $started.ok) {
-        return $started
+    $envelope = Invoke-SSMNative -Operation ssm_call_start -Request @{ Operation = $Operation; Request = $Request; WaitMs = $sliceMilliseconds }
+    if (-not $envelope.PSObject.Properties['pending']) {
+        return $envelope
     }
-    $callId = $started.data.CallId
+    $callId = $envelope.CallId
     $finished = $false
     try {
         while ($true) {

@@ -234,12 +234,15 @@ function Start-SSMSession {
             $envelope = Invoke-SSMOperation -Operation StartSession -Request $request
             if (-not $envelope.ok) {
                 $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Target
-                $logged = $failure.Exception.InnerException ?? $failure.Exception
-                $historyResponses.Add(($logged | Add-Member -NotePropertyName LoggedAt -NotePropertyValue ([datetime]::Now) -PassThru))
+                $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
+                $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
+                $historyResponses.Add($logged)
                 throw $failure
             }
             $response = ConvertTo-SSMStartSessionResponse -Data $envelope.data
-            $historyResponses.Add(($response.psobject.Copy() | Add-Member -NotePropertyName LoggedAt -NotePropertyValue ([datetime]::Now) -PassThru))
+            $logged = $response.PSObject.Copy()
+            $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
+            $historyResponses.Add($logged)
             foreach ($output in Select-SSMResponse -Selector $selector -Response $response -BoundParameters $PSBoundParameters) {
                 $emittedCount++
                 $output

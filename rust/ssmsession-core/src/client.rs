@@ -596,6 +596,21 @@ mod tests {
         assert_eq!(client.config().region().unwrap().as_ref(), "eu-north-1");
     }
 
+    #[tokio::test]
+    async fn retry_settings_fall_back_to_the_environment() {
+        let settings = ClientSettings {
+            region: Some("eu-west-3".into()),
+            access_key: Some("AKIDTEST".into()),
+            secret_key: Some("secret".into()),
+            environment: isolated_env(&[("AWS_MAX_ATTEMPTS", "7"), ("AWS_RETRY_MODE", "adaptive")]),
+            ..Default::default()
+        };
+        let (client, _) = build_client(&settings).await.unwrap();
+        let retry = client.config().retry_config().unwrap();
+        assert_eq!(retry.max_attempts(), 7);
+        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);
+    }
+
     #[test]
     fn retry_modes_and_attempts() {
         let mut settings = ClientSettings {

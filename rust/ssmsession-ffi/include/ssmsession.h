@@ -41,10 +41,10 @@ char *start_session(const char *request_json);
 // unmodified until this function returns.
 char *resolve_client(const char *request_json);
 
-// Starts an operation without waiting for it: `{"Operation":"StartSession"|"ResolveClient",
-// "Request":{…}}` → `{"ok":true,"data":{"CallId":n}}`. Collect the result with
-// [`ssm_call_wait`] or abort it with [`ssm_call_cancel`]. Release the result with
-// [`ssm_string_free`].
+// Starts an operation: `{"Operation":"StartSession"|"ResolveClient","Request":{…},
+// "WaitMs":t}` → after at most `t` ms (default 0), the finished call's envelope, or
+// `{"pending":true,"CallId":n}`: then collect the result with [`ssm_call_wait`] or abort
+// it with [`ssm_call_cancel`]. Release the result with [`ssm_string_free`].
 //
 // # Safety
 // `request_json` must be NULL or point to a NUL-terminated string that stays valid and
@@ -53,7 +53,7 @@ char *ssm_call_start(const char *request_json);
 
 // Waits up to `TimeoutMs` (at most 60 000) for a started call: `{"CallId":n,"TimeoutMs":t}`
 // → the call's own envelope once it has finished (the call id is then released), or
-// `{"pending":true}`. Release the result with [`ssm_string_free`].
+// `{"pending":true,"CallId":n}`. Release the result with [`ssm_string_free`].
 //
 // # Safety
 // `request_json` must be NULL or point to a NUL-terminated string that stays valid and

@@ -248,7 +248,8 @@ fn start_call(operation: &str, request: Value) -> u64 {
         crate::ssm_call_start,
         &json!({ "Operation": operation, "Request": request }),
     );
-    envelope["data"]["CallId"]
+    assert_eq!(envelope["pending"], json!(true), "{envelope}");
+    envelope["CallId"]
         .as_u64()
         .unwrap_or_else(|| panic!("{envelope}"))
 }
@@ -292,7 +293,7 @@ fn a_slow_call_stays_pending_and_cancel_stops_it_at_once() {
         json!({ "Target": "i-delay-10000", "Client": client(DEFAULT_SECRET_KEY) }),
     );
     let started = std::time::Instant::now();
-    assert_eq!(wait_call(id, 100), json!({ "pending": true }));
+    assert_eq!(wait_call(id, 100), json!({ "pending": true, "CallId": id }));
     let cancelled = call_export(crate::ssm_call_cancel, &json!({ "CallId": id }));
     assert_eq!(
         cancelled["data"],
@@ -303,6 +304,17 @@ fn a_slow_call_stays_pending_and_cancel_stops_it_at_once() {
     // Cancelling again, or an unknown id, is not an error.
     let again = call_export(crate::ssm_call_cancel, &json!({ "CallId": id }));
     assert_eq!(again["data"]["Cancelled"], json!(false));
+}
+
+#[test]
+fn start_can_wait_and_answer_with_the_result_at_once() {
+    let envelope = call_export(
+        crate::ssm_call_start,
+        &json!({ "Operation": "StartSession", "WaitMs": 10_000,
+                 "Request": { "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) } }),
+    );
+    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+    assert!(envelope["data"]["SessionId"].as_str().is_some());
 }
 
 #[test]

@@ -42,6 +42,10 @@ fn calls() -> MutexGuard<'static, HashMap<u64, Arc<Call>>> {
 struct StartRequest {
     operation: String,
     request: Value,
+    /// How long to wait before answering "pending"; most calls finish within a few
+    /// milliseconds, which saves the caller a separate wait.
+    #[serde(default)]
+    wait_ms: u64,
 }
 
 #[derive(Deserialize)]
@@ -58,9 +62,28 @@ struct CancelRequest {
     call_id: u64,
 }
 
-/// `{"Operation":"StartSession"|"ResolveClient","Request":{…}}` → `{"CallId":n}`.
-pub fn start(text: &str) -> Result<Value, ErrorBody> {
-    let StartRequest { operation, request } = operations::parse(text)?;
+/// `{"Operation":"StartSession"|"ResolveClient","Request":{…},"WaitMs":t}` → what
+/// [`wait`] answers after `t` ms: the finished call's envelope, or
+/// `{"pending":true,"CallId":n}`.
+pub fn start(text: &str) -> String {
+    match begin(text) {
+        Ok((id, 0)) => pending(id),
+        Ok((id, wait_ms)) => wait_for(id, wait_ms),
+        Err(error) => envelope::failure(error),
+    }
+}
+
+fn pending(id: u64) -> String {
+    json!({ "pending": true, "CallId": id }).to_string()
+}
+
+/// Starts the call; returns its id and how long the caller wants to wait at once.
+fn begin(text: &str) -> Result<(u64, u64), ErrorBody> {
+    let StartRequest {
+        operation,
+        request,
+        wait_ms,
+    } = operations::parse(text)?;
     let work = operations::future_for(&operation, request)?;
     let runtime = runtime::get()?;
     let mut open = calls();
@@ -91,7 +114,7 @@ pub fn start(text: &str) -> Result<Value, ErrorBody> {
         *call.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
         call.ready.notify_all();
     });
-    Ok(json!({ "CallId": id }))
+    Ok((id, wait_ms))
 }
 
 fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -106,16 +129,19 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// `{"CallId":n,"TimeoutMs":t}` → the call's own envelope when it has finished (the call
-/// is then forgotten), or `{"pending":true}` after `t` ms.
+/// is then forgotten), or `{"pending":true,"CallId":n}` after `t` ms.
 pub fn wait(text: &str) -> String {
-    let request: WaitRequest = match operations::parse(text) {
-        Ok(r) => r,
-        Err(e) => return envelope::failure(e),
+    match operations::parse::<WaitRequest>(text) {
+        Ok(request) => wait_for(request.call_id, request.timeout_ms),
+        Err(e) => envelope::failure(e),
+    }
+}
+
+fn wait_for(call_id: u64, timeout_ms: u64) -> String {
+    let Some(call) = calls().get(&call_id).cloned() else {
+        return envelope::failure(ErrorBody::unknown_call(call_id));
     };
-    let Some(call) = calls().get(&request.call_id).cloned() else {
-        return envelope::failure(ErrorBody::unknown_call(request.call_id));
-    };
-    let timeout = Duration::from_millis(request.timeout_ms.min(MAX_WAIT_MS));
+    let timeout = Duration::from_millis(timeout_ms.min(MAX_WAIT_MS));
     let guard = call.result.lock().unwrap_or_else(|p| p.into_inner());
     let (mut guard, _) = call
         .ready
@@ -124,10 +150,10 @@ pub fn wait(text: &str) -> String {
     match guard.take() {
         Some(result) => {
             drop(guard);
-            calls().remove(&request.call_id);
+            calls().remove(&call_id);
             result
         }
-        None => json!({ "pending": true }).to_string(),
+        None => pending(call_id),
     }
 }
 

@@ -66,23 +66,23 @@ pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_c
     unsafe { boundary::json_call(request_json, operations::resolve_client) }
 }
 
-/// Starts an operation without waiting for it: `{"Operation":"StartSession"|"ResolveClient",
-/// "Request":{…}}` → `{"ok":true,"data":{"CallId":n}}`. Collect the result with
-/// [`ssm_call_wait`] or abort it with [`ssm_call_cancel`]. Release the result with
-/// [`ssm_string_free`].
+/// Starts an operation: `{"Operation":"StartSession"|"ResolveClient","Request":{…},
+/// "WaitMs":t}` → after at most `t` ms (default 0), the finished call's envelope, or
+/// `{"pending":true,"CallId":n}`: then collect the result with [`ssm_call_wait`] or abort
+/// it with [`ssm_call_cancel`]. Release the result with [`ssm_string_free`].
 ///
 /// # Safety
 /// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
 /// unmodified until this function returns.
 #[no_mangle]
 pub unsafe extern "C" fn ssm_call_start(request_json: *const c_char) -> *mut c_char {
-    // SAFETY: the caller upholds this function's contract, which is json_call's contract.
-    unsafe { boundary::json_call(request_json, calls::start) }
+    // SAFETY: the caller upholds this function's contract, which is envelope_call's contract.
+    unsafe { boundary::envelope_call(request_json, calls::start) }
 }
 
 /// Waits up to `TimeoutMs` (at most 60 000) for a started call: `{"CallId":n,"TimeoutMs":t}`
 /// → the call's own envelope once it has finished (the call id is then released), or
-/// `{"pending":true}`. Release the result with [`ssm_string_free`].
+/// `{"pending":true,"CallId":n}`. Release the result with [`ssm_string_free`].
 ///
 /// # Safety
 /// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
