@@ -320,6 +320,38 @@ Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSes
                 Should -Match '^emulator-user-'
         }
 
+        It 'resolves conflicts in the documented order: <Name>' -ForEach @(
+            @{ Name = 'environment keys beat AWS_PROFILE'; Expected = 'Credentials obtained from Environment'
+                Setup = { $env:AWS_ACCESS_KEY_ID = 'AKIDSSMEMULATOR'; $env:AWS_SECRET_ACCESS_KEY = 'ssm-emulator-secret-key'; $env:AWS_PROFILE = 'wrong-keys' }
+                Arguments = @{ Region = 'eu-west-3' } }
+            @{ Name = 'AWS_REGION beats the profile''s region'; Expected = "Region obtained from Environment with value 'ap-south-2'"
+                Setup = { $env:AWS_PROFILE = 'right-keys'; $env:AWS_REGION = 'ap-south-2' }
+                Arguments = @{} }
+            @{ Name = 'the profile''s region when nothing else names one'; Expected = "Region obtained from Profile with value 'eu-central-2'"
+                Setup = { $env:AWS_PROFILE = 'right-keys' }
+                Arguments = @{} }
+            @{ Name = '$StoredAWSRegion beats AWS_REGION'; Expected = "Region obtained from shell variable `$StoredAWSRegion with value 'eu-south-1'"
+                Setup = { $env:AWS_PROFILE = 'right-keys'; $env:AWS_REGION = 'ap-south-2'; $global:StoredAWSRegion = 'eu-south-1' }
+                Arguments = @{} }
+            @{ Name = '-Region beats everything'; Expected = "Region obtained from region parameter with value 'us-east-2'"
+                Setup = { $env:AWS_PROFILE = 'right-keys'; $env:AWS_REGION = 'ap-south-2'; $global:StoredAWSRegion = 'eu-south-1' }
+                Arguments = @{ Region = 'us-east-2' } }
+        ) {
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($env:HOME, '.aws', 'credentials')) -Value @(
+                '[wrong-keys]', "aws_access_key_id = $accessKey", 'aws_secret_access_key = not-the-secret'
+                '[right-keys]', "aws_access_key_id = $accessKey", "aws_secret_access_key = $secretKey"
+            )
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($env:HOME, '.aws', 'config')) -Value '[profile right-keys]', 'region = eu-central-2'
+            try {
+                & $Setup
+                $debug = Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url @Arguments -Debug 5>&1 |
+                    Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+                $debug.Message | Should -Contain $Expected
+            } finally {
+                Remove-Item -LiteralPath ([System.IO.Path]::Combine($env:HOME, '.aws', 'credentials')), ([System.IO.Path]::Combine($env:HOME, '.aws', 'config'))
+            }
+        }
+
         It 'reports a missing profile file clearly' {
             { Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -ProfileName x -ProfileLocation (Join-Path (Get-PSDrive TestDrive).Root 'missing') } |
                 Should -Throw -ErrorId 'SSMSession.ProfileLocationNotFound,Start-SSMSession'
