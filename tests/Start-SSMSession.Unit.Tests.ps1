@@ -197,6 +197,12 @@ Describe 'Start-SSMSession (native call mocked)' {
             Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
         }
 
+        It 'does not call the service when $WhatIfPreference is set, even with -Force' {
+            $WhatIfPreference = $true
+            Start-SSMSession -Target i-1 -Force | Should -BeNullOrEmpty
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
+        }
+
         It 'calls the service with -Force' {
             Start-SSMSession -Target i-1 -Force | Out-Null
             Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }

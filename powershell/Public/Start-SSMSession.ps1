@@ -222,8 +222,9 @@ function Start-SSMSession {
             Write-Debug "Region obtained from $regionOrigin with value '$($resolved.data.Region)'"
 
             # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
-            $whatIf = $PSBoundParameters.ContainsKey('WhatIf') -and [bool]$PSBoundParameters['WhatIf']
-            if ($whatIf -or -not $Force) {
+            # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools
+            # would start the session when it is set in a session and -Force is given.
+            if ($WhatIfPreference -or -not $Force) {
                 if (-not $PSCmdlet.ShouldProcess([string]$DocumentName, 'Start-SSMSession (StartSession)')) {
                     return
                 }
