@@ -456,10 +456,11 @@ Describe 'Start-SSMSession (native call mocked)' {
             $response.HttpStatusCode | Should -Be ([System.Net.HttpStatusCode]::OK)
         }
 
-        It 'shows SessionId, StreamUrl and TokenValue as a table by default' {
+        It 'shows SessionId and StreamUrl as a table by default, not the token' {
             $text = Start-SSMSession -Target i-1 | Out-String -Width 300
-            $text | Should -Match 'SessionId\s+StreamUrl\s+TokenValue'
-            $text | Should -Not -Match 'ResponseMetadata'
+            $text | Should -Match 'SessionId\s+StreamUrl'
+            $text | Should -Not -Match 'TokenValue|ResponseMetadata'
+            (Start-SSMSession -Target i-1 | Format-List * | Out-String) | Should -Match 'TokenValue\s+: token'
         }
     }
 
