@@ -235,6 +235,76 @@ Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSes
         }
     }
 
+    Context 'every credential source, through the emulator''s local stand-ins' {
+        BeforeAll {
+            $awsFolder = [System.IO.Path]::Combine($env:HOME, '.aws')
+            $credentialSource = {
+                param([hashtable] $Arguments)
+                $debug = Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url @Arguments -Debug 5>&1 |
+                    Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+                ($debug.Message | Where-Object { $_ -like 'Credentials obtained from *' }) -replace '^Credentials obtained from '
+            }
+        }
+        AfterEach {
+            Get-ChildItem Env: | Where-Object { $_.Name -like 'AWS_*' -and $_.Name -ne 'AWS_EC2_METADATA_DISABLED' } | ForEach-Object { Remove-Item -LiteralPath "Env:$($_.Name)" }
+            $env:AWS_EC2_METADATA_DISABLED = 'true'
+            Remove-Item -LiteralPath $awsFolder -Recurse -Force -ErrorAction SilentlyContinue
+            New-Item -ItemType Directory -Path $awsFolder -Force | Out-Null
+        }
+
+        It 'container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI)' {
+            $env:AWS_CONTAINER_CREDENTIALS_FULL_URI = "$($emulator.Url)/credentials/container"
+            & $credentialSource @{ Region = 'eu-west-3' } | Should -Be 'Container'
+        }
+
+        It 'instance metadata (IMDSv2), for credentials and region' {
+            Remove-Item Env:AWS_EC2_METADATA_DISABLED
+            $env:AWS_EC2_METADATA_SERVICE_ENDPOINT = $emulator.Url
+            & $credentialSource @{} | Should -Be 'InstanceMetadata'
+        }
+
+        It 'web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, through STS)' {
+            $tokenFile = [System.IO.Path]::Combine($awsFolder, 'web-identity-token')
+            Set-Content -LiteralPath $tokenFile -Value 'eyJ.emulator.token' -NoNewline
+            $env:AWS_WEB_IDENTITY_TOKEN_FILE = $tokenFile
+            $env:AWS_ROLE_ARN = 'arn:aws:iam::123456789012:role/web-role'
+            $env:AWS_ROLE_SESSION_NAME = 'pester'
+            $env:AWS_ENDPOINT_URL = $emulator.Url
+            & $credentialSource @{ Region = 'eu-west-3' } | Should -Be 'WebIdentity'
+        }
+
+        It 'assume role (role_arn and source_profile, through STS signed with the source keys)' {
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($awsFolder, 'credentials')) -Value @(
+                '[base]', "aws_access_key_id = $accessKey", "aws_secret_access_key = $secretKey"
+            )
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($awsFolder, 'config')) -Value @(
+                '[profile assumed]', 'role_arn = arn:aws:iam::123456789012:role/assumed-role', 'source_profile = base', 'region = eu-west-3'
+            )
+            $env:AWS_PROFILE = 'assumed'
+            $env:AWS_ENDPOINT_URL = $emulator.Url
+            # The SDK marks assumed-role credentials as profile credentials; the session id
+            # shows that the emulator's STS issued them (its user is the role session name).
+            & $credentialSource @{} | Should -Be 'Profile'
+            (Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -Select SessionId) | Should -BeLike 'assume-role-from-profile-*'
+        }
+
+        It 'SSO (sso_session with a cached token)' {
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($awsFolder, 'config')) -Value @(
+                '[profile sso-user]', 'sso_session = corp', 'sso_account_id = 123456789012', 'sso_role_name = EmulatorRole', 'region = eu-west-3'
+                '[sso-session corp]', 'sso_start_url = https://emulator.invalid/start', 'sso_region = eu-west-3'
+            )
+            $cacheFolder = [System.IO.Path]::Combine($awsFolder, 'sso', 'cache')
+            New-Item -ItemType Directory -Path $cacheFolder -Force | Out-Null
+            $cacheName = [System.Convert]::ToHexString([System.Security.Cryptography.SHA1]::HashData([System.Text.Encoding]::UTF8.GetBytes('corp'))).ToLowerInvariant()
+            Set-Content -LiteralPath ([System.IO.Path]::Combine($cacheFolder, "$cacheName.json")) -Value (@{
+                    accessToken = 'emulator-sso-access-token'; expiresAt = '2099-01-01T00:00:00Z'; region = 'eu-west-3'; startUrl = 'https://emulator.invalid/start'
+                } | ConvertTo-Json)
+            $env:AWS_PROFILE = 'sso-user'
+            $env:AWS_ENDPOINT_URL = $emulator.Url
+            & $credentialSource @{} | Should -Be 'Sso'
+        }
+    }
+
     Context 'settings made in this PowerShell session' {
         AfterEach {
             Remove-Item -Path Env:AWS_REGION, Env:AWS_DEFAULT_REGION, Env:AWS_ACCESS_KEY_ID, Env:AWS_SECRET_ACCESS_KEY, Env:AWS_PROFILE -ErrorAction SilentlyContinue

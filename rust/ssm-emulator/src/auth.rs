@@ -12,11 +12,11 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use crate::config::EmulatorConfig;
+use crate::config::{Credential, EmulatorConfig};
+use crate::issued::IssuedCredentials;
 use crate::service_error::ServiceError;
 
 const ALGORITHM: &str = "AWS4-HMAC-SHA256";
-const SERVICE: &str = "ssm";
 /// The service rejects signatures more than 15 minutes off its clock.
 const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
 const AMZ_DATE_FORMAT: &str = "%Y%m%dT%H%M%SZ";
@@ -119,9 +119,14 @@ fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
     (!values.is_empty()).then(|| values.join(","))
 }
 
-/// Verifies the request's SigV4 signature at time `now`.
+/// Verifies the request's SigV4 signature for `service` at time `now`, against the
+/// configured key pairs and the temporary credentials the emulator has issued (whose
+/// session token must come with them).
+#[allow(clippy::too_many_arguments)]
 pub fn verify(
     config: &EmulatorConfig,
+    issued: &IssuedCredentials,
+    service: &str,
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
@@ -156,9 +161,9 @@ pub fn verify(
             &amz_date[..8.min(amz_date.len())]
         )));
     }
-    if auth.service != SERVICE {
+    if auth.service != service {
         return Err(invalid_signature(format!(
-            "Credential should be scoped to correct service: '{SERVICE}'. "
+            "Credential should be scoped to correct service: '{service}'. "
         )));
     }
     if let Some(expected) = &config.region {
@@ -187,14 +192,25 @@ pub fn verify(
         return Err(invalid_signature("'Host' must be a signed header."));
     }
 
-    let credential = config.credential(auth.access_key).ok_or_else(|| {
+    let unrecognized = || {
         ServiceError::framework(
             "UnrecognizedClientException",
             "The security token included in the request is invalid.",
         )
-    })?;
+    };
+    let credential: Credential = match config.credential(auth.access_key) {
+        Some(configured) => configured.clone(),
+        None => {
+            let temporary = issued.get(auth.access_key).ok_or_else(unrecognized)?;
+            let token = header_value(headers, "x-amz-security-token");
+            if token.as_deref() != Some(temporary.session_token.as_str()) {
+                return Err(unrecognized());
+            }
+            temporary.credential
+        }
+    };
 
-    let expected = expected_signature(method, uri, headers, body, &auth, signed_at, credential)?;
+    let expected = expected_signature(method, uri, headers, body, &auth, signed_at, &credential)?;
     if constant_time_eq(expected.as_bytes(), auth.signature.as_bytes()) {
         Ok(Caller {
             access_key: credential.access_key.clone(),
@@ -338,12 +354,74 @@ mod tests {
     ) -> Result<Caller, ServiceError> {
         verify(
             config,
+            &IssuedCredentials::default(),
+            "ssm",
             &Method::POST,
             &"/".parse().unwrap(),
             headers,
             body,
             now,
         )
+    }
+
+    #[test]
+    fn issued_credentials_are_accepted_only_with_their_session_token() {
+        let issued = IssuedCredentials::default();
+        let temporary = issued.issue("role-session");
+        let now = SystemTime::now();
+        let identity: Identity = Credentials::new(
+            &temporary.credential.access_key,
+            &temporary.credential.secret_key,
+            Some(temporary.session_token.clone()),
+            None,
+            "test",
+        )
+        .into();
+        let params = v4::SigningParams::builder()
+            .identity(&identity)
+            .region("eu-west-3")
+            .name("ssm")
+            .time(now)
+            .settings(SigningSettings::default())
+            .build()
+            .unwrap()
+            .into();
+        let base = [
+            ("host", "127.0.0.1:5061"),
+            ("x-amz-target", "AmazonSSM.StartSession"),
+        ];
+        let request = SignableRequest::new(
+            "POST",
+            "http://127.0.0.1:5061/",
+            base.iter().copied(),
+            SignableBody::Bytes(BODY),
+        )
+        .unwrap();
+        let (instructions, _) = sign(request, &params).unwrap().into_parts();
+        let mut headers = HeaderMap::new();
+        for (k, v) in base.iter().copied().chain(instructions.headers()) {
+            let name: axum::http::HeaderName = k.parse().unwrap();
+            headers.insert(name, v.parse().unwrap());
+        }
+        let verify_with = |headers: &HeaderMap| {
+            verify(
+                &config(),
+                &issued,
+                "ssm",
+                &Method::POST,
+                &"/".parse().unwrap(),
+                headers,
+                BODY,
+                now,
+            )
+        };
+        assert_eq!(verify_with(&headers).unwrap().user, "role-session");
+
+        headers.insert("x-amz-security-token", "forged".parse().unwrap());
+        assert_eq!(
+            verify_with(&headers).unwrap_err().code(),
+            "UnrecognizedClientException"
+        );
     }
 
     fn check(headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Caller, ServiceError> {

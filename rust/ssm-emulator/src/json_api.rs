@@ -32,6 +32,15 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // STS shares `POST /` when AWS_ENDPOINT_URL points every service here; it speaks the
+    // query protocol (form bodies) where SSM speaks JSON.
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if is_form {
+        return crate::credential_endpoints::sts(&state, &method, &uri, &headers, &body);
+    }
     let request_id = uuid::Uuid::new_v4().to_string();
     let operation = headers
         .get("x-amz-target")
@@ -93,7 +102,16 @@ fn process(
                 format!("Unknown operation '{target_header}'."),
             )
         })?;
-    let caller = auth::verify(&state.config, method, uri, headers, body, SystemTime::now())?;
+    let caller = auth::verify(
+        &state.config,
+        &state.issued,
+        "ssm",
+        method,
+        uri,
+        headers,
+        body,
+        SystemTime::now(),
+    )?;
 
     let content_type = headers
         .get(header::CONTENT_TYPE)

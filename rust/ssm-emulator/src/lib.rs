@@ -5,15 +5,21 @@
 //! way the service does and answers StartSession, TerminateSession, ResumeSession and
 //! DescribeSessions with the service's shapes and error wire format. It binds loopback only.
 //!
+//! It also stands in for the services that hand out credentials (container credentials,
+//! instance metadata, SSO, STS) so that every credential source can be tested offline.
+//!
 //! Layout: [`config`] (what the emulator accepts), `auth` (SigV4), `json_api` (protocol
 //! framing and dispatch), `operations` (the four operations), `sessions` (state),
 //! `validation` (the API model's constraints), `service_error` (error wire shape),
-//! `server` (sockets and lifecycle).
+//! `credential_endpoints` and `issued` (credential stand-ins), `server` (sockets and
+//! lifecycle).
 
 #![forbid(unsafe_code)]
 
 mod auth;
 pub mod config;
+mod credential_endpoints;
+mod issued;
 mod json_api;
 mod operations;
 mod server;
@@ -24,4 +30,5 @@ mod validation;
 pub use config::{
     Credential, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_USER, ERROR_TARGETS,
 };
+pub use credential_endpoints::INSTANCE_ROLE;
 pub use server::{BackgroundEmulator, Emulator, StartError};

@@ -4,18 +4,21 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::routing::post;
+use axum::routing::{get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::config::EmulatorConfig;
+use crate::credential_endpoints as credentials;
+use crate::issued::IssuedCredentials;
 use crate::json_api;
 use crate::sessions::SessionStore;
 
 pub struct AppState {
     pub config: EmulatorConfig,
     pub sessions: SessionStore,
+    pub issued: IssuedCredentials,
     pub stream_base: String,
 }
 
@@ -54,10 +57,29 @@ impl Emulator {
         let state = Arc::new(AppState {
             config,
             sessions: SessionStore::default(),
+            issued: IssuedCredentials::default(),
             stream_base: format!("ws://{local}"),
         });
         let router = Router::new()
             .route("/", post(json_api::handle))
+            .route("/credentials/container", get(credentials::container))
+            .route("/latest/api/token", put(credentials::imds_token))
+            .route(
+                "/latest/meta-data/iam/security-credentials/",
+                get(credentials::imds_role),
+            )
+            .route(
+                "/latest/meta-data/iam/security-credentials/{role}",
+                get(credentials::imds_credentials),
+            )
+            .route(
+                "/latest/meta-data/placement/region",
+                get(credentials::imds_region),
+            )
+            .route(
+                "/federation/credentials",
+                get(credentials::sso_role_credentials),
+            )
             .fallback(json_api::not_found)
             .with_state(state);
         let (shutdown, stopped) = oneshot::channel::<()>();

@@ -13,7 +13,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, BehaviorVersion, Region};
 use aws_credential_types::credential_feature::AwsCredentialFeature;
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_types::os_shim_internal::{Env, Fs};
 use serde::Serialize;
@@ -217,9 +217,11 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
 
     let config = loader.load().await;
     let (region, region_source) = resolve_region(settings, &env, config.region())?;
-    let provider = config
-        .credentials_provider()
-        .ok_or(CoreError::NoCredentials { detail: None })?;
+    let provider = CheckedOnce::new(
+        config
+            .credentials_provider()
+            .ok_or(CoreError::NoCredentials { detail: None })?,
+    );
     let credentials =
         provider
             .provide_credentials()
@@ -229,6 +231,7 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
             })?;
     let client_config = aws_sdk_ssm::config::Builder::from(&config)
         .region(Region::new(region.clone()))
+        .credentials_provider(provider)
         .build();
     let resolution = Resolution {
         region,
@@ -241,6 +244,62 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
         .to_owned(),
     };
     Ok((aws_sdk_ssm::Client::from_conf(client_config), resolution))
+}
+
+/// Wraps the resolved credentials provider so that the credentials fetched to check that
+/// they resolve are also the ones the client's identity cache starts with: one fetch (one
+/// STS or SSO call) instead of two. Later resolutions, e.g. after expiry, go to the
+/// wrapped provider.
+#[derive(Debug)]
+struct CheckedOnce {
+    inner: SharedCredentialsProvider,
+    handover: Mutex<Handover>,
+}
+
+#[derive(Debug)]
+enum Handover {
+    /// Nothing fetched yet: the next fetch (the check) is kept for the client.
+    NotYet,
+    /// The checked credentials, waiting for the client's first resolution.
+    Ready(Credentials),
+    /// Handed over: every later resolution asks the wrapped provider.
+    Done,
+}
+
+impl CheckedOnce {
+    fn new(inner: SharedCredentialsProvider) -> Self {
+        Self {
+            inner,
+            handover: Mutex::new(Handover::NotYet),
+        }
+    }
+}
+
+impl ProvideCredentials for CheckedOnce {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            let lock = || self.handover.lock().unwrap_or_else(|p| p.into_inner());
+            {
+                let mut state = lock();
+                if let Handover::Ready(_) = &*state {
+                    if let Handover::Ready(credentials) =
+                        std::mem::replace(&mut *state, Handover::Done)
+                    {
+                        return Ok(credentials);
+                    }
+                }
+            }
+            let credentials = self.inner.provide_credentials().await?;
+            let mut state = lock();
+            if matches!(*state, Handover::NotYet) {
+                *state = Handover::Ready(credentials.clone());
+            }
+            Ok(credentials)
+        })
+    }
 }
 
 /// Which provider produced `credentials`, from the feature markers the SDK's providers
@@ -609,6 +668,45 @@ mod tests {
         let retry = client.config().retry_config().unwrap();
         assert_eq!(retry.max_attempts(), 7);
         assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);
+    }
+
+    #[derive(Debug, Default, Clone)]
+    struct CountingProvider(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+    impl ProvideCredentials for CountingProvider {
+        fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+        where
+            Self: 'a,
+        {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            future::ProvideCredentials::ready(Ok(Credentials::new(
+                format!("AKID{n}"),
+                "s",
+                None,
+                None,
+                "test",
+            )))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_checked_credentials_are_handed_to_the_client_once() {
+        let counting = CountingProvider::default();
+        let checked = CheckedOnce::new(SharedCredentialsProvider::new(counting.clone()));
+        let first = checked.provide_credentials().await.unwrap();
+        let handed_over = checked.provide_credentials().await.unwrap();
+        assert_eq!(first.access_key_id(), "AKID0");
+        assert_eq!(
+            handed_over.access_key_id(),
+            "AKID0",
+            "the check's credentials are reused"
+        );
+        assert_eq!(
+            checked.provide_credentials().await.unwrap().access_key_id(),
+            "AKID1",
+            "later ones are fetched"
+        );
+        assert_eq!(counting.0.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]
