@@ -305,7 +305,17 @@ mod tests {
 
     /// Signs like an SDK client would and returns the headers to send.
     fn signed_headers(secret: &str, body: &[u8], time: SystemTime, region: &str) -> HeaderMap {
-        let identity: Identity = Credentials::new("AKIDTEST", secret, None, None, "test").into();
+        let credentials = Credentials::new("AKIDTEST", secret, None, None, "test");
+        signed_headers_as(credentials, body, time, region)
+    }
+
+    fn signed_headers_as(
+        credentials: Credentials,
+        body: &[u8],
+        time: SystemTime,
+        region: &str,
+    ) -> HeaderMap {
+        let identity: Identity = credentials.into();
         let params = v4::SigningParams::builder()
             .identity(&identity)
             .region(region)
@@ -369,40 +379,14 @@ mod tests {
         let issued = IssuedCredentials::default();
         let temporary = issued.issue("role-session");
         let now = SystemTime::now();
-        let identity: Identity = Credentials::new(
+        let credentials = Credentials::new(
             &temporary.credential.access_key,
             &temporary.credential.secret_key,
             Some(temporary.session_token.clone()),
             None,
             "test",
-        )
-        .into();
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region("eu-west-3")
-            .name("ssm")
-            .time(now)
-            .settings(SigningSettings::default())
-            .build()
-            .unwrap()
-            .into();
-        let base = [
-            ("host", "127.0.0.1:5061"),
-            ("x-amz-target", "AmazonSSM.StartSession"),
-        ];
-        let request = SignableRequest::new(
-            "POST",
-            "http://127.0.0.1:5061/",
-            base.iter().copied(),
-            SignableBody::Bytes(BODY),
-        )
-        .unwrap();
-        let (instructions, _) = sign(request, &params).unwrap().into_parts();
-        let mut headers = HeaderMap::new();
-        for (k, v) in base.iter().copied().chain(instructions.headers()) {
-            let name: axum::http::HeaderName = k.parse().unwrap();
-            headers.insert(name, v.parse().unwrap());
-        }
+        );
+        let mut headers = signed_headers_as(credentials, BODY, now, "eu-west-3");
         let verify_with = |headers: &HeaderMap| {
             verify(
                 &config(),
