@@ -261,6 +261,8 @@ Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSes
             Remove-Item Env:AWS_EC2_METADATA_DISABLED
             $env:AWS_EC2_METADATA_SERVICE_ENDPOINT = $emulator.Url
             & $credentialSource @{} | Should -Be 'InstanceMetadata'
+            $debug = Start-SSMSession -Target i-1 -EndpointUrl $emulator.Url -Debug 5>&1 | Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+            $debug.Message | Should -Contain "Region obtained from InstanceMetadata with value 'eu-west-3'"
         }
 
         It 'web identity (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, through STS)' {

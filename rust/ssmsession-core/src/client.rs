@@ -216,7 +216,10 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
     }
 
     let config = loader.load().await;
-    let (region, region_source) = resolve_region(settings, &env, config.region())?;
+    let profile_names_region =
+        non_empty(&settings.region).is_none() && selected_profile_has_region(settings, &env).await;
+    let (region, region_source) =
+        resolve_region(settings, &env, config.region(), profile_names_region)?;
     let provider = CheckedOnce::new(
         config
             .credentials_provider()
@@ -338,6 +341,19 @@ fn credential_source(credentials: &Credentials) -> &'static str {
     }
 }
 
+/// Whether the profile the chain reads (named, `AWS_PROFILE` or `default`) sets `region`;
+/// tells a profile region from an instance-metadata one for the debug stream.
+async fn selected_profile_has_region(settings: &ClientSettings, env: &Env) -> bool {
+    let name = non_empty(&settings.profile_name).map(|n| Cow::Owned(n.to_owned()));
+    match aws_config::profile::load(&Fs::real(), env, &profile_files(settings), name).await {
+        Ok(set) => set
+            .get_profile(set.selected_profile())
+            .and_then(|profile| profile.get("region"))
+            .is_some_and(|region| !region.is_empty()),
+        Err(_) => false,
+    }
+}
+
 /// The region to use and where it came from: the aws-config chain (parameter,
 /// environment, profile, instance metadata), then ClientConfig's region; an
 /// AuthenticationRegion replaces it for signing.
@@ -345,6 +361,7 @@ fn resolve_region(
     settings: &ClientSettings,
     env: &Env,
     chain: Option<&Region>,
+    profile_names_region: bool,
 ) -> Result<(String, &'static str), CoreError> {
     let env_has = |name: &str| env.get(name).is_ok_and(|v| !v.is_empty());
     let (region, source) = match (chain, non_empty(&settings.fallback_region)) {
@@ -353,10 +370,10 @@ fn resolve_region(
                 "Parameter"
             } else if env_has("AWS_REGION") || env_has("AWS_DEFAULT_REGION") {
                 "Environment"
-            } else if env_has("AWS_EC2_METADATA_DISABLED") {
+            } else if profile_names_region {
                 "Profile"
             } else {
-                "ProfileOrInstanceMetadata"
+                "InstanceMetadata"
             };
             (region.as_ref().to_owned(), source)
         }
