@@ -2,13 +2,15 @@
 //! through the `ssmmessages` service (see `shared/docs/data-channel-protocol.md`).
 //!
 //! This crate holds the protocol without any transport: the binary message codec
-//! ([`message`]) and the JSON and binary payloads that travel in it ([`payload`]). The
-//! WebSocket client, reliable delivery, handshake and port forwarding build on it.
+//! ([`message`]), the JSON and binary payloads that travel in it ([`payload`]), and
+//! reliable ordered delivery as a state machine fed with time ([`reliability`]). The
+//! WebSocket client, handshake and port forwarding build on it.
 
 #![forbid(unsafe_code)]
 
 pub mod message;
 pub mod payload;
+pub mod reliability;
 
 pub use message::{
     ClientMessage, DecodeError, EncodeError, MessageType, PayloadType, ValidationError,

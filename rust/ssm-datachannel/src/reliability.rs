@@ -1,0 +1,362 @@
+//! Reliable, ordered delivery over the data channel, without I/O: the caller feeds in
+//! arrivals, acknowledgements and the current time, and sends what these types hand out.
+//!
+//! - [`RetransmissionTimer`]: the reference's adaptive timeout (initial RTO 200 ms, SRTT
+//!   100 ms, α = 1/8, β = 1/4, 10 ms clock granularity, capped at 1 s), with Karn's rule:
+//!   retransmitted messages give no RTT sample.
+//! - [`OutgoingWindow`]: sequence numbers from 0, one per `input_stream_data`, allocated
+//!   together with buffering; messages stay until acknowledged; a full window pushes back
+//!   on the sender instead of silently evicting the oldest unacknowledged message (the
+//!   reference plugin's stall risk).
+//! - [`Reorder`]: in-order delivery with a bounded buffer for early arrivals and the
+//!   reference's "not ready" rule (an in-order message the handler cannot take yet is
+//!   neither acknowledged nor counted, so the peer sends it again).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// Initial retransmission timeout.
+pub const INITIAL_RTO: Duration = Duration::from_millis(200);
+/// Initial smoothed round-trip time.
+pub const INITIAL_SRTT: Duration = Duration::from_millis(100);
+/// Upper bound of the retransmission timeout.
+pub const MAX_RTO: Duration = Duration::from_secs(1);
+/// Lower bound of the variance term.
+pub const CLOCK_GRANULARITY: Duration = Duration::from_millis(10);
+/// Messages held for retransmission, and early arrivals held for reordering, at most.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+/// The adaptive retransmission timeout (RFC 6298 shape, reference constants).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetransmissionTimer {
+    srtt: Duration,
+    rttvar: Duration,
+    rto: Duration,
+}
+
+impl Default for RetransmissionTimer {
+    fn default() -> Self {
+        Self {
+            srtt: INITIAL_SRTT,
+            rttvar: Duration::ZERO,
+            rto: INITIAL_RTO,
+        }
+    }
+}
+
+impl RetransmissionTimer {
+    pub fn rto(&self) -> Duration {
+        self.rto
+    }
+
+    /// Folds in one round-trip sample.
+    pub fn sample(&mut self, rtt: Duration) {
+        let deviation = if self.srtt > rtt {
+            self.srtt - rtt
+        } else {
+            rtt - self.srtt
+        };
+        self.rttvar = self.rttvar.mul_f64(0.75) + deviation.mul_f64(0.25);
+        self.srtt = self.srtt.mul_f64(0.875) + rtt.mul_f64(0.125);
+        self.rto = (self.srtt + (self.rttvar * 4).max(CLOCK_GRANULARITY)).min(MAX_RTO);
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Pending<M> {
+    sequence: i64,
+    message: M,
+    first_sent: Instant,
+    last_sent: Instant,
+    attempts: u32,
+}
+
+/// The window is full: the sender must wait for acknowledgements.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0} messages await acknowledgement; wait before sending more")]
+pub struct WindowFull(pub usize);
+
+/// Sent, unacknowledged messages in sequence order.
+#[derive(Debug)]
+pub struct OutgoingWindow<M> {
+    next_sequence: i64,
+    pending: VecDeque<Pending<M>>,
+    capacity: usize,
+    timer: RetransmissionTimer,
+}
+
+impl<M> OutgoingWindow<M> {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            next_sequence: 0,
+            pending: VecDeque::new(),
+            capacity: capacity.max(1),
+            timer: RetransmissionTimer::default(),
+        }
+    }
+
+    /// Takes the next sequence number and keeps the message built with it until it is
+    /// acknowledged; returns the number. Fails without taking a number when full.
+    pub fn push(&mut self, now: Instant, build: impl FnOnce(i64) -> M) -> Result<i64, WindowFull> {
+        if self.pending.len() >= self.capacity {
+            return Err(WindowFull(self.pending.len()));
+        }
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.pending.push_back(Pending {
+            sequence,
+            message: build(sequence),
+            first_sent: now,
+            last_sent: now,
+            attempts: 1,
+        });
+        Ok(sequence)
+    }
+
+    /// Removes an acknowledged message; an unknown or repeated acknowledgement is a no-op.
+    /// Only messages sent once give an RTT sample (Karn's rule).
+    pub fn acknowledge(&mut self, sequence: i64, now: Instant) -> bool {
+        let Some(index) = self.pending.iter().position(|p| p.sequence == sequence) else {
+            return false;
+        };
+        if let Some(acked) = self.pending.remove(index) {
+            if acked.attempts == 1 {
+                self.timer
+                    .sample(now.saturating_duration_since(acked.first_sent));
+            }
+        }
+        true
+    }
+
+    /// Unacknowledged messages whose timeout has passed, oldest first, marked as sent
+    /// again now. The caller sends them.
+    pub fn due(&mut self, now: Instant) -> Vec<&M> {
+        let rto = self.timer.rto();
+        self.pending
+            .iter_mut()
+            .filter(|p| now.saturating_duration_since(p.last_sent) >= rto)
+            .map(|p| {
+                p.last_sent = now;
+                p.attempts += 1;
+                &p.message
+            })
+            .collect()
+    }
+
+    /// Every unacknowledged message, oldest first, for resending after a reconnect.
+    pub fn unacknowledged(&self) -> impl Iterator<Item = &M> {
+        self.pending.iter().map(|p| &p.message)
+    }
+
+    /// Send attempts of the oldest unacknowledged message (the reference gives up after
+    /// about 3000, i.e. 5 minutes).
+    pub fn oldest_attempts(&self) -> Option<u32> {
+        self.pending.front().map(|p| p.attempts)
+    }
+
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    pub fn next_sequence(&self) -> i64 {
+        self.next_sequence
+    }
+
+    pub fn timer(&self) -> &RetransmissionTimer {
+        &self.timer
+    }
+}
+
+/// What to do with an arriving sequenced message.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Arrival<T> {
+    /// The expected message: process it, then [`Reorder::commit`] and acknowledge — or,
+    /// if it cannot be taken yet, neither (the peer will send it again).
+    InOrder(T),
+    /// Early: kept for later. Acknowledge it.
+    Buffered,
+    /// Seen before: drop it (acknowledging again is harmless).
+    Duplicate,
+    /// Early, and no room to keep it: drop it without acknowledging.
+    Dropped,
+}
+
+/// In-order delivery of sequenced messages.
+#[derive(Debug)]
+pub struct Reorder<T> {
+    expected: i64,
+    early: BTreeMap<i64, T>,
+    capacity: usize,
+}
+
+impl<T> Reorder<T> {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            expected: 0,
+            early: BTreeMap::new(),
+            capacity,
+        }
+    }
+
+    pub fn expected(&self) -> i64 {
+        self.expected
+    }
+
+    pub fn offer(&mut self, sequence: i64, item: T) -> Arrival<T> {
+        if sequence == self.expected {
+            Arrival::InOrder(item)
+        } else if sequence < self.expected || self.early.contains_key(&sequence) {
+            Arrival::Duplicate
+        } else if self.early.len() < self.capacity {
+            self.early.insert(sequence, item);
+            Arrival::Buffered
+        } else {
+            Arrival::Dropped
+        }
+    }
+
+    /// The expected message was processed: expect the next one, and hand it out at once if
+    /// it arrived early (process it, then commit again).
+    pub fn commit(&mut self) -> Option<T> {
+        self.expected += 1;
+        self.early.remove(&self.expected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn the_timer_starts_at_the_reference_values_and_adapts() {
+        let mut timer = RetransmissionTimer::default();
+        assert_eq!(timer.rto(), INITIAL_RTO);
+        timer.sample(100 * MS);
+        // SRTT stays 100 ms, RTTVAR 0, so RTO = 100 ms + the 10 ms granularity.
+        assert_eq!(timer.rto(), 110 * MS);
+        for _ in 0..50 {
+            timer.sample(5000 * MS);
+        }
+        assert_eq!(timer.rto(), MAX_RTO, "capped");
+    }
+
+    #[test]
+    fn sequence_numbers_start_at_zero_and_acks_remove_messages() {
+        let start = Instant::now();
+        let mut window = OutgoingWindow::new(10);
+        let seqs: Vec<i64> = (0..3).map(|_| window.push(start, |s| s).unwrap()).collect();
+        assert_eq!(seqs, vec![0, 1, 2]);
+        assert!(window.acknowledge(1, start + 30 * MS));
+        assert!(
+            !window.acknowledge(1, start + 31 * MS),
+            "a repeated ack is a no-op"
+        );
+        assert!(
+            !window.acknowledge(99, start + 31 * MS),
+            "an unknown ack is a no-op"
+        );
+        assert_eq!(
+            window.unacknowledged().copied().collect::<Vec<_>>(),
+            vec![0, 2]
+        );
+    }
+
+    #[test]
+    fn a_full_window_pushes_back_instead_of_evicting() {
+        let now = Instant::now();
+        let mut window = OutgoingWindow::new(2);
+        window.push(now, |s| s).unwrap();
+        window.push(now, |s| s).unwrap();
+        assert_eq!(window.push(now, |s| s), Err(WindowFull(2)));
+        assert_eq!(
+            window.next_sequence(),
+            2,
+            "no number is used up by a refused push"
+        );
+        assert_eq!(window.unacknowledged().count(), 2, "nothing was evicted");
+        window.acknowledge(0, now);
+        assert_eq!(window.push(now, |s| s), Ok(2));
+    }
+
+    #[test]
+    fn unacknowledged_messages_are_resent_after_the_timeout() {
+        let start = Instant::now();
+        let mut window = OutgoingWindow::new(10);
+        window.push(start, |s| s).unwrap();
+        assert!(window.due(start + 199 * MS).is_empty());
+        assert_eq!(window.due(start + 200 * MS), vec![&0]);
+        // Marked as sent again: not due until another timeout has passed.
+        assert!(window.due(start + 300 * MS).is_empty());
+        assert_eq!(window.due(start + 400 * MS), vec![&0]);
+        assert_eq!(window.oldest_attempts(), Some(3));
+    }
+
+    #[test]
+    fn retransmitted_messages_give_no_rtt_sample() {
+        let start = Instant::now();
+        let mut window = OutgoingWindow::new(10);
+        window.push(start, |s| s).unwrap();
+        window.due(start + 200 * MS);
+        window.acknowledge(0, start + 900 * MS);
+        assert_eq!(window.timer(), &RetransmissionTimer::default());
+    }
+
+    #[test]
+    fn reorder_delivers_in_order_and_respects_not_ready() {
+        let mut reorder = Reorder::new(10);
+        assert_eq!(reorder.offer(1, "b"), Arrival::Buffered);
+        assert_eq!(reorder.offer(1, "b"), Arrival::Duplicate);
+        // 0 arrives but the handler is not ready: no commit, so 0 is still expected.
+        assert_eq!(reorder.offer(0, "a"), Arrival::InOrder("a"));
+        assert_eq!(reorder.expected(), 0);
+        assert_eq!(reorder.offer(0, "a"), Arrival::InOrder("a"));
+        assert_eq!(reorder.commit(), Some("b"), "the early arrival follows");
+        assert_eq!(reorder.commit(), None);
+        assert_eq!(reorder.expected(), 2);
+        assert_eq!(reorder.offer(0, "a"), Arrival::Duplicate);
+    }
+
+    #[test]
+    fn reorder_drops_early_arrivals_when_full() {
+        let mut reorder = Reorder::new(1);
+        assert_eq!(reorder.offer(5, ()), Arrival::Buffered);
+        assert_eq!(reorder.offer(6, ()), Arrival::Dropped);
+    }
+
+    proptest! {
+        /// Whatever the order and duplication of arrivals, what is delivered is every
+        /// message exactly once, in sequence order.
+        #[test]
+        fn any_arrival_order_delivers_each_message_once_in_order(
+            count in 1usize..60,
+            shuffle in proptest::collection::vec(any::<proptest::sample::Index>(), 0..200),
+        ) {
+            let mut arrivals: Vec<i64> = (0..count as i64).collect();
+            for (i, pick) in shuffle.iter().enumerate() {
+                // Duplicate or swap, driven by the random input.
+                let j = pick.index(arrivals.len());
+                if i % 3 == 0 { arrivals.push(arrivals[j]); } else { let k = i % arrivals.len(); arrivals.swap(j, k); }
+            }
+            let mut reorder = Reorder::new(DEFAULT_CAPACITY);
+            let mut delivered = Vec::new();
+            for seq in arrivals {
+                if let Arrival::InOrder(item) = reorder.offer(seq, seq) {
+                    delivered.push(item);
+                    let mut next = reorder.commit();
+                    while let Some(item) = next {
+                        delivered.push(item);
+                        next = reorder.commit();
+                    }
+                }
+            }
+            prop_assert_eq!(delivered, (0..count as i64).collect::<Vec<_>>());
+        }
+    }
+}
