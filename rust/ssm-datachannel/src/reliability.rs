@@ -51,11 +51,7 @@ impl RetransmissionTimer {
 
     /// Folds in one round-trip sample.
     pub fn sample(&mut self, rtt: Duration) {
-        let deviation = if self.srtt > rtt {
-            self.srtt - rtt
-        } else {
-            rtt - self.srtt
-        };
+        let deviation = self.srtt.abs_diff(rtt);
         self.rttvar = self.rttvar.mul_f64(0.75) + deviation.mul_f64(0.25);
         self.srtt = self.srtt.mul_f64(0.875) + rtt.mul_f64(0.125);
         self.rto = (self.srtt + (self.rttvar * 4).max(CLOCK_GRANULARITY)).min(MAX_RTO);
