@@ -13,6 +13,7 @@ pub mod handshake;
 pub mod message;
 pub mod payload;
 pub mod reliability;
+pub mod transport;
 
 pub use message::{
     ClientMessage, DecodeError, EncodeError, MessageType, PayloadType, ValidationError,

@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agent;
 mod auth;
 pub mod config;
 mod credential_endpoints;

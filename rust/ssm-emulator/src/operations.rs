@@ -93,6 +93,7 @@ pub fn start_session(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceEr
         document_name: document.map(str::to_owned),
         owner: ctx.owner_arn(),
         reason: reason.map(str::to_owned),
+        parameters: body.get("Parameters").cloned().unwrap_or(Value::Null),
         status: crate::sessions::SessionStatus::Connected,
         started: SystemTime::now(),
         ended: None,

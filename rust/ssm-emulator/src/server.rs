@@ -80,6 +80,7 @@ impl Emulator {
                 "/federation/credentials",
                 get(credentials::sso_role_credentials),
             )
+            .route("/v1/data-channel/{session_id}", get(crate::agent::upgrade))
             .fallback(json_api::not_found)
             .with_state(state);
         let (shutdown, stopped) = oneshot::channel::<()>();

@@ -28,6 +28,8 @@ pub struct Session {
     pub document_name: Option<String>,
     pub owner: String,
     pub reason: Option<String>,
+    /// The StartSession `Parameters` (name → list of values), for the fake agent.
+    pub parameters: serde_json::Value,
     pub status: SessionStatus,
     pub started: SystemTime,
     pub ended: Option<SystemTime>,
@@ -88,6 +90,14 @@ impl SessionStore {
         Some(session.clone())
     }
 
+    /// An active session by id.
+    pub fn active(&self, id: &str) -> Option<Session> {
+        self.lock()
+            .iter()
+            .find(|s| s.id == id && s.status == SessionStatus::Connected)
+            .cloned()
+    }
+
     /// Active (`true`) or ended sessions, newest first.
     pub fn list(&self, active: bool) -> Vec<Session> {
         let mut found: Vec<Session> = self
@@ -112,6 +122,7 @@ mod tests {
             document_name: None,
             owner: "arn:aws:iam::123456789012:user/u".into(),
             reason: None,
+            parameters: serde_json::Value::Null,
             status: SessionStatus::Connected,
             started: SystemTime::now(),
             ended: None,
