@@ -1,11 +1,11 @@
 //! The Session Manager data channel protocol, as spoken between a client and the SSM agent
 //! through the `ssmmessages` service (see `shared/docs/data-channel-protocol.md`).
 //!
-//! This crate holds the protocol without any transport: the binary message codec
-//! ([`message`]), the JSON and binary payloads that travel in it ([`payload`]), the
-//! handshake and version rules ([`handshake`]), and reliable ordered delivery as a state
-//! machine fed with time ([`reliability`]). The
-//! WebSocket client, handshake and port forwarding build on it.
+//! Without I/O: the binary message codec ([`message`]), the payloads that travel in it
+//! ([`payload`]), the handshake and version rules ([`handshake`]), and reliable ordered
+//! delivery as a state machine fed with time ([`reliability`]). On top of them: the
+//! WebSocket transport ([`transport`]) and opening a session through its handshake
+//! ([`session`]). Port forwarding and shells build on these.
 
 #![forbid(unsafe_code)]
 
@@ -13,6 +13,7 @@ pub mod handshake;
 pub mod message;
 pub mod payload;
 pub mod reliability;
+pub mod session;
 pub mod transport;
 
 pub use message::{

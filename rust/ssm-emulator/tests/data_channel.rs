@@ -162,3 +162,68 @@ async fn an_upgrade_signed_with_the_wrong_secret_is_refused() {
     );
     emulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_session_runs_the_handshake_with_delivery_rules_in_force() {
+    use ssm_datachannel::session::open_session;
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+
+    let port = start_session(emulator.url(), "AWS-StartPortForwardingSession").await;
+    let opened = open_session(
+        &channel(&port, DEFAULT_SECRET_KEY),
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .expect("handshake completes");
+    assert!(
+        matches!(opened.kind, SessionKind::Port { .. }),
+        "{:?}",
+        opened.kind
+    );
+    assert_eq!(
+        opened.agent_version.to_string(),
+        ssm_emulator::agent::AGENT_VERSION
+    );
+    assert!(
+        opened.outgoing.is_empty(),
+        "the HandshakeResponse was acknowledged"
+    );
+    assert_eq!(
+        opened.outgoing.next_sequence(),
+        1,
+        "the HandshakeResponse took sequence 0"
+    );
+    assert_eq!(
+        opened.incoming.expected(),
+        2,
+        "HandshakeRequest and HandshakeComplete were delivered"
+    );
+    opened.connection.close().await.unwrap();
+
+    let shell = start_session(emulator.url(), "SSM-SessionManagerRunShell").await;
+    let opened = open_session(
+        &channel(&shell, DEFAULT_SECRET_KEY),
+        std::time::Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(opened.kind, SessionKind::Shell { ref session_type, .. } if session_type == "Standard_Stream")
+    );
+    opened.connection.close().await.unwrap();
+
+    let mut refused = channel(&shell, DEFAULT_SECRET_KEY);
+    refused.token_value = "stale-token".into();
+    let error = open_session(&refused, std::time::Duration::from_secs(10))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(
+            error,
+            ssm_datachannel::session::SessionError::ClosedDuringHandshake
+        ),
+        "{error}"
+    );
+    emulator.stop().await;
+}
