@@ -163,6 +163,16 @@ pub enum ValidationError {
     DigestMismatch,
 }
 
+/// Now as Unix epoch milliseconds, the CreatedDate unit. Never 0 (receivers reject a zero
+/// date), even on a clock set before 1970.
+pub fn epoch_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .max(1)
+}
+
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }

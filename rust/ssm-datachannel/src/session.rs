@@ -8,7 +8,9 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::handshake::{respond, HandshakeComplete, HandshakeRequest, SessionKind, Version};
-use crate::message::{ClientMessage, MessageType, PayloadType, SCHEMA_VERSION};
+use crate::message::{
+    epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
+};
 use crate::payload::{acknowledge, AcknowledgeContent};
 use crate::reliability::{Arrival, OutgoingWindow, Reorder, WindowFull, DEFAULT_CAPACITY};
 use crate::transport::{connect, ChannelConfig, Connection, TransportError};
@@ -53,13 +55,6 @@ struct ChannelClosed {
     output: String,
     #[serde(default)]
     session_id: String,
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(1)
 }
 
 /// An `input_stream_data` message with the given sequence number.

@@ -5,7 +5,7 @@
 //! Session data (shell and port traffic) comes with the data-channel engine.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -16,7 +16,9 @@ use serde_json::{json, Value};
 use ssm_datachannel::handshake::{
     HandshakeComplete, HandshakeRequest, HandshakeResponse, RequestedClientAction, STATUS_SUCCESS,
 };
-use ssm_datachannel::message::{ClientMessage, MessageType, PayloadType, FLAG_SYN, SCHEMA_VERSION};
+use ssm_datachannel::message::{
+    epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, FLAG_SYN, SCHEMA_VERSION,
+};
 use ssm_datachannel::payload::{acknowledge, OpenDataChannel};
 use uuid::Uuid;
 
@@ -28,13 +30,6 @@ use crate::sessions::Session;
 pub const AGENT_VERSION: &str = "3.3.3572.0";
 /// How long the agent waits for the OpenDataChannel frame and for the HandshakeResponse.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(1)
-}
 
 /// `GET /v1/data-channel/<id>`: verifies a signed upgrade (service `ssmmessages`), accepts
 /// an unsigned one as older clients send, and hands the socket to the agent.

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use aws_credential_types::Credentials;
 use ssm_datachannel::handshake::{respond, HandshakeComplete, HandshakeRequest, SessionKind};
-use ssm_datachannel::message::{ClientMessage, MessageType, PayloadType, SCHEMA_VERSION};
+use ssm_datachannel::message::{MessageType, PayloadType};
 use ssm_datachannel::payload::{acknowledge, AcknowledgeContent};
+use ssm_datachannel::session::input_message;
 use ssm_datachannel::transport::{connect, ChannelConfig, Signing, TransportError};
 use ssm_emulator::{Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 use ssmsession_core::{ClientCache, ClientSettings, StartSessionCall, StartSessionOutput};
@@ -54,19 +55,6 @@ fn channel(session: &StartSessionOutput, secret: &str) -> ChannelConfig {
     }
 }
 
-fn input(sequence: i64, payload_type: PayloadType, payload: Vec<u8>) -> ClientMessage {
-    ClientMessage {
-        message_type: MessageType::InputStreamData,
-        schema_version: SCHEMA_VERSION,
-        created_date: 1_795_839_972_270,
-        sequence_number: sequence,
-        flags: 0,
-        message_id: Uuid::new_v4(),
-        payload_type,
-        payload,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_port_session_completes_the_handshake_with_the_fake_agent() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
@@ -99,7 +87,7 @@ async fn a_port_session_completes_the_handshake_with_the_fake_agent() {
     }
     let response = serde_json::to_vec(&outcome.response).unwrap();
     connection
-        .send(&input(0, PayloadType::HANDSHAKE_RESPONSE, response))
+        .send(&input_message(0, PayloadType::HANDSHAKE_RESPONSE, response))
         .await
         .unwrap();
 
