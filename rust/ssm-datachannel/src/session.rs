@@ -11,7 +11,7 @@ use crate::handshake::{respond, HandshakeComplete, HandshakeRequest, SessionKind
 use crate::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
 };
-use crate::payload::{acknowledge, AcknowledgeContent};
+use crate::payload::{acknowledge, AcknowledgeContent, Flag};
 use crate::reliability::{Arrival, OutgoingWindow, Reorder, WindowFull, DEFAULT_CAPACITY};
 use crate::transport::{connect, ChannelConfig, Connection, TransportError};
 
@@ -41,6 +41,8 @@ pub enum SessionError {
     ClosedDuringHandshake,
     #[error("the handshake did not complete within {0:?}")]
     HandshakeTimeout(Duration),
+    #[error("the session did not close within {0:?} of TerminateSession")]
+    TerminateTimeout(Duration),
     #[error("the agent asked for a session this client cannot run: {0}")]
     Refused(String),
     #[error(transparent)]
@@ -68,6 +70,67 @@ pub fn input_message(sequence: i64, payload_type: PayloadType, payload: Vec<u8>)
         message_id: Uuid::new_v4(),
         payload_type,
         payload,
+    }
+}
+
+impl OpenedSession {
+    /// Ends the session from this side: sends the TerminateSession flag (a sequenced,
+    /// retransmitted message) and waits for the service's `channel_closed` or the socket's
+    /// close, at most `timeout`.
+    pub async fn terminate(mut self, timeout: Duration) -> Result<(), SessionError> {
+        let flag = Flag::TerminateSession.to_payload();
+        let sequence = self.outgoing.push(Instant::now(), |seq| {
+            input_message(seq, PayloadType::FLAG, flag)
+        })?;
+        if let Some(message) = self
+            .outgoing
+            .unacknowledged()
+            .find(|m| m.sequence_number == sequence)
+        {
+            let message = message.clone();
+            self.connection.send(&message).await?;
+        }
+        let closed = async {
+            let mut ticker = tokio::time::interval(RESEND_TICK);
+            loop {
+                let frame = tokio::select! {
+                    frame = self.connection.recv() => frame?,
+                    _ = ticker.tick() => {
+                        let due: Vec<ClientMessage> = self.outgoing.due(Instant::now()).into_iter().cloned().collect();
+                        for message in &due {
+                            self.connection.send(message).await?;
+                        }
+                        continue;
+                    }
+                };
+                let Some(frame) = frame else { return Ok(()) };
+                let message = frame.message;
+                match message.message_type {
+                    MessageType::ChannelClosed => return Ok(()),
+                    MessageType::Acknowledge => {
+                        if let Ok(content) =
+                            serde_json::from_slice::<AcknowledgeContent>(&message.payload)
+                        {
+                            self.outgoing.acknowledge(
+                                content.acknowledged_message_sequence_number,
+                                Instant::now(),
+                            );
+                        }
+                    }
+                    // Late output: acknowledge it so the agent can finish, then drop it.
+                    MessageType::OutputStreamData => {
+                        self.connection
+                            .send(&acknowledge(&message, now_ms()))
+                            .await?
+                    }
+                    _ => {}
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, closed).await {
+            Ok(result) => result,
+            Err(_) => Err(SessionError::TerminateTimeout(timeout)),
+        }
     }
 }
 

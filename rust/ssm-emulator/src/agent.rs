@@ -2,7 +2,8 @@
 //! returns. It checks the token in the OpenDataChannel frame and drives the handshake as
 //! the real agent does (HandshakeRequest as sequence 0 with flags SYN, acknowledgements for
 //! the client's messages, HandshakeComplete once every action succeeded, 15 s timeout).
-//! Session data (shell and port traffic) comes with the data-channel engine.
+//! The TerminateSession flag ends the session with `channel_closed`. Session data (shell
+//! and port traffic) comes with the data-channel engine.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -19,7 +20,7 @@ use ssm_datachannel::handshake::{
 use ssm_datachannel::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, FLAG_SYN, SCHEMA_VERSION,
 };
-use ssm_datachannel::payload::{acknowledge, OpenDataChannel};
+use ssm_datachannel::payload::{acknowledge, Flag, OpenDataChannel};
 use uuid::Uuid;
 
 use crate::server::AppState;
@@ -116,6 +117,31 @@ fn output(sequence: i64, payload_type: PayloadType, payload: Vec<u8>) -> ClientM
     }
 }
 
+/// The service's `channel_closed` message; an empty `Output` means a normal end.
+fn channel_closed(session: &Session, output: &str) -> ClientMessage {
+    let message_id = Uuid::new_v4();
+    let created = now_ms();
+    let body = json!({
+        "MessageId": message_id.to_string(),
+        "CreatedDate": created.to_string(),
+        "DestinationId": session.owner,
+        "SessionId": session.id,
+        "MessageType": "channel_closed",
+        "SchemaVersion": 1,
+        "Output": output,
+    });
+    ClientMessage {
+        message_type: MessageType::ChannelClosed,
+        schema_version: SCHEMA_VERSION,
+        created_date: created,
+        sequence_number: 0,
+        flags: 0,
+        message_id,
+        payload_type: PayloadType::OUTPUT,
+        payload: serde_json::to_vec(&body).unwrap_or_default(),
+    }
+}
+
 async fn send(socket: &mut WebSocket, message: &ClientMessage) -> bool {
     match message.encode() {
         Ok(frame) => socket.send(Message::Binary(frame.into())).await.is_ok(),
@@ -207,6 +233,15 @@ async fn run(state: Arc<AppState>, session: Session, mut socket: WebSocket) {
         }
         if !send(&mut socket, &acknowledge(&message, now_ms())).await {
             return;
+        }
+        if completed
+            && message.payload_type == PayloadType::FLAG
+            && Flag::from_payload(&message.payload) == Some(Flag::TerminateSession)
+        {
+            state.sessions.terminate(&session.id);
+            log("terminated by the client");
+            let _ = send(&mut socket, &channel_closed(&session, "")).await;
+            return close(socket, 1000, "Session terminated").await;
         }
         if completed || message.payload_type != PayloadType::HANDSHAKE_RESPONSE {
             continue;

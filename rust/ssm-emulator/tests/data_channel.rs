@@ -215,3 +215,26 @@ async fn open_session_runs_the_handshake_with_delivery_rules_in_force() {
     );
     emulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_ends_the_session_for_good() {
+    use ssm_datachannel::session::open_session;
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let session = start_session(emulator.url(), "AWS-StartPortForwardingSession").await;
+    let config = channel(&session, DEFAULT_SECRET_KEY);
+    let opened = open_session(&config, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    opened
+        .terminate(std::time::Duration::from_secs(10))
+        .await
+        .expect("channel_closed arrives");
+
+    // The session is over: its stream URL no longer opens.
+    let error = connect(&config)
+        .await
+        .err()
+        .expect("no data channel for an ended session");
+    assert!(error.to_string().contains("404"), "{error}");
+    emulator.stop().await;
+}
