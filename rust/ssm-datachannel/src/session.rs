@@ -96,27 +96,18 @@ impl OpenedSession {
                 let frame = tokio::select! {
                     frame = self.connection.recv() => frame?,
                     _ = ticker.tick() => {
-                        let due: Vec<ClientMessage> = self.outgoing.due(Instant::now()).into_iter().cloned().collect();
-                        for message in &due {
-                            self.connection.send(message).await?;
-                        }
+                        resend_due(&mut self.connection, &mut self.outgoing).await?;
                         continue;
                     }
                 };
                 let Some(frame) = frame else { return Ok(()) };
+                if frame.validate().is_err() {
+                    continue;
+                }
                 let message = frame.message;
                 match message.message_type {
                     MessageType::ChannelClosed => return Ok(()),
-                    MessageType::Acknowledge => {
-                        if let Ok(content) =
-                            serde_json::from_slice::<AcknowledgeContent>(&message.payload)
-                        {
-                            self.outgoing.acknowledge(
-                                content.acknowledged_message_sequence_number,
-                                Instant::now(),
-                            );
-                        }
-                    }
+                    MessageType::Acknowledge => apply_acknowledgement(&mut self.outgoing, &message),
                     // Late output: acknowledge it so the agent can finish, then drop it.
                     MessageType::OutputStreamData => {
                         self.connection
@@ -158,10 +149,7 @@ async fn handshake(
         let frame = tokio::select! {
             frame = connection.recv() => frame?,
             _ = ticker.tick() => {
-                let due: Vec<ClientMessage> = outgoing.due(Instant::now()).into_iter().cloned().collect();
-                for message in &due {
-                    connection.send(message).await?;
-                }
+                resend_due(&mut connection, &mut outgoing).await?;
                 continue;
             }
         };
@@ -174,13 +162,7 @@ async fn handshake(
         }
         let message = frame.message;
         match message.message_type {
-            MessageType::Acknowledge => {
-                if let Ok(content) = serde_json::from_slice::<AcknowledgeContent>(&message.payload)
-                {
-                    outgoing
-                        .acknowledge(content.acknowledged_message_sequence_number, Instant::now());
-                }
-            }
+            MessageType::Acknowledge => apply_acknowledgement(&mut outgoing, &message),
             MessageType::ChannelClosed => {
                 let closed: Option<ChannelClosed> = serde_json::from_slice(&message.payload).ok();
                 let reason = match closed {
@@ -266,6 +248,26 @@ async fn handshake(
             // start_publication, pause_publication, agent_session_state, unknown types.
             _ => {}
         }
+    }
+}
+
+/// Sends again what has waited for an acknowledgement longer than the timeout.
+async fn resend_due(
+    connection: &mut Connection,
+    outgoing: &mut OutgoingWindow<ClientMessage>,
+) -> Result<(), TransportError> {
+    let due: Vec<ClientMessage> = outgoing.due(Instant::now()).into_iter().cloned().collect();
+    for message in &due {
+        connection.send(message).await?;
+    }
+    Ok(())
+}
+
+/// Removes what an `acknowledge` message acknowledges from the window; an unreadable or
+/// unknown acknowledgement changes nothing.
+fn apply_acknowledgement(outgoing: &mut OutgoingWindow<ClientMessage>, message: &ClientMessage) {
+    if let Ok(content) = serde_json::from_slice::<AcknowledgeContent>(&message.payload) {
+        outgoing.acknowledge(content.acknowledged_message_sequence_number, Instant::now());
     }
 }
 
