@@ -9,9 +9,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bridge;
+pub mod engine;
 pub mod handshake;
 pub mod message;
 pub mod payload;
+pub mod port;
 pub mod reliability;
 pub mod session;
 pub mod transport;

@@ -139,6 +139,30 @@ impl<M> OutgoingWindow<M> {
             .collect()
     }
 
+    /// Every unacknowledged message, oldest first, marked as sent again now: for sending
+    /// after a reconnect.
+    pub fn mark_all_resent(&mut self, now: Instant) -> Vec<&M> {
+        self.pending
+            .iter_mut()
+            .map(|p| {
+                p.last_sent = now;
+                p.attempts += 1;
+                &p.message
+            })
+            .collect()
+    }
+
+    /// How long the oldest unacknowledged message has waited since it was first sent.
+    pub fn oldest_age(&self, now: Instant) -> Option<Duration> {
+        self.pending
+            .front()
+            .map(|p| now.saturating_duration_since(p.first_sent))
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.pending.len() >= self.capacity
+    }
+
     /// Every unacknowledged message, oldest first, for resending after a reconnect.
     pub fn unacknowledged(&self) -> impl Iterator<Item = &M> {
         self.pending.iter().map(|p| &p.message)
@@ -220,6 +244,30 @@ impl<T> Reorder<T> {
     pub fn commit(&mut self) -> Option<T> {
         self.expected += 1;
         self.early.remove(&self.expected)
+    }
+
+    /// The expected message was processed: expect the next one. Early arrivals stay
+    /// buffered until [`Reorder::take_ready`] asks for them, so a receiver that runs out of
+    /// room can stop draining without losing anything already acknowledged.
+    pub fn advance(&mut self) {
+        self.expected += 1;
+    }
+
+    /// Whether the expected message arrived early and waits in the buffer.
+    pub fn has_ready(&self) -> bool {
+        self.early.contains_key(&self.expected)
+    }
+
+    /// The expected message if it arrived early; taking it counts as processing it.
+    pub fn take_ready(&mut self) -> Option<T> {
+        let item = self.early.remove(&self.expected)?;
+        self.expected += 1;
+        Some(item)
+    }
+
+    /// Early arrivals held.
+    pub fn buffered(&self) -> usize {
+        self.early.len()
     }
 }
 

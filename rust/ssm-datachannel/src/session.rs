@@ -1,41 +1,62 @@
 //! Opening a session: connect, then run the handshake the agent drives, with the
-//! protocol's delivery rules already in force — acknowledgements, in-order delivery,
-//! retransmission of the client's own messages, `channel_closed`.
+//! protocol's delivery rules already in force (the [`Endpoint`] engine: acknowledgements,
+//! in-order delivery, retransmission, `channel_closed`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde::Deserialize;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::engine::{Endpoint, Payload, PumpEnd, Role};
 use crate::handshake::{respond, HandshakeComplete, HandshakeRequest, SessionKind, Version};
 use crate::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
 };
-use crate::payload::{acknowledge, AcknowledgeContent, Flag};
-use crate::reliability::{Arrival, OutgoingWindow, Reorder, WindowFull, DEFAULT_CAPACITY};
+use crate::payload::Flag;
+use crate::reliability::WindowFull;
 use crate::transport::{connect, ChannelConfig, Connection, TransportError};
 
-/// How often unacknowledged messages are checked for retransmission (the reference tick).
-pub const RESEND_TICK: Duration = Duration::from_millis(100);
+pub use crate::engine::RESEND_TICK;
+
+/// Unacknowledged messages the client keeps by default (the reference: 10 000 of at most
+/// 1 KiB). Port sessions size it from their chunk size.
+pub const DEFAULT_WINDOW: usize = 10_000;
+/// Payloads buffered between the engine and the local side, each way. An arrival the local
+/// side has no room for is left unacknowledged, and the agent sends it again.
+const CHANNEL_DEPTH: usize = 256;
+
+/// The local side's ends of the engine's channels.
+pub struct LocalChannels {
+    /// Payloads to send to the agent, in order.
+    pub to_agent: mpsc::Sender<Payload>,
+    /// Payloads the agent sent, in order.
+    pub from_agent: mpsc::Receiver<Payload>,
+}
+
+/// The engine's ends of the same channels.
+pub struct EngineChannels {
+    pub outbound: mpsc::Receiver<Payload>,
+    pub inbound: mpsc::Sender<Payload>,
+}
 
 /// A session whose handshake completed.
 pub struct OpenedSession {
     pub connection: Connection,
+    pub endpoint: Endpoint,
     pub kind: SessionKind,
     pub agent_version: Version,
     /// Shown to the user when not empty (e.g. "This session is encrypted using AWS KMS.").
     pub customer_message: String,
-    /// The client's sent, unacknowledged messages.
-    pub outgoing: OutgoingWindow<ClientMessage>,
-    /// Where the agent's next messages are delivered in order.
-    pub incoming: Reorder<ClientMessage>,
+    /// What the agent sent after HandshakeComplete is already waiting here.
+    pub local: LocalChannels,
+    pub engine: EngineChannels,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     #[error(transparent)]
     Transport(#[from] TransportError),
-    #[error("the session ended: {0}")]
+    #[error("{0}")]
     ChannelClosed(String),
     #[error("the channel closed before the handshake completed")]
     ClosedDuringHandshake,
@@ -47,16 +68,8 @@ pub enum SessionError {
     Refused(String),
     #[error(transparent)]
     Backpressure(#[from] WindowFull),
-}
-
-/// The JSON of a `channel_closed` message; `Output` says why.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct ChannelClosed {
-    #[serde(default)]
-    output: String,
-    #[serde(default)]
-    session_id: String,
+    #[error("the agent did not acknowledge a message for {0:?}")]
+    Unacknowledged(Duration),
 }
 
 /// An `input_stream_data` message with the given sequence number.
@@ -78,48 +91,31 @@ impl OpenedSession {
     /// retransmitted message) and waits for the service's `channel_closed` or the socket's
     /// close, at most `timeout`.
     pub async fn terminate(mut self, timeout: Duration) -> Result<(), SessionError> {
-        let flag = Flag::TerminateSession.to_payload();
-        let sequence = self.outgoing.push(Instant::now(), |seq| {
-            input_message(seq, PayloadType::FLAG, flag)
-        })?;
-        if let Some(message) = self
-            .outgoing
-            .unacknowledged()
-            .find(|m| m.sequence_number == sequence)
-        {
-            let message = message.clone();
-            self.connection.send(&message).await?;
-        }
-        let closed = async {
-            let mut ticker = tokio::time::interval(RESEND_TICK);
-            loop {
-                let frame = tokio::select! {
-                    frame = self.connection.recv() => frame?,
-                    _ = ticker.tick() => {
-                        resend_due(&mut self.connection, &mut self.outgoing).await?;
-                        continue;
-                    }
-                };
-                let Some(frame) = frame else { return Ok(()) };
-                if frame.validate().is_err() {
-                    continue;
-                }
-                let message = frame.message;
-                match message.message_type {
-                    MessageType::ChannelClosed => return Ok(()),
-                    MessageType::Acknowledge => apply_acknowledgement(&mut self.outgoing, &message),
-                    // Late output: acknowledge it so the agent can finish, then drop it.
-                    MessageType::OutputStreamData => {
-                        self.connection
-                            .send(&acknowledge(&message, now_ms()))
-                            .await?
-                    }
-                    _ => {}
-                }
-            }
+        let flag = Payload {
+            payload_type: PayloadType::FLAG,
+            data: Flag::TerminateSession.to_payload(),
         };
-        match tokio::time::timeout(timeout, closed).await {
-            Ok(result) => result,
+        self.local
+            .to_agent
+            .send(flag)
+            .await
+            .map_err(|_| SessionError::ClosedDuringHandshake)?;
+        // Late output is acknowledged and dropped so that the agent can finish.
+        let mut sink = self.local.from_agent;
+        let drain = tokio::spawn(async move { while sink.recv().await.is_some() {} });
+        let pumped = tokio::time::timeout(
+            timeout,
+            self.endpoint.pump(
+                &mut self.connection,
+                &mut self.engine.outbound,
+                &self.engine.inbound,
+            ),
+        )
+        .await;
+        drain.abort();
+        match pumped {
+            Ok(PumpEnd::ChannelClosed(_) | PumpEnd::LinkLost(_) | PumpEnd::Finished) => Ok(()),
+            Ok(PumpEnd::Unacknowledged(age)) => Err(SessionError::Unacknowledged(age)),
             Err(_) => Err(SessionError::TerminateTimeout(timeout)),
         }
     }
@@ -130,8 +126,22 @@ pub async fn open_session(
     config: &ChannelConfig,
     timeout: Duration,
 ) -> Result<OpenedSession, SessionError> {
+    open_session_with_window(config, timeout, DEFAULT_WINDOW).await
+}
+
+/// [`open_session`] with a given bound on unacknowledged messages.
+pub async fn open_session_with_window(
+    config: &ChannelConfig,
+    timeout: Duration,
+    window: usize,
+) -> Result<OpenedSession, SessionError> {
     let connection = connect(config).await?;
-    match tokio::time::timeout(timeout, handshake(connection, &config.client_version)).await {
+    match tokio::time::timeout(
+        timeout,
+        handshake(connection, &config.client_version, window),
+    )
+    .await
+    {
         Ok(result) => result,
         Err(_) => Err(SessionError::HandshakeTimeout(timeout)),
     }
@@ -140,149 +150,83 @@ pub async fn open_session(
 async fn handshake(
     mut connection: Connection,
     client_version: &str,
+    window: usize,
 ) -> Result<OpenedSession, SessionError> {
-    let mut outgoing: OutgoingWindow<ClientMessage> = OutgoingWindow::new(DEFAULT_CAPACITY);
-    let mut incoming: Reorder<ClientMessage> = Reorder::new(DEFAULT_CAPACITY);
+    let mut endpoint = Endpoint::new(Role::Client, window);
+    let (to_agent, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
+    let (inbound, mut from_agent) = mpsc::channel(CHANNEL_DEPTH);
     let mut requested: Option<(SessionKind, Version)> = None;
-    let mut ticker = tokio::time::interval(RESEND_TICK);
     loop {
-        let frame = tokio::select! {
-            frame = connection.recv() => frame?,
-            _ = ticker.tick() => {
-                resend_due(&mut connection, &mut outgoing).await?;
-                continue;
+        let delivered = tokio::select! {
+            end = endpoint.pump(&mut connection, &mut outbound, &inbound) => {
+                return Err(match end {
+                    PumpEnd::ChannelClosed(reason) => SessionError::ChannelClosed(reason),
+                    PumpEnd::Unacknowledged(age) => SessionError::Unacknowledged(age),
+                    PumpEnd::LinkLost(_) | PumpEnd::Finished => SessionError::ClosedDuringHandshake,
+                });
             }
+            delivered = from_agent.recv() => delivered,
         };
-        let Some(frame) = frame else {
+        // The engine holds the sender, so the channel cannot close while it runs.
+        let Some(delivered) = delivered else {
             return Err(SessionError::ClosedDuringHandshake);
         };
-        // Invalid messages are dropped unacknowledged; the agent sends them again.
-        if frame.validate().is_err() {
-            continue;
-        }
-        let message = frame.message;
-        match message.message_type {
-            MessageType::Acknowledge => apply_acknowledgement(&mut outgoing, &message),
-            MessageType::ChannelClosed => {
-                let closed: Option<ChannelClosed> = serde_json::from_slice(&message.payload).ok();
-                let reason = match closed {
-                    Some(c) if !c.output.is_empty() => c.output,
-                    Some(c) => format!("Exiting session with sessionId: {}.", c.session_id),
-                    None => "the service closed the channel".to_owned(),
-                };
-                return Err(SessionError::ChannelClosed(reason));
-            }
-            MessageType::OutputStreamData => {
-                let sequence = message.sequence_number;
-                let mut next = match incoming.offer(sequence, message) {
-                    Arrival::InOrder(message) => Some(message),
-                    Arrival::Buffered | Arrival::Duplicate => {
-                        connection.send(&acknowledge_sequence(sequence)).await?;
-                        None
+        match delivered.payload_type {
+            PayloadType::HANDSHAKE_REQUEST => {
+                let request: HandshakeRequest =
+                    serde_json::from_slice(&delivered.data).map_err(|e| {
+                        SessionError::Refused(format!("unreadable HandshakeRequest: {e}"))
+                    })?;
+                let outcome = respond(&request, client_version);
+                let response = serde_json::to_vec(&outcome.response).unwrap_or_default();
+                to_agent
+                    .send(Payload {
+                        payload_type: PayloadType::HANDSHAKE_RESPONSE,
+                        data: response,
+                    })
+                    .await
+                    .map_err(|_| SessionError::ClosedDuringHandshake)?;
+                match outcome.session {
+                    Some(kind) => requested = Some((kind, Version::parse(&request.agent_version))),
+                    None => {
+                        // Let the response reach the agent, so it can end the session.
+                        let _ = tokio::time::timeout(
+                            Duration::from_secs(1),
+                            endpoint.pump(&mut connection, &mut outbound, &inbound),
+                        )
+                        .await;
+                        return Err(SessionError::Refused(
+                            outcome.response.errors.unwrap_or_default().join("; "),
+                        ));
                     }
-                    Arrival::Dropped => None,
-                };
-                while let Some(message) = next {
-                    // Handshake messages are acknowledged before they are handled.
-                    connection.send(&acknowledge(&message, now_ms())).await?;
-                    match message.payload_type {
-                        PayloadType::HANDSHAKE_REQUEST => {
-                            let request: HandshakeRequest =
-                                serde_json::from_slice(&message.payload).map_err(|e| {
-                                    SessionError::Refused(format!(
-                                        "unreadable HandshakeRequest: {e}"
-                                    ))
-                                })?;
-                            let outcome = respond(&request, client_version);
-                            let response =
-                                serde_json::to_vec(&outcome.response).unwrap_or_default();
-                            let sequence = outgoing.push(Instant::now(), |seq| {
-                                input_message(seq, PayloadType::HANDSHAKE_RESPONSE, response)
-                            })?;
-                            if let Some(sent) = outgoing
-                                .unacknowledged()
-                                .find(|m| m.sequence_number == sequence)
-                            {
-                                connection.send(sent).await?;
-                            }
-                            match outcome.session {
-                                Some(kind) => {
-                                    requested = Some((kind, Version::parse(&request.agent_version)))
-                                }
-                                None => {
-                                    return Err(SessionError::Refused(
-                                        outcome.response.errors.unwrap_or_default().join("; "),
-                                    ))
-                                }
-                            }
-                        }
-                        PayloadType::HANDSHAKE_COMPLETE => {
-                            let complete: HandshakeComplete = serde_json::from_slice(
-                                &message.payload,
-                            )
-                            .unwrap_or(HandshakeComplete {
-                                handshake_time_to_complete: 0,
-                                customer_message: String::new(),
-                            });
-                            let Some((kind, agent_version)) = requested.take() else {
-                                return Err(SessionError::Refused(
-                                    "HandshakeComplete before HandshakeRequest".into(),
-                                ));
-                            };
-                            let _ = incoming.commit();
-                            return Ok(OpenedSession {
-                                connection,
-                                kind,
-                                agent_version,
-                                customer_message: complete.customer_message,
-                                outgoing,
-                                incoming,
-                            });
-                        }
-                        // Anything else before the handshake completes is not for us yet.
-                        _ => {}
-                    }
-                    next = incoming.commit();
                 }
             }
-            // start_publication, pause_publication, agent_session_state, unknown types.
+            PayloadType::HANDSHAKE_COMPLETE => {
+                let complete: HandshakeComplete = serde_json::from_slice(&delivered.data)
+                    .unwrap_or(HandshakeComplete {
+                        handshake_time_to_complete: 0,
+                        customer_message: String::new(),
+                    });
+                let Some((kind, agent_version)) = requested.take() else {
+                    return Err(SessionError::Refused(
+                        "HandshakeComplete before HandshakeRequest".into(),
+                    ));
+                };
+                return Ok(OpenedSession {
+                    connection,
+                    endpoint,
+                    kind,
+                    agent_version,
+                    customer_message: complete.customer_message,
+                    local: LocalChannels {
+                        to_agent,
+                        from_agent,
+                    },
+                    engine: EngineChannels { outbound, inbound },
+                });
+            }
+            // Anything else before the handshake completes is not for us yet.
             _ => {}
         }
     }
-}
-
-/// Sends again what has waited for an acknowledgement longer than the timeout.
-async fn resend_due(
-    connection: &mut Connection,
-    outgoing: &mut OutgoingWindow<ClientMessage>,
-) -> Result<(), TransportError> {
-    let due: Vec<ClientMessage> = outgoing.due(Instant::now()).into_iter().cloned().collect();
-    for message in &due {
-        connection.send(message).await?;
-    }
-    Ok(())
-}
-
-/// Removes what an `acknowledge` message acknowledges from the window; an unreadable or
-/// unknown acknowledgement changes nothing.
-fn apply_acknowledgement(outgoing: &mut OutgoingWindow<ClientMessage>, message: &ClientMessage) {
-    if let Ok(content) = serde_json::from_slice::<AcknowledgeContent>(&message.payload) {
-        outgoing.acknowledge(content.acknowledged_message_sequence_number, Instant::now());
-    }
-}
-
-/// An acknowledgement for an `output_stream_data` sequence number (receivers match by
-/// number only).
-fn acknowledge_sequence(sequence: i64) -> ClientMessage {
-    let placeholder = ClientMessage {
-        message_type: MessageType::OutputStreamData,
-        schema_version: SCHEMA_VERSION,
-        created_date: now_ms(),
-        sequence_number: sequence,
-        flags: 0,
-        message_id: Uuid::nil(),
-        payload_type: PayloadType::OUTPUT,
-        payload: Vec::new(),
-    };
-    acknowledge(&placeholder, now_ms())
 }

@@ -16,6 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
+use crate::engine::{Link, LinkError};
 use crate::message::{ClientMessage, DecodeError, DecodedFrame, EncodeError};
 use crate::payload::OpenDataChannel;
 
@@ -158,6 +159,28 @@ impl Connection {
     pub async fn close(mut self) -> Result<(), TransportError> {
         self.socket.close(None).await?;
         Ok(())
+    }
+}
+
+impl Link for Connection {
+    async fn send(&mut self, frame: Vec<u8>) -> Result<(), LinkError> {
+        self.socket
+            .send(Message::binary(frame))
+            .await
+            .map_err(|e| LinkError(e.to_string()))
+    }
+
+    async fn recv(&mut self) -> Result<Option<Vec<u8>>, LinkError> {
+        // `next` is cancel-safe, and nothing is held between frames.
+        while let Some(frame) = self.socket.next().await {
+            match frame.map_err(|e| LinkError(e.to_string()))? {
+                Message::Binary(bytes) => return Ok(Some(bytes.into())),
+                Message::Text(text) => return Ok(Some(text.as_bytes().to_vec())),
+                Message::Close(_) => return Ok(None),
+                _ => continue,
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -2,6 +2,7 @@
 //! region, the documents it knows, and the targets that answer with service errors.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 /// Access key id of the embedded default credential. Deliberately not AKIA-shaped: it must
 /// never be mistaken for a real key.
@@ -41,6 +42,63 @@ pub const MAX_DELAY_MS: u64 = 60_000;
 pub fn requested_delay(target: &str) -> Option<std::time::Duration> {
     let ms: u64 = target.strip_prefix(DELAY_TARGET_PREFIX)?.parse().ok()?;
     Some(std::time::Duration::from_millis(ms.min(MAX_DELAY_MS)))
+}
+
+/// Targets named `i-basicagent…` get an agent too old for multiplexing (3.0.161.0), so
+/// port sessions to them run in basic mode.
+pub const BASIC_AGENT_TARGET_PREFIX: &str = "i-basicagent";
+/// The version such agents report.
+pub const BASIC_AGENT_VERSION: &str = "3.0.161.0";
+/// The version the fake agent reports otherwise: new enough for multiplexed ports
+/// without smux keep-alive.
+pub const AGENT_VERSION: &str = "3.3.3572.0";
+
+/// Faults the fake agent injects into its data channels, for reliability tests. Fractions
+/// are per frame, 0.0–1.0.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Faults {
+    /// Frames lost, in both directions.
+    pub drop: f64,
+    /// Frames delivered twice, in both directions.
+    pub duplicate: f64,
+    /// Frames the agent holds back and sends after the next one.
+    pub reorder: f64,
+    /// Added before each frame the agent sends.
+    pub delay: Duration,
+    /// Each socket is closed (code 1000 "Bye", as the service does hourly) this long after
+    /// it opened, so that clients must resume.
+    pub close_after: Option<Duration>,
+    /// Sends `pause_publication` this often, and `start_publication` 200 ms later.
+    pub pause_every: Option<Duration>,
+    /// Every port connection attempt fails (ConnectToPortError).
+    pub refuse_ports: bool,
+}
+
+impl Faults {
+    pub fn any(&self) -> bool {
+        *self != Faults::default()
+    }
+}
+
+/// How the fake agent behaves.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentConfig {
+    /// Bytes per message the agent sends from a target connection (the real agent: 1024).
+    pub chunk_size: usize,
+    pub faults: Faults,
+    /// How long the agent keeps a session whose socket was lost, waiting for the client
+    /// to resume it.
+    pub resume_wait: Duration,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            chunk_size: 1024,
+            faults: Faults::default(),
+            resume_wait: Duration::from_secs(60),
+        }
+    }
 }
 
 /// A key pair the emulator accepts, and the IAM user it stands for.
@@ -85,6 +143,7 @@ pub struct EmulatorConfig {
     pub account_id: String,
     /// One line per request on stderr (operation, status, target; never secrets).
     pub log_requests: bool,
+    pub agent: AgentConfig,
 }
 
 impl Default for EmulatorConfig {
@@ -100,6 +159,7 @@ impl Default for EmulatorConfig {
             extra_documents: Vec::new(),
             account_id: "123456789012".to_owned(),
             log_requests: false,
+            agent: AgentConfig::default(),
         }
     }
 }

@@ -29,7 +29,8 @@ mod sessions;
 mod validation;
 
 pub use config::{
-    Credential, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, DEFAULT_USER, ERROR_TARGETS,
+    AgentConfig, Credential, EmulatorConfig, Faults, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
+    DEFAULT_USER, ERROR_TARGETS,
 };
 pub use credential_endpoints::INSTANCE_ROLE;
 pub use server::{BackgroundEmulator, Emulator, StartError};

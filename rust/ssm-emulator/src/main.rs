@@ -4,9 +4,13 @@
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
-use ssm_emulator::{Credential, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use ssm_emulator::{
+    AgentConfig, Credential, Emulator, EmulatorConfig, Faults, DEFAULT_ACCESS_KEY,
+    DEFAULT_SECRET_KEY,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -43,6 +47,51 @@ struct Args {
     /// Do not log requests on stderr.
     #[arg(long)]
     quiet: bool,
+
+    /// Bytes per message the fake agent sends from a target connection.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=262_144))]
+    agent_chunk_size: u32,
+
+    /// Fault injection: fraction (0–1) of data-channel frames lost, both directions.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    fault_drop: f64,
+
+    /// Fault injection: fraction of frames delivered twice.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    fault_duplicate: f64,
+
+    /// Fault injection: fraction of the agent's frames sent after the next one.
+    #[arg(long, default_value_t = 0.0, value_parser = fraction)]
+    fault_reorder: f64,
+
+    /// Fault injection: milliseconds added before each frame the agent sends.
+    #[arg(long, default_value_t = 0)]
+    fault_delay_ms: u64,
+
+    /// Fault injection: close every data-channel socket this many milliseconds after it
+    /// opened (code 1000 "Bye"), so clients must call ResumeSession.
+    #[arg(long)]
+    fault_close_after_ms: Option<u64>,
+
+    /// Fault injection: send pause_publication this often (milliseconds), and
+    /// start_publication 200 ms later.
+    #[arg(long)]
+    fault_pause_every_ms: Option<u64>,
+
+    /// Fault injection: refuse every port connection (ConnectToPortError).
+    #[arg(long)]
+    fault_refuse_ports: bool,
+}
+
+fn fraction(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number"))?;
+    if (0.0..=1.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is not between 0 and 1"))
+    }
 }
 
 fn main() -> ExitCode {
@@ -52,6 +101,19 @@ fn main() -> ExitCode {
         region: args.region,
         extra_documents: args.documents,
         log_requests: !args.quiet,
+        agent: AgentConfig {
+            chunk_size: args.agent_chunk_size as usize,
+            faults: Faults {
+                drop: args.fault_drop,
+                duplicate: args.fault_duplicate,
+                reorder: args.fault_reorder,
+                delay: Duration::from_millis(args.fault_delay_ms),
+                close_after: args.fault_close_after_ms.map(Duration::from_millis),
+                pause_every: args.fault_pause_every_ms.map(Duration::from_millis),
+                refuse_ports: args.fault_refuse_ports,
+            },
+            ..Default::default()
+        },
         ..Default::default()
     };
     if !args.credentials.is_empty() {

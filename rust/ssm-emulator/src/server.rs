@@ -20,6 +20,7 @@ pub struct AppState {
     pub sessions: SessionStore,
     pub issued: IssuedCredentials,
     pub stream_base: String,
+    pub agents: crate::agent::AgentRegistry,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,7 @@ impl Emulator {
             sessions: SessionStore::default(),
             issued: IssuedCredentials::default(),
             stream_base: format!("ws://{local}"),
+            agents: Default::default(),
         });
         let router = Router::new()
             .route("/", post(json_api::handle))

@@ -173,16 +173,16 @@ async fn open_session_runs_the_handshake_with_delivery_rules_in_force() {
         ssm_emulator::agent::AGENT_VERSION
     );
     assert!(
-        opened.outgoing.is_empty(),
+        opened.endpoint.unacknowledged() == 0,
         "the HandshakeResponse was acknowledged"
     );
     assert_eq!(
-        opened.outgoing.next_sequence(),
+        opened.endpoint.next_sequence(),
         1,
         "the HandshakeResponse took sequence 0"
     );
     assert_eq!(
-        opened.incoming.expected(),
+        opened.endpoint.expected(),
         2,
         "HandshakeRequest and HandshakeComplete were delivered"
     );

@@ -46,7 +46,10 @@ pub struct Resolution {
     pub credential_source: String,
 }
 
-type CachedClient = (aws_sdk_ssm::Client, Resolution);
+/// A client, where its settings came from, and its credentials provider (the data channel
+/// signs its WebSocket upgrade with the same credentials; the SDK config no longer exposes
+/// the provider).
+pub type CachedClient = (aws_sdk_ssm::Client, Resolution, SharedCredentialsProvider);
 
 /// Clients by settings. Thread-safe; share one per process.
 #[derive(Default)]
@@ -220,11 +223,11 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
         non_empty(&settings.region).is_none() && selected_profile_has_region(settings, &env).await;
     let (region, region_source) =
         resolve_region(settings, &env, config.region(), profile_names_region)?;
-    let provider = CheckedOnce::new(
+    let provider = SharedCredentialsProvider::new(CheckedOnce::new(
         config
             .credentials_provider()
             .ok_or(CoreError::NoCredentials { detail: None })?,
-    );
+    ));
     let credentials =
         provider
             .provide_credentials()
@@ -234,7 +237,7 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
             })?;
     let client_config = aws_sdk_ssm::config::Builder::from(&config)
         .region(Region::new(region.clone()))
-        .credentials_provider(provider)
+        .credentials_provider(provider.clone())
         .build();
     let resolution = Resolution {
         region,
@@ -246,7 +249,11 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
         }
         .to_owned(),
     };
-    Ok((aws_sdk_ssm::Client::from_conf(client_config), resolution))
+    Ok((
+        aws_sdk_ssm::Client::from_conf(client_config),
+        resolution,
+        provider,
+    ))
 }
 
 /// Wraps the resolved credentials provider so that the credentials fetched to check that
@@ -576,7 +583,7 @@ mod tests {
             ]),
             ..Default::default()
         };
-        let (client, resolution) = build_client(&settings).await.unwrap();
+        let (client, resolution, _) = build_client(&settings).await.unwrap();
         assert_eq!(client.config().region().unwrap().as_ref(), "ap-south-2");
         assert_eq!(resolution.region_source, "Environment");
         assert_eq!(resolution.credential_source, "Environment");
@@ -612,7 +619,7 @@ mod tests {
             environment: isolated_env(&[]),
             ..Default::default()
         };
-        let (_, resolution) = build_client(&settings).await.unwrap();
+        let (_, resolution, _) = build_client(&settings).await.unwrap();
         assert_eq!(resolution.region, "eu-central-2");
         assert_eq!(resolution.region_source, "Profile");
         assert_eq!(resolution.credential_source, "Profile");
@@ -653,21 +660,21 @@ mod tests {
             environment: isolated_env(&[]),
             ..Default::default()
         };
-        let (_, resolution) = build_client(&settings).await.unwrap();
+        let (_, resolution, _) = build_client(&settings).await.unwrap();
         assert_eq!(
             (resolution.region.as_str(), resolution.region_source),
             ("us-west-2", "ClientConfig")
         );
 
         settings.region = Some("eu-west-3".into());
-        let (_, resolution) = build_client(&settings).await.unwrap();
+        let (_, resolution, _) = build_client(&settings).await.unwrap();
         assert_eq!(
             (resolution.region.as_str(), resolution.region_source),
             ("eu-west-3", "Parameter")
         );
 
         settings.signing_region = Some("eu-north-1".into());
-        let (client, resolution) = build_client(&settings).await.unwrap();
+        let (client, resolution, _) = build_client(&settings).await.unwrap();
         assert_eq!(resolution.region_source, "AuthenticationRegion");
         assert_eq!(client.config().region().unwrap().as_ref(), "eu-north-1");
     }
@@ -681,7 +688,7 @@ mod tests {
             environment: isolated_env(&[("AWS_MAX_ATTEMPTS", "7"), ("AWS_RETRY_MODE", "adaptive")]),
             ..Default::default()
         };
-        let (client, _) = build_client(&settings).await.unwrap();
+        let (client, _, _) = build_client(&settings).await.unwrap();
         let retry = client.config().retry_config().unwrap();
         assert_eq!(retry.max_attempts(), 7);
         assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);

@@ -49,6 +49,10 @@ pub enum CoreError {
         http_status: Option<u16>,
     },
 
+    /// The data channel could not be opened or run (WebSocket, handshake, local port).
+    #[error("{message}")]
+    DataChannel { code: &'static str, message: String },
+
     /// A failure inside this library or the SDK that fits nowhere else.
     #[error("{message}")]
     Internal { message: String },
@@ -74,6 +78,7 @@ impl CoreError {
             CoreError::Transport { .. } => "transport",
             CoreError::Timeout { .. } => "timeout",
             CoreError::InvalidResponse { .. } => "invalidResponse",
+            CoreError::DataChannel { .. } => "dataChannel",
             CoreError::Internal { .. } => "internal",
         }
     }
@@ -89,6 +94,7 @@ impl CoreError {
             CoreError::Transport { .. } => "ConnectionFailure",
             CoreError::Timeout { .. } => "Timeout",
             CoreError::InvalidResponse { .. } => "InvalidResponse",
+            CoreError::DataChannel { code, .. } => code,
             CoreError::Internal { .. } => "InternalFailure",
         }
     }

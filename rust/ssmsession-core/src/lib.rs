@@ -1,7 +1,8 @@
 //! AWS Systems Manager Session Manager logic for SSMSession.
 //!
 //! Plain async Rust: request and response types (serde), client construction with
-//! aws-config, the `StartSession` call through aws-sdk-ssm, and a typed error. The C ABI
+//! aws-config, the StartSession / TerminateSession / ResumeSession calls through aws-sdk-ssm,
+//! port forwarding over the data channel (`ssm-datachannel`), and a typed error. The C ABI
 //! lives in the `ssmsession-ffi` crate; nothing here is `unsafe` or knows about FFI.
 
 #![forbid(unsafe_code)]
@@ -9,12 +10,19 @@
 mod client;
 mod environment;
 mod error;
+mod forward;
 mod request;
 mod response;
+mod session_calls;
 mod start_session;
 
 pub use client::{resolve_client, ClientCache, Resolution};
 pub use error::CoreError;
+pub use forward::{start_port_forward, PortForwardCall, PortForwardOutput, CLIENT_VERSION};
 pub use request::{ClientSettings, ResolveClientCall, StartSessionCall};
 pub use response::StartSessionOutput;
+pub use session_calls::{
+    resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
+};
+pub use ssm_datachannel::port::{PortForward, PortStatsSnapshot, SessionEnd};
 pub use start_session::start_session;

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ssm::operation::start_session::StartSessionError;
 use aws_sdk_ssm::operation::RequestId;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef;
@@ -23,7 +22,7 @@ pub async fn start_session(
     cache: &ClientCache,
     call: StartSessionCall,
 ) -> Result<StartSessionOutput, CoreError> {
-    let (client, _) = cache.client(&call.client).await?;
+    let (client, _, _) = cache.client(&call.client).await?;
     let where_to = describe_destination(&client, call.client.endpoint_url.as_deref());
     let content_length = ContentLengthCapture::default();
 
@@ -52,7 +51,10 @@ pub async fn start_session(
 }
 
 /// "endpoint 'http://127.0.0.1:5061'" or "region 'eu-west-3'", for transport messages.
-fn describe_destination(client: &aws_sdk_ssm::Client, endpoint_url: Option<&str>) -> String {
+pub(crate) fn describe_destination(
+    client: &aws_sdk_ssm::Client,
+    endpoint_url: Option<&str>,
+) -> String {
     match endpoint_url.filter(|u| !u.is_empty()) {
         Some(url) => format!("endpoint '{url}'"),
         None => format!(
@@ -66,7 +68,11 @@ fn describe_destination(client: &aws_sdk_ssm::Client, endpoint_url: Option<&str>
     }
 }
 
-fn classify(err: SdkError<StartSessionError, HttpResponse>, where_to: &str) -> CoreError {
+/// Turns any SSM operation's SDK error into a [`CoreError`].
+pub(crate) fn classify<E>(err: SdkError<E, HttpResponse>, where_to: &str) -> CoreError
+where
+    E: ProvideErrorMetadata + RequestId + std::error::Error + Send + Sync + 'static,
+{
     match err {
         SdkError::ServiceError(context) => {
             let http_status = context.raw().status().as_u16();
@@ -136,10 +142,10 @@ fn classify(err: SdkError<StartSessionError, HttpResponse>, where_to: &str) -> C
 /// Records the response's Content-Length, which AWS Tools shows as `ContentLength` and the
 /// SDK's typed output does not carry.
 #[derive(Clone, Debug, Default)]
-struct ContentLengthCapture(Arc<Mutex<Option<u64>>>);
+pub(crate) struct ContentLengthCapture(Arc<Mutex<Option<u64>>>);
 
 impl ContentLengthCapture {
-    fn get(&self) -> Option<u64> {
+    pub(crate) fn get(&self) -> Option<u64> {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -1,0 +1,136 @@
+//! A byte stream carried in Output payloads: what the channel looks like to smux (both
+//! ends of a multiplexed port session) and to a basic port connection.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use crate::engine::Payload;
+use crate::message::PayloadType;
+
+/// The reference reads at most this much per message (`StreamDataPayloadSize`).
+pub const REFERENCE_CHUNK: usize = 1024;
+/// The reference's pause after each message (≈ 1000 messages/s, about 1 MB/s at 1 KiB).
+pub const REFERENCE_PACE: Duration = Duration::from_millis(1);
+/// Largest chunk this client sends; agents accept 32 KiB (see the protocol notes, §3.7).
+pub const MAX_CHUNK: usize = 256 * 1024;
+
+/// How the local bytes are cut into messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Chunking {
+    /// Bytes per message, at most.
+    pub size: usize,
+    /// A pause after each message, as the reference plugin and agent make; None sends as
+    /// fast as the window allows.
+    pub pace: Option<Duration>,
+}
+
+impl Default for Chunking {
+    fn default() -> Self {
+        Self {
+            size: 32 * 1024,
+            pace: None,
+        }
+    }
+}
+
+impl Chunking {
+    /// The reference plugin's behaviour: 1 KiB, then 1 ms.
+    pub fn reference() -> Self {
+        Self {
+            size: REFERENCE_CHUNK,
+            pace: Some(REFERENCE_PACE),
+        }
+    }
+
+    pub fn clamped(self) -> Self {
+        Self {
+            size: self.size.clamp(1, MAX_CHUNK),
+            pace: self.pace.filter(|p| !p.is_zero()),
+        }
+    }
+}
+
+/// Bytes moved through the channel, for progress reports.
+#[derive(Debug, Default)]
+pub struct ByteCounters {
+    /// Taken from the local stream and sent to the peer.
+    pub sent: AtomicU64,
+    /// Received from the peer and written to the local stream.
+    pub received: AtomicU64,
+}
+
+impl ByteCounters {
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Reads `reader` into Output payloads until EOF (then returns) or until `outbound` closes.
+pub async fn pump_to_channel<R: AsyncRead + Unpin>(
+    mut reader: R,
+    outbound: &mpsc::Sender<Payload>,
+    chunking: Chunking,
+    counter: &AtomicU64,
+) -> std::io::Result<()> {
+    let chunking = chunking.clamped();
+    let mut buffer = vec![0u8; chunking.size];
+    loop {
+        let read = reader.read(&mut buffer).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        counter.fetch_add(read as u64, Ordering::Relaxed);
+        if outbound
+            .send(Payload::output(buffer[..read].to_vec()))
+            .await
+            .is_err()
+        {
+            return Ok(());
+        }
+        if let Some(pace) = chunking.pace {
+            tokio::time::sleep(pace).await;
+        }
+    }
+}
+
+/// Writes Output payloads from `inbound` into `writer` until `inbound` closes; any other
+/// payload (flags) goes to `control`.
+pub async fn pump_from_channel<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    inbound: &mut mpsc::Receiver<Payload>,
+    control: &mpsc::UnboundedSender<Payload>,
+    counter: &AtomicU64,
+) -> std::io::Result<()> {
+    while let Some(payload) = inbound.recv().await {
+        if payload.payload_type == PayloadType::OUTPUT {
+            counter.fetch_add(payload.data.len() as u64, Ordering::Relaxed);
+            writer.write_all(&payload.data).await?;
+        } else {
+            let _ = control.send(payload);
+        }
+    }
+    writer.shutdown().await
+}
+
+/// Carries `stream` over the channel both ways until either direction ends.
+pub async fn bridge<S: AsyncRead + AsyncWrite>(
+    stream: S,
+    outbound: mpsc::Sender<Payload>,
+    mut inbound: mpsc::Receiver<Payload>,
+    control: mpsc::UnboundedSender<Payload>,
+    chunking: Chunking,
+    counters: Arc<ByteCounters>,
+) {
+    let (reader, writer) = tokio::io::split(stream);
+    tokio::select! {
+        _ = pump_to_channel(reader, &outbound, chunking, &counters.sent) => {}
+        _ = pump_from_channel(writer, &mut inbound, &control, &counters.received) => {}
+    }
+}

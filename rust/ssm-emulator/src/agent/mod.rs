@@ -1,0 +1,175 @@
+//! The fake SSM agent behind `/v1/data-channel/<session-id>`: the stream URL StartSession
+//! returns. It checks the token in the OpenDataChannel frame, then hands the socket to the
+//! session's agent task (`run`), which outlives sockets so that a client can resume.
+//!
+//! - `run`: the handshake as the real agent drives it, the engine's delivery rules, waiting
+//!   for a resumed socket, `channel_closed` at the end.
+//! - `port`: the target side of port sessions (smux server or basic), dialling loopback only.
+//! - `link`: the socket, with the configured fault injection.
+
+mod link;
+mod port;
+mod run;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+use ssm_datachannel::handshake::RequestedClientAction;
+use ssm_datachannel::payload::OpenDataChannel;
+use tokio::sync::mpsc;
+
+use crate::server::AppState;
+use crate::sessions::Session;
+
+pub use crate::config::AGENT_VERSION;
+
+/// How long the agent waits for the OpenDataChannel frame and for the HandshakeResponse.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The agent task of each live session, by session id: new sockets (resumes) go to it.
+#[derive(Default)]
+pub struct AgentRegistry {
+    tasks: Mutex<HashMap<String, mpsc::Sender<WebSocket>>>,
+}
+
+impl AgentRegistry {
+    /// Hands an authenticated socket to the session's agent task, starting one if needed.
+    async fn attach(&self, state: &Arc<AppState>, session: Session, socket: WebSocket) {
+        let sender = {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+            tasks.retain(|_, sender| !sender.is_closed());
+            match tasks.get(&session.id) {
+                Some(sender) => sender.clone(),
+                None => {
+                    let (sender, sockets) = mpsc::channel(4);
+                    tasks.insert(session.id.clone(), sender.clone());
+                    tokio::spawn(run::agent(state.clone(), session, sockets));
+                    sender
+                }
+            }
+        };
+        let _ = sender.send(socket).await;
+    }
+}
+
+/// `GET /v1/data-channel/<id>`: verifies a signed upgrade (service `ssmmessages`), accepts
+/// an unsigned one as older clients send, and hands the socket to the agent.
+pub async fn upgrade(
+    State(state): State<Arc<AppState>>,
+    Path(session_id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    socket: WebSocketUpgrade,
+) -> Response {
+    if headers.contains_key("authorization") {
+        let verified = crate::auth::verify(
+            &state.config,
+            &state.issued,
+            "ssmmessages",
+            &method,
+            &uri,
+            &headers,
+            &Bytes::new(),
+            SystemTime::now(),
+        );
+        if let Err(error) = verified {
+            return (error.status, error.message).into_response();
+        }
+    }
+    let Some(session) = state.sessions.active(&session_id) else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("Session {session_id} does not exist or has ended."),
+        )
+            .into_response();
+    };
+    socket.on_upgrade(move |socket| accept(state, session, socket))
+}
+
+/// The session plugin and properties the agent asks the client to run, from the document.
+pub fn requested_session(session: &Session) -> RequestedClientAction {
+    let parameter = |name: &str| session.parameters[name][0].as_str().map(str::to_owned);
+    let (session_type, properties) = match session
+        .document_name
+        .as_deref()
+        .unwrap_or("SSM-SessionManagerRunShell")
+    {
+        "AWS-StartPortForwardingSession" | "AWS-StartPortForwardingSessionToRemoteHost" => (
+            "Port",
+            json!({
+                "type": "LocalPortForwarding",
+                "portNumber": parameter("portNumber").unwrap_or_else(|| "80".into()),
+                "localPortNumber": parameter("localPortNumber").unwrap_or_default(),
+                "host": parameter("host"),
+            }),
+        ),
+        "AWS-StartSSHSession" => (
+            "Port",
+            json!({ "portNumber": parameter("portNumber").unwrap_or_else(|| "22".into()) }),
+        ),
+        "AWS-StartNonInteractiveCommand" => (
+            "NonInteractiveCommands",
+            json!({ "commands": parameter("command") }),
+        ),
+        "AWS-StartInteractiveCommand" => (
+            "InteractiveCommands",
+            json!({ "commands": parameter("command") }),
+        ),
+        _ => ("Standard_Stream", Value::Null),
+    };
+    RequestedClientAction {
+        action_type: "SessionType".into(),
+        action_parameters: json!({ "SessionType": session_type, "Properties": properties }),
+    }
+}
+
+async fn close(mut socket: WebSocket, code: u16, reason: &str) {
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.to_owned().into(),
+        })))
+        .await;
+}
+
+/// Checks the OpenDataChannel frame against the session's current token (a resumed
+/// session has a new one), then attaches the socket to the session's agent.
+async fn accept(state: Arc<AppState>, session: Session, mut socket: WebSocket) {
+    let open = match tokio::time::timeout(HANDSHAKE_TIMEOUT, socket.recv()).await {
+        Ok(Some(Ok(Message::Text(text)))) => {
+            serde_json::from_str::<OpenDataChannel>(text.as_str()).ok()
+        }
+        _ => None,
+    };
+    let current_token = state.sessions.active(&session.id).map(|s| s.token);
+    match open {
+        Some(open) if Some(&open.token_value) == current_token.as_ref() => {
+            if state.config.log_requests {
+                eprintln!("data-channel {} opened", session.id);
+            }
+            state.agents.attach(&state, session, socket).await;
+        }
+        _ => {
+            if state.config.log_requests {
+                eprintln!(
+                    "data-channel {} rejected: no valid OpenDataChannel token",
+                    session.id
+                );
+            }
+            close(
+                socket,
+                1008,
+                "The token in OpenDataChannel is not valid for this session.",
+            )
+            .await
+        }
+    }
+}

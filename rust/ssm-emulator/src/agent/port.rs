@@ -1,0 +1,200 @@
+//! The target side of port sessions: the emulated instance is this machine, so targets are
+//! loopback ports. Multiplexed sessions run an smux v1 server over the channel and dial
+//! once per stream; basic sessions dial on the first data and again after
+//! DisconnectToPort. A failed dial answers with the ConnectToPortError flag.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use async_smux::{MuxBuilder, MuxStream};
+use serde_json::Value;
+use ssm_datachannel::bridge::{bridge, pump_to_channel, ByteCounters, Chunking};
+use ssm_datachannel::engine::Payload;
+use ssm_datachannel::message::PayloadType;
+use ssm_datachannel::payload::Flag;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::run::{is_terminate, WorkEnd};
+
+const MUX_PIPE_BUFFER: usize = 512 * 1024;
+
+/// Where port connections go.
+#[derive(Clone, Debug)]
+pub struct Target {
+    host: String,
+    port: u16,
+    refuse: bool,
+}
+
+impl Target {
+    /// From the session's properties (`portNumber`, optional `host`).
+    pub fn from_properties(properties: &Value, refuse: bool) -> Self {
+        let port = match &properties["portNumber"] {
+            Value::String(text) => text.trim().parse().unwrap_or(0),
+            Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()).unwrap_or(0),
+            _ => 0,
+        };
+        let host = properties["host"]
+            .as_str()
+            .filter(|h| !h.is_empty())
+            .unwrap_or("localhost")
+            .to_owned();
+        Self { host, port, refuse }
+    }
+
+    /// Connects, loopback only: the emulator never reaches another machine.
+    async fn dial(&self) -> std::io::Result<TcpStream> {
+        use std::io::{Error, ErrorKind};
+        if self.refuse {
+            return Err(Error::new(
+                ErrorKind::ConnectionRefused,
+                "refused by fault injection",
+            ));
+        }
+        let ip = if self.host.eq_ignore_ascii_case("localhost") {
+            IpAddr::V4(Ipv4Addr::LOCALHOST)
+        } else {
+            match self.host.parse::<IpAddr>() {
+                Ok(ip) if ip.is_loopback() => ip,
+                _ => {
+                    return Err(Error::new(
+                        ErrorKind::PermissionDenied,
+                        "the emulator forwards to loopback addresses only",
+                    ))
+                }
+            }
+        };
+        let stream = TcpStream::connect(SocketAddr::new(ip, self.port)).await?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+}
+
+fn flag(flag: Flag) -> Payload {
+    Payload {
+        payload_type: PayloadType::FLAG,
+        data: flag.to_payload(),
+    }
+}
+
+fn chunking(chunk_size: usize) -> Chunking {
+    Chunking {
+        size: chunk_size,
+        pace: None,
+    }
+}
+
+/// smux server over the channel; one target connection per stream.
+pub async fn multiplexed(
+    to_client: mpsc::Sender<Payload>,
+    from_client: mpsc::Receiver<Payload>,
+    target: Target,
+    chunk_size: usize,
+) -> WorkEnd {
+    let mut tasks = JoinSet::new();
+    let (engine_side, mux_side) = tokio::io::duplex(MUX_PIPE_BUFFER);
+    let (control, mut flags) = mpsc::unbounded_channel();
+    tasks.spawn(bridge(
+        engine_side,
+        to_client.clone(),
+        from_client,
+        control,
+        chunking(chunk_size),
+        Arc::new(ByteCounters::default()),
+    ));
+    let (_connector, mut acceptor, worker) = MuxBuilder::server().with_connection(mux_side).build();
+    tasks.spawn(async move {
+        let _ = worker.await;
+    });
+    loop {
+        tokio::select! {
+            stream = acceptor.accept() => match stream {
+                Some(stream) => {
+                    tasks.spawn(serve_stream(stream, target.clone(), to_client.clone()));
+                }
+                // The multiplexer ended with the channel.
+                None => return WorkEnd::Terminated,
+            },
+            payload = flags.recv() => match payload {
+                Some(payload) if is_terminate(&payload) => return WorkEnd::Terminated,
+                Some(_) => {}
+                None => return WorkEnd::Terminated,
+            },
+        }
+    }
+}
+
+async fn serve_stream(
+    mut stream: MuxStream<tokio::io::DuplexStream>,
+    target: Target,
+    to_client: mpsc::Sender<Payload>,
+) {
+    match target.dial().await {
+        Ok(mut tcp) => {
+            let _ = tokio::io::copy_bidirectional(&mut tcp, &mut stream).await;
+        }
+        Err(_) => {
+            // The flag names no stream: the client can only report it.
+            let _ = to_client.send(flag(Flag::ConnectToPortError)).await;
+            let _ = stream.shutdown().await;
+        }
+    }
+}
+
+/// One target connection at a time, dialled on the first data.
+pub async fn basic(
+    to_client: mpsc::Sender<Payload>,
+    mut from_client: mpsc::Receiver<Payload>,
+    target: Target,
+    chunk_size: usize,
+) -> WorkEnd {
+    let mut connection: Option<(OwnedWriteHalf, JoinSet<()>)> = None;
+    let counters = Arc::new(ByteCounters::default());
+    while let Some(payload) = from_client.recv().await {
+        match payload.payload_type {
+            PayloadType::OUTPUT => {
+                if connection.is_none() {
+                    match target.dial().await {
+                        Ok(tcp) => {
+                            let (reader, writer) = tcp.into_split();
+                            let mut reading = JoinSet::new();
+                            let to_client = to_client.clone();
+                            let counters = counters.clone();
+                            reading.spawn(async move {
+                                let _ = pump_to_channel(
+                                    reader,
+                                    &to_client,
+                                    chunking(chunk_size),
+                                    &counters.sent,
+                                )
+                                .await;
+                            });
+                            connection = Some((writer, reading));
+                        }
+                        Err(_) => {
+                            let _ = to_client.send(flag(Flag::ConnectToPortError)).await;
+                            continue;
+                        }
+                    }
+                }
+                if let Some((writer, _)) = connection.as_mut() {
+                    if writer.write_all(&payload.data).await.is_err() {
+                        connection = None;
+                    }
+                }
+            }
+            PayloadType::FLAG => match Flag::from_payload(&payload.data) {
+                Some(Flag::TerminateSession) => return WorkEnd::Terminated,
+                // The client's connection closed: close ours, dial again on new data.
+                Some(Flag::DisconnectToPort) => connection = None,
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    WorkEnd::Terminated
+}

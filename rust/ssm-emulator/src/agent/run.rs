@@ -1,0 +1,266 @@
+//! One session's agent: the engine (role Agent) over whichever socket is current, the
+//! handshake, the session's work (port forwarding), and the end of the session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::WebSocket;
+use serde_json::json;
+use ssm_datachannel::engine::{Endpoint, Payload, PumpEnd, Role};
+use ssm_datachannel::handshake::{
+    HandshakeComplete, HandshakeRequest, HandshakeResponse, STATUS_SUCCESS,
+};
+use ssm_datachannel::message::{
+    epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
+};
+use ssm_datachannel::payload::Flag;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::link::AgentLink;
+use super::port::{self, Target};
+use super::{requested_session, HANDSHAKE_TIMEOUT};
+use crate::config::{AGENT_VERSION, BASIC_AGENT_TARGET_PREFIX, BASIC_AGENT_VERSION};
+use crate::server::AppState;
+use crate::sessions::Session;
+
+/// The agent's window (the real agent holds up to 100 000 messages).
+const AGENT_WINDOW: usize = 10_000;
+/// Payloads buffered between the engine and the session's work, each way.
+const CHANNEL_DEPTH: usize = 256;
+/// How long the agent lets its last messages drain before closing (the real agent: 2 s).
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
+/// How often the agent checks whether the session was terminated through the API.
+const STATUS_CHECK: Duration = Duration::from_millis(250);
+
+/// How the session's work ended; the text is `channel_closed`'s Output.
+pub enum WorkEnd {
+    /// The client sent the TerminateSession flag: a normal end (empty Output).
+    Terminated,
+    /// The agent ends the session with a reason.
+    Closed(String),
+}
+
+/// Aborts the task when dropped, so nothing outlives the agent.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn agent_version(session: &Session) -> &'static str {
+    if session.target.starts_with(BASIC_AGENT_TARGET_PREFIX) {
+        BASIC_AGENT_VERSION
+    } else {
+        AGENT_VERSION
+    }
+}
+
+/// The service's `channel_closed` message; an empty `Output` means a normal end.
+fn channel_closed(session: &Session, output: &str) -> Vec<u8> {
+    let message_id = Uuid::new_v4();
+    let created = now_ms();
+    let body = json!({
+        "MessageId": message_id.to_string(),
+        "CreatedDate": created.to_string(),
+        "DestinationId": session.owner,
+        "SessionId": session.id,
+        "MessageType": "channel_closed",
+        "SchemaVersion": 1,
+        "Output": output,
+    });
+    ClientMessage {
+        message_type: MessageType::ChannelClosed,
+        schema_version: SCHEMA_VERSION,
+        created_date: created,
+        sequence_number: 0,
+        flags: 0,
+        message_id,
+        payload_type: PayloadType::OUTPUT,
+        payload: serde_json::to_vec(&body).unwrap_or_default(),
+    }
+    .encode()
+    .unwrap_or_default()
+}
+
+/// Runs the session's agent until the session ends. `sockets` delivers the first socket
+/// and any later ones (after ResumeSession).
+pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Receiver<WebSocket>) {
+    let log = |what: &str| {
+        if state.config.log_requests {
+            eprintln!("data-channel {} {what}", session.id);
+        }
+    };
+    let Some(mut socket) = sockets.recv().await else {
+        return;
+    };
+    let mut endpoint = Endpoint::new(Role::Agent, AGENT_WINDOW);
+    let (to_client, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
+    let (inbound, from_client) = mpsc::channel(CHANNEL_DEPTH);
+    let mut work = AbortOnDrop(tokio::spawn(session_work(
+        state.clone(),
+        session.clone(),
+        to_client,
+        from_client,
+    )));
+    let mut status = tokio::time::interval(STATUS_CHECK);
+    let mut first = true;
+    loop {
+        let mut link = AgentLink::new(socket, state.config.agent.faults.clone());
+        if !first {
+            log("resumed");
+            let _ = endpoint.resend_all(&mut link).await;
+        }
+        first = false;
+        let end = tokio::select! {
+            pumped = endpoint.pump(&mut link, &mut outbound, &inbound) => match pumped {
+                PumpEnd::LinkLost(_) => None,
+                // The work dropped its sender and everything was acknowledged.
+                PumpEnd::Finished => Some(String::new()),
+                PumpEnd::Unacknowledged(age) => {
+                    log(&format!("gave up: nothing acknowledged for {age:?}"));
+                    Some("The client stopped acknowledging data.".to_owned())
+                }
+                PumpEnd::ChannelClosed(_) => None,
+            },
+            ended = &mut work.0 => Some(match ended {
+                Ok(WorkEnd::Terminated) => String::new(),
+                Ok(WorkEnd::Closed(reason)) => reason,
+                Err(_) => "The agent's session worker failed.".to_owned(),
+            }),
+            _ = terminated_through_api(&state, &session.id, &mut status) => Some(String::new()),
+        };
+        match end {
+            Some(reason) => {
+                // Let the last output and acknowledgements go out, as the agent does.
+                let _ = tokio::time::timeout(
+                    DRAIN_WAIT,
+                    endpoint.pump(&mut link, &mut outbound, &inbound),
+                )
+                .await;
+                state.sessions.terminate(&session.id);
+                log(if reason.is_empty() {
+                    "ended"
+                } else {
+                    "ended with a reason"
+                });
+                let _ = link.send_reliably(channel_closed(&session, &reason)).await;
+                return link.close(1000, "Session ended").await;
+            }
+            None => {
+                drop(link);
+                log("socket lost; waiting for ResumeSession");
+                let resumed = tokio::select! {
+                    socket = sockets.recv() => socket,
+                    _ = tokio::time::sleep(state.config.agent.resume_wait) => None,
+                    _ = terminated_through_api(&state, &session.id, &mut status) => None,
+                };
+                match resumed {
+                    Some(next) => socket = next,
+                    None => {
+                        state.sessions.terminate(&session.id);
+                        return log("not resumed; session ended");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Resolves once the session is no longer active (TerminateSession API, or it ended).
+async fn terminated_through_api(
+    state: &AppState,
+    session_id: &str,
+    ticker: &mut tokio::time::Interval,
+) {
+    loop {
+        ticker.tick().await;
+        if state.sessions.active(session_id).is_none() {
+            return;
+        }
+    }
+}
+
+/// The handshake, then the session's work.
+async fn session_work(
+    state: Arc<AppState>,
+    session: Session,
+    to_client: mpsc::Sender<Payload>,
+    mut from_client: mpsc::Receiver<Payload>,
+) -> WorkEnd {
+    let action = requested_session(&session);
+    let request = HandshakeRequest {
+        agent_version: agent_version(&session).into(),
+        requested_client_actions: vec![action.clone()],
+    };
+    let handshake_request = Payload {
+        payload_type: PayloadType::HANDSHAKE_REQUEST,
+        data: serde_json::to_vec(&request).unwrap_or_default(),
+    };
+    if to_client.send(handshake_request).await.is_err() {
+        return WorkEnd::Terminated;
+    }
+    // Until the handshake completes, any other payload is acknowledged and discarded.
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    loop {
+        let payload = match tokio::time::timeout_at(deadline, from_client.recv()).await {
+            Err(_) => return WorkEnd::Closed("Handshake timed out. Please ensure that you have the latest version of the session manager plugin.".into()),
+            Ok(None) => return WorkEnd::Terminated,
+            Ok(Some(payload)) => payload,
+        };
+        if payload.payload_type != PayloadType::HANDSHAKE_RESPONSE {
+            continue;
+        }
+        let accepted = serde_json::from_slice::<HandshakeResponse>(&payload.data).is_ok_and(|r| {
+            !r.processed_client_actions.is_empty()
+                && r.processed_client_actions
+                    .iter()
+                    .all(|a| a.action_status == STATUS_SUCCESS)
+        });
+        if !accepted {
+            return WorkEnd::Closed("The client did not accept the requested session.".into());
+        }
+        break;
+    }
+    let complete = HandshakeComplete {
+        handshake_time_to_complete: 1_000_000,
+        customer_message: String::new(),
+    };
+    let complete = Payload {
+        payload_type: PayloadType::HANDSHAKE_COMPLETE,
+        data: serde_json::to_vec(&complete).unwrap_or_default(),
+    };
+    if to_client.send(complete).await.is_err() {
+        return WorkEnd::Terminated;
+    }
+
+    let parameters = &action.action_parameters;
+    let agent = &state.config.agent;
+    if parameters["SessionType"] == "Port" {
+        let properties = &parameters["Properties"];
+        let target = Target::from_properties(properties, agent.faults.refuse_ports);
+        let multiplexed = properties["type"] == "LocalPortForwarding"
+            && agent_version(&session) != BASIC_AGENT_VERSION;
+        if multiplexed {
+            port::multiplexed(to_client, from_client, target, agent.chunk_size).await
+        } else {
+            port::basic(to_client, from_client, target, agent.chunk_size).await
+        }
+    } else {
+        // Shells come with data channel part 2; until then the session idles until ended.
+        while let Some(payload) = from_client.recv().await {
+            if is_terminate(&payload) {
+                return WorkEnd::Terminated;
+            }
+        }
+        WorkEnd::Terminated
+    }
+}
+
+pub fn is_terminate(payload: &Payload) -> bool {
+    payload.payload_type == PayloadType::FLAG
+        && Flag::from_payload(&payload.data) == Some(Flag::TerminateSession)
+}

@@ -1,0 +1,311 @@
+//! Port forwarding end to end on loopback: StartSession through the SDK, the native client
+//! opens the data channel, listens locally, and the emulator's fake agent connects each
+//! forwarded connection to a TCP echo server on 127.0.0.1 — multiplexed and basic, with
+//! faults injected, across forced reconnects, and to a refused port.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use ssm_datachannel::port::{PortMode, SessionEnd};
+use ssm_emulator::{
+    AgentConfig, Emulator, EmulatorConfig, Faults, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
+};
+use ssmsession_core::{
+    ClientCache, ClientSettings, PortForward, PortForwardCall, PortForwardOutput, SessionCall,
+    StartSessionCall,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+fn settings(url: &str) -> ClientSettings {
+    let mut environment = BTreeMap::new();
+    environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
+    ClientSettings {
+        region: Some("eu-west-3".into()),
+        endpoint_url: Some(url.into()),
+        access_key: Some(DEFAULT_ACCESS_KEY.into()),
+        secret_key: Some(DEFAULT_SECRET_KEY.into()),
+        environment: Some(environment),
+        max_attempts: Some(1),
+        ..Default::default()
+    }
+}
+
+/// A TCP echo server on 127.0.0.1; returns its port.
+async fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut reader, mut writer) = stream.into_split();
+                let _ = tokio::io::copy(&mut reader, &mut writer).await;
+            });
+        }
+    });
+    port
+}
+
+/// A port nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+struct Forwarding {
+    cache: ClientCache,
+    url: String,
+    forward: PortForward,
+    output: PortForwardOutput,
+}
+
+async fn forward_to(url: &str, target: &str, port: u16, chunk_size: usize) -> Forwarding {
+    let cache = ClientCache::new();
+    let mut parameters = BTreeMap::new();
+    parameters.insert("portNumber".to_owned(), vec![port.to_string()]);
+    parameters.insert("localPortNumber".to_owned(), vec!["0".to_owned()]);
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some(target.into()),
+            document_name: Some("AWS-StartPortForwardingSession".into()),
+            parameters: Some(parameters),
+            reason: None,
+            client: settings(url),
+        },
+    )
+    .await
+    .expect("StartSession");
+    let call = PortForwardCall {
+        session_id: started.session_id.unwrap(),
+        stream_url: started.stream_url.unwrap(),
+        token_value: started.token_value.unwrap(),
+        chunk_size: Some(chunk_size),
+        client: settings(url),
+        ..Default::default()
+    };
+    let (forward, output) = ssmsession_core::start_port_forward(&cache, call)
+        .await
+        .expect("port forward starts");
+    Forwarding {
+        cache,
+        url: url.to_owned(),
+        forward,
+        output,
+    }
+}
+
+/// Bytes that differ per connection and position.
+fn pattern(seed: u64, length: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// Sends `data` through the forwarded port and checks that the echo comes back intact.
+async fn round_trip(address: SocketAddr, data: Vec<u8>) {
+    let stream = TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let expected = Sha256::digest(&data);
+    let length = data.len();
+    let writing = tokio::spawn(async move {
+        writer.write_all(&data).await.unwrap();
+        writer
+    });
+    let mut received = vec![0u8; length];
+    reader.read_exact(&mut received).await.unwrap();
+    assert_eq!(Sha256::digest(&received), expected, "echo differs");
+    drop(writing.await.unwrap());
+}
+
+async fn stop(forwarding: Forwarding) -> SessionEnd {
+    forwarding.forward.stop();
+    tokio::time::timeout(Duration::from_secs(20), forwarding.forward.wait())
+        .await
+        .expect("stops in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_connections_share_one_multiplexed_session() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", echo, 32 * 1024).await;
+    assert_eq!(forwarding.output.mode, PortMode::Multiplexed);
+    assert_ne!(forwarding.output.local_port, 0, "a free port was picked");
+    let address = forwarding.forward.local_addr;
+
+    let connections: Vec<_> = (0..24)
+        .map(|i| tokio::spawn(round_trip(address, pattern(i, 200_000 + i as usize * 997))))
+        .collect();
+    for connection in connections {
+        connection.await.expect("connection echoed intact");
+    }
+    let stats = forwarding.forward.stats.snapshot();
+    assert_eq!(stats.connections_total, 24);
+    assert!(stats.bytes_sent >= 24 * 200_000, "{stats:?}");
+    assert!(stats.bytes_received >= 24 * 200_000, "{stats:?}");
+
+    // Stopping terminates the session on the service.
+    let session_id = forwarding.output.session_id.clone();
+    let cache = ClientCache::new();
+    let url = forwarding.url.clone();
+    assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
+    let resumed = ssmsession_core::resume_session(
+        &cache,
+        SessionCall {
+            session_id: Some(session_id),
+            client: settings(&url),
+        },
+    )
+    .await;
+    assert!(resumed.is_err(), "a terminated session cannot be resumed");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn old_agents_get_basic_mode_one_connection_at_a_time() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-basicagent0000001", echo, 1024).await;
+    assert_eq!(forwarding.output.mode, PortMode::Basic);
+    let address = forwarding.forward.local_addr;
+    // After the first connection closes, DisconnectToPort makes the agent dial again.
+    round_trip(address, pattern(1, 100_000)).await;
+    round_trip(address, pattern(2, 50_000)).await;
+    assert_eq!(forwarding.forward.stats.snapshot().connections_total, 2);
+    assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_megabytes_arrive_byte_exact_through_loss_duplicates_and_reordering() {
+    let config = EmulatorConfig {
+        agent: AgentConfig {
+            chunk_size: 32 * 1024,
+            faults: Faults {
+                drop: 0.05,
+                duplicate: 0.05,
+                reorder: 0.05,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", echo, 32 * 1024).await;
+    let address = forwarding.forward.local_addr;
+    tokio::time::timeout(
+        Duration::from_secs(240),
+        round_trip(address, pattern(7, 50 * 1024 * 1024)),
+    )
+    .await
+    .expect("the transfer finishes");
+    let stats = forwarding.forward.stats.snapshot();
+    assert!(
+        stats.messages_resent > 0,
+        "losses were repaired by retransmission: {stats:?}"
+    );
+    assert!(
+        stats.duplicates_received > 0,
+        "duplicates were dropped: {stats:?}"
+    );
+    eprintln!("under faults: {stats:?}");
+    assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_closed_socket_is_resumed_mid_transfer_without_losing_a_byte() {
+    let config = EmulatorConfig {
+        agent: AgentConfig {
+            chunk_size: 32 * 1024,
+            faults: Faults {
+                close_after: Some(Duration::from_millis(400)),
+                pause_every: Some(Duration::from_millis(700)),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", echo, 32 * 1024).await;
+    let address = forwarding.forward.local_addr;
+    // Two connections across several forced closes, while the service pauses publication.
+    let first = tokio::spawn(round_trip(address, pattern(11, 24 * 1024 * 1024)));
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let second = tokio::spawn(round_trip(address, pattern(12, 4 * 1024 * 1024)));
+    tokio::time::timeout(Duration::from_secs(120), async {
+        first.await.unwrap();
+        second.await.unwrap();
+    })
+    .await
+    .expect("the transfers finish");
+    let stats = forwarding.forward.stats.snapshot();
+    assert!(stats.reconnects >= 1, "the socket was resumed: {stats:?}");
+    assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_target_port_is_reported_and_the_local_connection_closed() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let nothing = closed_port().await;
+    let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", nothing, 1024).await;
+    let mut stream = TcpStream::connect(forwarding.forward.local_addr)
+        .await
+        .unwrap();
+    let mut buffer = [0u8; 16];
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+        .await
+        .expect("the local connection is closed");
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while forwarding.forward.stats.snapshot().connect_errors == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "ConnectToPortError counted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn terminating_through_the_api_ends_the_forward_with_channel_closed() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", echo, 1024).await;
+    ssmsession_core::terminate_session(
+        &forwarding.cache,
+        SessionCall {
+            session_id: Some(forwarding.output.session_id.clone()),
+            client: settings(&forwarding.url),
+        },
+    )
+    .await
+    .expect("TerminateSession");
+    let end = tokio::time::timeout(Duration::from_secs(10), forwarding.forward.wait())
+        .await
+        .expect("the forward ends");
+    assert_eq!(
+        end,
+        SessionEnd::Closed(format!(
+            "Exiting session with sessionId: {}.",
+            forwarding.output.session_id
+        ))
+    );
+    emulator.stop().await;
+}

@@ -1,0 +1,234 @@
+//! Port forwarding for a started session: opens its data channel (upgrade signed with the
+//! session's credentials), runs the handshake, listens locally, and keeps the session
+//! alive with ResumeSession and ends it with TerminateSession through the same client.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use once_cell::sync::Lazy;
+use serde::{Deserialize, Serialize};
+use ssm_datachannel::bridge::Chunking;
+use ssm_datachannel::port::{
+    start_port_forward as start_forward, PortError, PortForward, PortMode, PortOptions, Resumed,
+    SessionControl,
+};
+use ssm_datachannel::session::{open_session_with_window, SessionError};
+use ssm_datachannel::transport::{ChannelConfig, Signing};
+use uuid::Uuid;
+
+use crate::client::ClientCache;
+use crate::error::{describe_chain, CoreError};
+use crate::request::ClientSettings;
+use crate::start_session::{classify, describe_destination};
+
+/// The version reported to agents: at least 1.2.764.0, so that agents sign-check the
+/// upgrade, multiplex port sessions and leave smux keep-alive off (protocol notes §1.4).
+pub const CLIENT_VERSION: &str = "1.2.764.0";
+/// One client id per process, kept across reconnects.
+static CLIENT_ID: Lazy<Uuid> = Lazy::new(Uuid::new_v4);
+/// Default wait for the WebSocket and the handshake (the agent's own limit is 15 s).
+const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Bytes in flight at most; the window in messages follows from the chunk size.
+const BYTES_IN_FLIGHT: usize = 8 * 1024 * 1024;
+
+/// Open the data channel of a started port session and forward a local port through it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PortForwardCall {
+    pub session_id: String,
+    pub stream_url: String,
+    pub token_value: String,
+    /// Overrides the session's `localPortNumber`; 0 picks a free port.
+    pub local_port_number: Option<u16>,
+    /// Bytes per message (default 32 KiB; the reference plugin sends 1 KiB).
+    pub chunk_size: Option<usize>,
+    /// Pause after each message in microseconds (the reference: 1000); absent or 0 = none.
+    pub pace_microseconds: Option<u64>,
+    /// Leave the session open on the service when forwarding stops.
+    #[serde(default)]
+    pub keep_session: bool,
+    pub handshake_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub client: ClientSettings,
+}
+
+/// What the caller needs to use the forward.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PortForwardOutput {
+    pub session_id: String,
+    pub local_address: String,
+    pub local_port: u16,
+    pub mode: PortMode,
+    pub agent_version: String,
+    pub customer_message: String,
+}
+
+/// ResumeSession and TerminateSession for one session through one client.
+struct ApiControl {
+    client: aws_sdk_ssm::Client,
+    credentials: SharedCredentialsProvider,
+    session_id: String,
+    where_to: String,
+    signing_region: String,
+}
+
+impl SessionControl for ApiControl {
+    async fn resume(&self) -> Result<Option<Resumed>, String> {
+        let output = self
+            .client
+            .resume_session()
+            .session_id(&self.session_id)
+            .send()
+            .await
+            .map_err(|e| classify(e, &self.where_to).to_string())?;
+        let token = output.token_value.unwrap_or_default();
+        if token.is_empty() {
+            return Ok(None);
+        }
+        // Fresh credentials: the original ones may have expired during a long session.
+        let signing = signing(&self.credentials, &self.signing_region).await.ok();
+        Ok(Some(Resumed {
+            token_value: token,
+            stream_url: output.stream_url,
+            signing,
+        }))
+    }
+
+    async fn terminate(&self) -> Result<(), String> {
+        self.client
+            .terminate_session()
+            .session_id(&self.session_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(e, &self.where_to).to_string())
+    }
+}
+
+/// Credentials to sign the upgrade with.
+async fn signing(provider: &SharedCredentialsProvider, region: &str) -> Result<Signing, CoreError> {
+    let credentials =
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| CoreError::NoCredentials {
+                detail: Some(describe_chain(&e)),
+            })?;
+    Ok(Signing {
+        credentials,
+        region: region.to_owned(),
+    })
+}
+
+fn data_channel_error(code: &'static str, message: impl Into<String>) -> CoreError {
+    CoreError::DataChannel {
+        code,
+        message: message.into(),
+    }
+}
+
+fn describe_session_error(error: SessionError) -> CoreError {
+    match error {
+        SessionError::ChannelClosed(reason) => data_channel_error("ChannelClosed", reason),
+        SessionError::HandshakeTimeout(after) => data_channel_error(
+            "HandshakeTimeout",
+            format!(
+                "The agent did not complete the session handshake within {} s.",
+                after.as_secs()
+            ),
+        ),
+        SessionError::Refused(reason) => data_channel_error("SessionRefused", reason),
+        SessionError::Transport(e) => data_channel_error(
+            "DataChannelConnectFailed",
+            format!("Could not open the session's data channel: {e}"),
+        ),
+        other => data_channel_error("DataChannelFailed", other.to_string()),
+    }
+}
+
+/// Opens the channel and starts forwarding; the returned handle runs in the background.
+pub async fn start_port_forward(
+    cache: &ClientCache,
+    call: PortForwardCall,
+) -> Result<(PortForward, PortForwardOutput), CoreError> {
+    for (name, value) in [
+        ("SessionId", &call.session_id),
+        ("StreamUrl", &call.stream_url),
+        ("TokenValue", &call.token_value),
+    ] {
+        if value.trim().is_empty() {
+            return Err(CoreError::InvalidRequest {
+                code: "MissingParameter",
+                message: format!("{name} is required to open a session's data channel."),
+            });
+        }
+    }
+    let (client, resolution, credentials) = cache.client(&call.client).await?;
+    let signing_region = call
+        .client
+        .signing_region
+        .clone()
+        .filter(|r| !r.is_empty())
+        .unwrap_or(resolution.region);
+    let chunking = Chunking {
+        size: call.chunk_size.unwrap_or(Chunking::default().size),
+        pace: call
+            .pace_microseconds
+            .filter(|p| *p > 0)
+            .map(Duration::from_micros),
+    }
+    .clamped();
+    let config = ChannelConfig {
+        stream_url: call.stream_url.clone(),
+        token_value: call.token_value.clone(),
+        client_id: *CLIENT_ID,
+        client_version: CLIENT_VERSION.to_owned(),
+        signing: Some(signing(&credentials, &signing_region).await?),
+    };
+    let timeout = call
+        .handshake_timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
+    let window = (BYTES_IN_FLIGHT / chunking.size).clamp(64, 10_000);
+    let opened = open_session_with_window(&config, timeout, window)
+        .await
+        .map_err(describe_session_error)?;
+    let agent_version = opened.agent_version.to_string();
+    let customer_message = opened.customer_message.clone();
+    let control = ApiControl {
+        where_to: describe_destination(&client, call.client.endpoint_url.as_deref()),
+        client,
+        credentials,
+        session_id: call.session_id.clone(),
+        signing_region,
+    };
+    let options = PortOptions {
+        chunking,
+        local_port: call.local_port_number,
+        bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        keep_session: call.keep_session,
+    };
+    let forward = start_forward(opened, config, options, control)
+        .await
+        .map_err(|e| match e {
+            PortError::NotAPortSession(kind) => data_channel_error(
+                "NotAPortSession",
+                format!("Session {} is a {kind} session, not a port forwarding session; start it with AWS-StartPortForwardingSession or AWS-StartPortForwardingSessionToRemoteHost.", call.session_id),
+            ),
+            PortError::Listen { address, source } => data_channel_error(
+                "LocalPortUnavailable",
+                format!("Could not listen on {address}: {source}. Choose another LocalPortNumber, or 0 for any free port."),
+            ),
+        })?;
+    let output = PortForwardOutput {
+        session_id: call.session_id,
+        local_address: forward.local_addr.ip().to_string(),
+        local_port: forward.local_addr.port(),
+        mode: forward.mode,
+        agent_version,
+        customer_message,
+    };
+    Ok((forward, output))
+}
