@@ -339,3 +339,109 @@ fn call_errors_arrive_through_wait_and_bad_requests_fail_at_start() {
     );
     assert_eq!(error_of(&envelope)["code"], "InvalidRequest");
 }
+
+/// Runs an operation to its end through ssm_call_start / ssm_call_wait.
+fn run_operation(operation: &str, request: Value) -> Value {
+    let envelope = call_export(
+        crate::ssm_call_start,
+        &json!({ "Operation": operation, "Request": request, "WaitMs": 30_000 }),
+    );
+    assert!(envelope.get("pending").is_none(), "{envelope}");
+    envelope
+}
+
+#[test]
+fn a_port_forward_runs_behind_a_handle_until_stopped() {
+    use std::io::{Read, Write};
+    // A loopback echo server as the forwarded target.
+    let echo = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let echo_port = echo.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in echo.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut buffer = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buffer) {
+                    if n == 0 || stream.write_all(&buffer[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let started = run_operation(
+        "StartSession",
+        json!({ "Target": "i-1", "DocumentName": "AWS-StartPortForwardingSession",
+                "Parameters": { "portNumber": [echo_port.to_string()], "localPortNumber": ["0"] },
+                "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    let session = &started["data"];
+    let forward = run_operation(
+        "StartPortForward",
+        json!({ "SessionId": session["SessionId"], "StreamUrl": session["StreamUrl"],
+                "TokenValue": session["TokenValue"], "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(forward["ok"], json!(true), "{forward}");
+    let handle = forward["data"]["Handle"].as_u64().unwrap();
+    let port = forward["data"]["LocalPort"].as_u64().unwrap() as u16;
+    assert_eq!(forward["data"]["Mode"], "Multiplexed");
+
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.write_all(b"hello through the tunnel").unwrap();
+    let mut echoed = [0u8; 24];
+    stream.read_exact(&mut echoed).unwrap();
+    assert_eq!(&echoed, b"hello through the tunnel");
+
+    let status = run_operation(
+        "PortForwardStatus",
+        json!({ "Handle": handle, "WaitMs": 0 }),
+    );
+    assert_eq!(status["data"]["State"], "Running", "{status}");
+    assert_eq!(status["data"]["Statistics"]["ConnectionsTotal"], json!(1));
+    let listed = run_operation("ListPortForwards", json!({}));
+    assert!(listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["Handle"] == json!(handle)));
+
+    let stopped = run_operation("StopPortForward", json!({ "Handle": handle }));
+    assert_eq!(stopped["data"]["State"], "Stopped", "{stopped}");
+    // The handle is released; the session was terminated on the service.
+    let gone = run_operation("PortForwardStatus", json!({ "Handle": handle }));
+    assert_eq!(error_of(&gone)["code"], "UnknownPortForward");
+    let resumed = run_operation(
+        "ResumeSession",
+        json!({ "SessionId": session["SessionId"], "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(error_of(&resumed)["kind"], "service", "{resumed}");
+}
+
+#[test]
+fn terminate_and_resume_session_return_the_api_shapes() {
+    let started = run_operation(
+        "StartSession",
+        json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    let session_id = started["data"]["SessionId"].clone();
+    let resumed = run_operation(
+        "ResumeSession",
+        json!({ "SessionId": session_id, "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(resumed["ok"], json!(true), "{resumed}");
+    assert_eq!(resumed["data"]["SessionId"], session_id);
+    assert_ne!(resumed["data"]["TokenValue"], started["data"]["TokenValue"]);
+    assert_eq!(resumed["data"]["HttpStatusCode"], json!(200));
+    let terminated = run_operation(
+        "TerminateSession",
+        json!({ "SessionId": session_id, "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(terminated["data"]["SessionId"], session_id, "{terminated}");
+    // Bad handles and missing fields are errors, not crashes.
+    let unknown = run_operation("StopPortForward", json!({ "Handle": 987_654 }));
+    assert_eq!(error_of(&unknown)["code"], "UnknownPortForward");
+    let missing = run_operation(
+        "StartPortForward",
+        json!({ "SessionId": "", "StreamUrl": "", "TokenValue": "", "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(error_of(&missing)["code"], "MissingParameter");
+}

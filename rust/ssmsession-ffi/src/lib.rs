@@ -14,6 +14,7 @@
 mod boundary;
 mod calls;
 mod envelope;
+mod forwards;
 mod operations;
 mod runtime;
 
@@ -66,10 +67,19 @@ pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_c
     unsafe { boundary::json_call(request_json, operations::resolve_client) }
 }
 
-/// Starts an operation: `{"Operation":"StartSession"|"ResolveClient","Request":{…},
-/// "WaitMs":t}` → after at most `t` ms (default 0), the finished call's envelope, or
-/// `{"pending":true,"CallId":n}`: then collect the result with [`ssm_call_wait`] or abort
-/// it with [`ssm_call_cancel`]. Release the result with [`ssm_string_free`].
+/// Starts an operation: `{"Operation":name,"Request":{…},"WaitMs":t}` → after at most
+/// `t` ms (default 0), the finished call's envelope, or `{"pending":true,"CallId":n}`:
+/// then collect the result with [`ssm_call_wait`] or abort it with [`ssm_call_cancel`].
+/// Release the result with [`ssm_string_free`].
+///
+/// Operations: `StartSession`, `ResolveClient`, `TerminateSession` and `ResumeSession`
+/// (`{"SessionId","Client"}`); port forwarding: `StartPortForward` (`{"SessionId",
+/// "StreamUrl","TokenValue","LocalPortNumber","ChunkSize","PaceMicroseconds",
+/// "KeepSession","HandshakeTimeoutMs","Client"}` → the forward with its `Handle` and
+/// `LocalPort`; it keeps running after the call), `PortForwardStatus` (`{"Handle",
+/// "WaitMs"}`, waits for the end at most `WaitMs`), `StopPortForward` (`{"Handle"}`:
+/// terminates the session unless kept, releases the handle), `ListPortForwards` and
+/// `StopAllPortForwards` (`{}`).
 ///
 /// # Safety
 /// `request_json` must be NULL or point to a NUL-terminated string that stays valid and

@@ -7,9 +7,12 @@ use once_cell::sync::Lazy;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use ssmsession_core::{ClientCache, CoreError, ResolveClientCall, StartSessionCall};
+use ssmsession_core::{
+    ClientCache, CoreError, PortForwardCall, ResolveClientCall, SessionCall, StartSessionCall,
+};
 
 use crate::envelope::ErrorBody;
+use crate::forwards::{self, HandleRequest};
 use crate::runtime;
 
 /// Clients shared by all calls in the process.
@@ -35,6 +38,19 @@ fn to_data<T: Serialize>(result: Result<T, CoreError>) -> Result<Value, ErrorBod
         .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))
 }
 
+/// The operations [`future_for`] knows.
+pub const OPERATIONS: &[&str] = &[
+    "StartSession",
+    "ResolveClient",
+    "TerminateSession",
+    "ResumeSession",
+    "StartPortForward",
+    "PortForwardStatus",
+    "StopPortForward",
+    "StopAllPortForwards",
+    "ListPortForwards",
+];
+
 /// The future for an operation by name, with its request already checked.
 pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
     let invalid = |e: serde_json::Error| {
@@ -53,9 +69,40 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
                 to_data(ssmsession_core::resolve_client(&CLIENTS, call).await)
             }))
         }
+        "TerminateSession" => {
+            let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(async move {
+                to_data(ssmsession_core::terminate_session(&CLIENTS, call).await)
+            }))
+        }
+        "ResumeSession" => {
+            let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(async move {
+                to_data(ssmsession_core::resume_session(&CLIENTS, call).await)
+            }))
+        }
+        "StartPortForward" => {
+            let call: PortForwardCall = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(
+                async move { forwards::start(&CLIENTS, call).await },
+            ))
+        }
+        "PortForwardStatus" => {
+            let call: HandleRequest = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(forwards::wait(call)))
+        }
+        "StopPortForward" => {
+            let call: HandleRequest = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(forwards::stop(call)))
+        }
+        "StopAllPortForwards" => Ok(Box::pin(forwards::stop_all())),
+        "ListPortForwards" => Ok(Box::pin(async { Ok(forwards::list()) })),
         other => Err(ErrorBody::invalid_input(
             "UnknownOperation",
-            format!("Unknown operation '{other}'; expected StartSession or ResolveClient."),
+            format!(
+                "Unknown operation '{other}'; expected one of {}.",
+                OPERATIONS.join(", ")
+            ),
         )),
     }
 }
