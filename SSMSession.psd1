@@ -5,10 +5,10 @@
     Author               = 'SSMSession contributors'
     CompanyName          = 'SSMSession'
     Copyright            = '(c) SSMSession contributors. Apache License 2.0.'
-    Description          = 'AWS Systems Manager Session Manager for PowerShell on a Rust core: Start-SSMSession compatible with AWS Tools for PowerShell, with a local emulator for offline use.'
+    Description          = 'AWS Systems Manager Session Manager for PowerShell on a Rust core: Start-, Stop- and Resume-SSMSession compatible with AWS Tools for PowerShell, port forwarding without the session-manager-plugin (Connect-SSMSession), and a local emulator for offline use.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FunctionsToExport    = @('Start-SSMSession')
+    FunctionsToExport    = @('Connect-SSMSession', 'Resume-SSMSession', 'Start-SSMSession', 'Stop-SSMSession')
     CmdletsToExport      = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
@@ -18,7 +18,7 @@
             Tags         = @('AWS', 'SSM', 'SessionManager', 'SystemsManager', 'PSEdition_Core', 'Linux', 'MacOS', 'Windows')
             ProjectUri   = 'https://github.com/ssmsession/ssmsession'
             LicenseUri   = 'https://github.com/ssmsession/ssmsession/blob/main/LICENSE'
-            ReleaseNotes = 'Foundation: Start-SSMSession through the native core; local SSM emulator.'
+            ReleaseNotes = 'Start-SSMSession, Stop-SSMSession and Resume-SSMSession through the native core; Connect-SSMSession forwards ports over the native data channel (smux or basic, ResumeSession reconnects); local SSM emulator with a fake agent.'
         }
     }
 }

@@ -8,6 +8,11 @@ $script:SSMModuleRoot = [System.IO.Path]::GetDirectoryName($PSScriptRoot)
 # Set by Initialize-SSMNativeLibrary on the first call.
 $script:SSMNativeType = $null
 $script:SSMNativeVersion = $null
+# Client settings of the sessions started here, by session id (see Save-SSMSessionClient).
+$script:SSMSessionClients = [System.Collections.Specialized.OrderedDictionary]::new()
+# Whether running port forwards are stopped when the module is removed or pwsh exits
+# (registered with the first forward; see Register-SSMPortForwardCleanup).
+$script:SSMCleanupRegistered = $false
 
 # Private helpers report failures with `throw [ErrorRecord]`; public functions catch them
 # and rethrow through $PSCmdlet.ThrowTerminatingError, so every failure is terminating for

@@ -24,7 +24,7 @@ Describe 'SSMSession module' {
         Import-Module $manifestPath -Force
         @(Get-Module SSMSession).Count | Should -Be 1
         (Get-Command Start-SSMSession).Module.Name | Should -Be 'SSMSession'
-        @((Get-Module SSMSession).ExportedCommands.Keys) | Should -Be @('Start-SSMSession')
+        @((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) | Should -Be @('Connect-SSMSession', 'Resume-SSMSession', 'Start-SSMSession', 'Stop-SSMSession')
     }
 
     It 'exports no private helper' {
@@ -75,6 +75,14 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
                 Should -Be @('AWS-StartPortForwardingSessionToRemoteHost', 'AWS-StartPortForwardingSessionToSocket')
             & $complete 'Start-SSMSession -Select Sess' | Should -Be @('SessionId', 'SessionId.Length')
             & $complete 'Start-SSMSession -Select ^Doc' | Should -Be @("'^DocumentName'")
+        }
+
+        It 'completes the same for the other session commands, with their own -Select values' {
+            & $complete 'Connect-SSMSession -Target i-1 -Region us-west-' | Should -Be @('us-west-1', 'us-west-2')
+            & $complete 'Connect-SSMSession -Target i-1 -DocumentName AWS-StartPortForwardingSessionToR' |
+                Should -Be @('AWS-StartPortForwardingSessionToRemoteHost')
+            & $complete 'Stop-SSMSession -Select ^' | Should -Be @("'^SessionId'")
+            & $complete 'Resume-SSMSession -Select T' | Should -Be @('TokenValue')
         }
 
         It 'completes profile names from the profile file given with -ProfileLocation' {

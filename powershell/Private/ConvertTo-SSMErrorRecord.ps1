@@ -11,7 +11,9 @@ function ConvertTo-SSMErrorRecord {
     Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException for unmodelled
     codes) and the category InvalidOperation. Both exceptions carry ErrorCode, RequestId,
     StatusCode and Kind in their Data, so scripts can branch on the service code.
-    Failures outside the service get SSMSession.* ids and a matching category.
+    Failures outside the service get SSMSession.* ids and a matching category; data-channel
+    failures are SSMSession.<code> (e.g. SSMSession.LocalPortUnavailable) with category
+    ConnectionError.
 
     .PARAMETER ErrorInfo
     The envelope's error member (kind, code, message, requestId, httpStatus).
@@ -33,6 +35,7 @@ function ConvertTo-SSMErrorRecord {
         TargetNotConnected  = 'Amazon.SimpleSystemsManagement.Model.TargetNotConnectedException'
         InvalidDocument     = 'Amazon.SimpleSystemsManagement.Model.InvalidDocumentException'
         InternalServerError = 'Amazon.SimpleSystemsManagement.Model.InternalServerErrorException'
+        DoesNotExistException = 'Amazon.SimpleSystemsManagement.Model.DoesNotExistException'
     }
     # Failures outside the service: kind -> exception type, ErrorId, category.
     $local = @{
@@ -44,6 +47,7 @@ function ConvertTo-SSMErrorRecord {
         invalidResponse = [System.IO.InvalidDataException], 'SSMSession.InvalidResponse', 'InvalidResult'
         invalidRequest  = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
         invalidInput    = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
+        dataChannel     = [System.InvalidOperationException], "SSMSession.$($ErrorInfo.code)", 'ConnectionError'
     }
     $message = [string]$ErrorInfo.message
     $kind = [string]$ErrorInfo.kind

@@ -4,14 +4,20 @@ function ConvertTo-SSMSelector {
     Validates -Select and -PassThru the way AWS Tools does and returns what to output.
 
     .DESCRIPTION
-    '*' selects the whole response. '^Name' selects the bound value of one of
-    Start-SSMSession's own parameters (DocumentName, Parameter/Parameters, Reason, Target,
-    Select, PassThru, Force; the common credential and region parameters are inherited in
-    AWS Tools and so not selectable). Anything else is a case-insensitive dotted path over
-    the properties the response type declares (SessionId, StreamUrl, TokenValue, and
+    '*' selects the whole response. '^Name' selects the bound value of one of the cmdlet's
+    own parameters (for Start-SSMSession: DocumentName, Parameter/Parameters, Reason,
+    Target, Select, PassThru, Force; for Stop-/Resume-SSMSession: SessionId, Select,
+    PassThru, Force; the common credential and region parameters are inherited in AWS Tools
+    and so not selectable). Anything else is a case-insensitive dotted path over the
+    properties the response type declares (e.g. SessionId, StreamUrl, TokenValue, and
     String's Length below them). An empty or unknown value is "Invalid value for -Select
-    parameter."; -PassThru means '^DocumentName' and cannot be combined with -Select.
-    Failures are ErrorRecords with ErrorId System.ArgumentException.
+    parameter."; -PassThru means '^<the cmdlet's primary parameter>' and cannot be combined
+    with -Select. Failures are ErrorRecords with ErrorId System.ArgumentException.
+
+    .PARAMETER Operation
+    The API operation whose response is selected from: StartSession (default '*', -PassThru
+    = DocumentName), TerminateSession (default 'SessionId', -PassThru = SessionId) or
+    ResumeSession (default '*', -PassThru = SessionId).
 
     .PARAMETER Select
     The -Select value.
@@ -31,7 +37,10 @@ function ConvertTo-SSMSelector {
 
         [switch] $SelectBound,
 
-        [switch] $PassThru
+        [switch] $PassThru,
+
+        [ValidateSet('StartSession', 'TerminateSession', 'ResumeSession')]
+        [string] $Operation = 'StartSession'
     )
 
     $fail = {
@@ -42,11 +51,31 @@ function ConvertTo-SSMSelector {
                 [System.Management.Automation.ErrorCategory]::InvalidArgument,
                 $Select))
     }
+    $sessionParameters = @{ sessionid = 'SessionId'; select = 'Select'; passthru = 'PassThru'; force = 'Force' }
+    $shape = switch ($Operation) {
+        'StartSession' {
+            @{
+                Type       = 'StartSessionResponse'
+                Default    = @{ Kind = 'All' }
+                PassThru   = 'DocumentName'
+                Parameters = @{
+                    documentname = 'DocumentName'; parameter = 'Parameter'; parameters = 'Parameter'; reason = 'Reason'
+                    target = 'Target'; select = 'Select'; passthru = 'PassThru'; force = 'Force'
+                }
+            }
+        }
+        'TerminateSession' {
+            @{ Type = 'TerminateSessionResponse'; Default = @{ Kind = 'Path'; Path = @('SessionId') }; PassThru = 'SessionId'; Parameters = $sessionParameters }
+        }
+        'ResumeSession' {
+            @{ Type = 'ResumeSessionResponse'; Default = @{ Kind = 'All' }; PassThru = 'SessionId'; Parameters = $sessionParameters }
+        }
+    }
     if (-not $SelectBound) {
         if ($PassThru) {
-            return @{ Kind = 'Parameter'; Name = 'DocumentName' }
+            return @{ Kind = 'Parameter'; Name = $shape.PassThru }
         }
-        return @{ Kind = 'All' }
+        return $shape.Default
     }
 
     $invalid = 'Invalid value for -Select parameter.'
@@ -54,20 +83,18 @@ function ConvertTo-SSMSelector {
     $selector = if ($Select -eq '*') {
         @{ Kind = 'All' }
     } elseif ($Select.StartsWith('^')) {
-        $declared = @{
-            documentname = 'DocumentName'; parameter = 'Parameter'; parameters = 'Parameter'; reason = 'Reason'
-            target = 'Target'; select = 'Select'; passthru = 'PassThru'; force = 'Force'
-        }
-        $name = $declared[$Select.Substring(1).ToLowerInvariant()]
+        $name = $shape.Parameters[$Select.Substring(1).ToLowerInvariant()]
         if (-not $name) { & $fail $invalid }
         @{ Kind = 'Parameter'; Name = $name }
     } else {
         # The declared public instance properties of each type a path can pass through.
         $model = @{
-            StartSessionResponse = @{ sessionid = 'SessionId', 'String'; streamurl = 'StreamUrl', 'String'; tokenvalue = 'TokenValue', 'String' }
-            String               = @{ length = 'Length', 'Int32' }
+            StartSessionResponse     = @{ sessionid = 'SessionId', 'String'; streamurl = 'StreamUrl', 'String'; tokenvalue = 'TokenValue', 'String' }
+            ResumeSessionResponse    = @{ sessionid = 'SessionId', 'String'; streamurl = 'StreamUrl', 'String'; tokenvalue = 'TokenValue', 'String' }
+            TerminateSessionResponse = @{ sessionid = 'SessionId', 'String' }
+            String                   = @{ length = 'Length', 'Int32' }
         }
-        $type = 'StartSessionResponse'
+        $type = $shape.Type
         $path = foreach ($segment in $Select.Split('.')) {
             $properties = $model[$type]
             $member = if ($properties -and $segment) { $properties[$segment.ToLowerInvariant()] }

@@ -6,8 +6,9 @@ function Get-SSMEnvironmentSnapshot {
     .DESCRIPTION
     On Linux and macOS, .NET keeps $env: changes in a managed copy that native code cannot
     see, so `$env:AWS_PROFILE = 'x'` would be ignored by the native core. The module sends
-    every AWS_* variable plus the variables that locate the home folder (for ~/.aws) with
-    each call, and the core resolves against this snapshot only.
+    every AWS_* variable, the variables that locate the home folder (for ~/.aws) and the
+    proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, either case) with each
+    call, and the core resolves against this snapshot only.
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
@@ -17,7 +18,8 @@ function Get-SSMEnvironmentSnapshot {
     foreach ($entry in [System.Environment]::GetEnvironmentVariables().GetEnumerator()) {
         $name = [string]$entry.Key
         if ($name.StartsWith('AWS_', [System.StringComparison]::OrdinalIgnoreCase) -or
-            $name -eq 'HOME' -or $name -eq 'USERPROFILE' -or $name -eq 'HOMEDRIVE' -or $name -eq 'HOMEPATH') {
+            $name -eq 'HOME' -or $name -eq 'USERPROFILE' -or $name -eq 'HOMEDRIVE' -or $name -eq 'HOMEPATH' -or
+            $name -in 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY') {
             $snapshot[$name] = $entry.Value
         }
     }

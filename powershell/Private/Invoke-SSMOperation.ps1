@@ -11,7 +11,7 @@ function Invoke-SSMOperation {
     cancels the native request, so control returns within about one slice.
 
     .PARAMETER Operation
-    StartSession or ResolveClient.
+    The native operation (see ssm_call_start in include/ssmsession.h).
 
     .PARAMETER Request
     The operation's request.
@@ -20,7 +20,8 @@ function Invoke-SSMOperation {
     [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
-        [ValidateSet('StartSession', 'ResolveClient')]
+        [ValidateSet('StartSession', 'ResolveClient', 'TerminateSession', 'ResumeSession', 'StartPortForward',
+            'PortForwardStatus', 'StopPortForward', 'ListPortForwards', 'StopAllPortForwards')]
         [string] $Operation,
 
         [Parameter(Mandatory)]

@@ -1,8 +1,8 @@
 function Register-SSMArgumentCompleter {
     <#
     .SYNOPSIS
-    Registers tab completion for Start-SSMSession's -Region, -ProfileName, -DocumentName
-    and -Select.
+    Registers tab completion for -Region and -ProfileName of every command, -DocumentName
+    of Start- and Connect-SSMSession, and -Select of Start-, Stop- and Resume-SSMSession.
 
     .DESCRIPTION
     Completion is local and instant: static region and document lists, profile names read
@@ -38,16 +38,23 @@ function Register-SSMArgumentCompleter {
     )
     $selectValues = @('*', 'SessionId', 'StreamUrl', 'TokenValue', 'SessionId.Length', '^DocumentName', '^Parameter', '^Reason', '^Target')
 
-    $staticValues = @{ Region = $regions; DocumentName = $documents; Select = $selectValues }
-    foreach ($entry in $staticValues.GetEnumerator()) {
-        $values = $entry.Value
-        Register-ArgumentCompleter -CommandName Start-SSMSession -ParameterName $entry.Key -ScriptBlock {
+    $allCommands = 'Start-SSMSession', 'Stop-SSMSession', 'Resume-SSMSession', 'Connect-SSMSession'
+    $completions = @(
+        @{ Commands = $allCommands; Parameter = 'Region'; Values = $regions }
+        @{ Commands = 'Start-SSMSession', 'Connect-SSMSession'; Parameter = 'DocumentName'; Values = $documents }
+        @{ Commands = 'Start-SSMSession'; Parameter = 'Select'; Values = $selectValues }
+        @{ Commands = 'Stop-SSMSession'; Parameter = 'Select'; Values = @('SessionId', '*', 'SessionId.Length', '^SessionId') }
+        @{ Commands = 'Resume-SSMSession'; Parameter = 'Select'; Values = @('*', 'SessionId', 'StreamUrl', 'TokenValue', '^SessionId') }
+    )
+    foreach ($completion in $completions) {
+        $values = $completion.Values
+        Register-ArgumentCompleter -CommandName $completion.Commands -ParameterName $completion.Parameter -ScriptBlock {
             param($commandName, $parameterName, $wordToComplete)
             $null = $commandName, $parameterName
             & $complete $values $wordToComplete
         }.GetNewClosure()
     }
-    Register-ArgumentCompleter -CommandName Start-SSMSession -ParameterName ProfileName -ScriptBlock {
+    Register-ArgumentCompleter -CommandName $allCommands -ParameterName ProfileName -ScriptBlock {
         param($commandName, $parameterName, $wordToComplete, $commandAst, $fakeBoundParameters)
         $null = $commandName, $parameterName, $commandAst
         $files = if ($fakeBoundParameters['ProfileLocation']) {

@@ -207,44 +207,9 @@ function Start-SSMSession {
 
     process {
         try {
-            $built = ConvertTo-SSMStartSessionRequest -BoundParameters $PSBoundParameters -Cmdlet $PSCmdlet -ExplicitParameters $explicitParameters
-            $request = $built.Request
-
-            # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf
-            # still needs them. The resolved client is cached for the call below.
-            $resolved = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $request.Client }
-            if (-not $resolved.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $Target)
-            }
-            $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.data.CredentialSource }
-            $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.data.RegionSource }
-            Write-Debug "Credentials obtained from $credentialOrigin"
-            Write-Debug "Region obtained from $regionOrigin with value '$($resolved.data.Region)'"
-
-            # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
-            # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools
-            # would start the session when it is set in a session and -Force is given.
-            if ($WhatIfPreference -or -not $Force) {
-                if (-not $PSCmdlet.ShouldProcess([string]$DocumentName, 'Start-SSMSession (StartSession)')) {
-                    return
-                }
-            }
-            $selector = ConvertTo-SSMSelector -Select $Select -SelectBound:$PSBoundParameters.ContainsKey('Select') -PassThru:$PassThru
-
-            Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.data.Region)"
-            $envelope = Invoke-SSMOperation -Operation StartSession -Request $request
-            if (-not $envelope.ok) {
-                $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Target
-                $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
-                $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
-                $historyResponses.Add($logged)
-                throw $failure
-            }
-            $response = ConvertTo-SSMStartSessionResponse -Data $envelope.data
-            $logged = $response.PSObject.Copy()
-            $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
-            $historyResponses.Add($logged)
-            foreach ($output in Select-SSMResponse -Selector $selector -Response $response -BoundParameters $PSBoundParameters) {
+            $outputs = Invoke-SSMApiCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -ExplicitParameters $explicitParameters `
+                -Operation StartSession -ShouldProcessTarget $DocumentName -ErrorTarget $Target -History $historyResponses
+            foreach ($output in $outputs) {
                 $emittedCount++
                 $output
             }

@@ -6,7 +6,6 @@
 //! The state lives in [`Endpoint`], apart from any socket, so that a lost socket can be
 //! replaced (ResumeSession) without losing a sequence number or an unacknowledged message.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +23,10 @@ use crate::reliability::{Arrival, OutgoingWindow, Reorder, WindowFull, DEFAULT_C
 
 /// How often unacknowledged messages are checked for retransmission (the reference tick).
 pub const RESEND_TICK: Duration = Duration::from_millis(100);
+/// The longest a `pause_publication` holds this end back when no `start_publication` (or
+/// other sign of life) follows: the reference plugin ignores pauses altogether, and a
+/// lost `start_publication` must not stall the session for good.
+pub const PAUSE_LIMIT: Duration = Duration::from_secs(3);
 /// How long the oldest message may stay unacknowledged before the session is given up
 /// (the reference: 3000 attempts at one per 100 ms tick, about 5 minutes).
 pub const DEFAULT_UNACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(300);
@@ -53,19 +56,7 @@ impl Role {
     }
 }
 
-/// The socket failed; the message says how (never with payloads or tokens).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct LinkError(pub String);
-
-/// A message-oriented connection carrying encoded data-channel messages.
-pub trait Link: Send {
-    /// Sends one encoded message.
-    fn send(&mut self, frame: Vec<u8>) -> impl Future<Output = Result<(), LinkError>> + Send;
-    /// The next frame, or None once the connection closed. Must be cancel-safe: the engine
-    /// polls it in `select!` next to its other work.
-    fn recv(&mut self) -> impl Future<Output = Result<Option<Vec<u8>>, LinkError>> + Send;
-}
+pub use crate::link::{Link, LinkError, LinkWriter};
 
 /// A payload on its way to the peer, or delivered from it in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,9 +112,9 @@ pub struct Endpoint {
     role: Role,
     outgoing: OutgoingWindow<Vec<u8>>,
     incoming: Reorder<ClientMessage>,
-    /// `pause_publication` seen: send nothing new and retransmit nothing until
-    /// `start_publication` or any message from the peer.
-    paused: bool,
+    /// When a `pause_publication` arrived: send nothing new and retransmit nothing until
+    /// `start_publication`, any message from the peer, a new socket, or [`PAUSE_LIMIT`].
+    paused_since: Option<Instant>,
     outbound_closed: bool,
     unacknowledged_limit: Duration,
     counters: Arc<EngineCounters>,
@@ -169,7 +160,7 @@ impl Endpoint {
             role,
             outgoing,
             incoming,
-            paused: false,
+            paused_since: None,
             outbound_closed: false,
             unacknowledged_limit: DEFAULT_UNACKNOWLEDGED_LIMIT,
             counters: Arc::default(),
@@ -200,7 +191,8 @@ impl Endpoint {
     }
 
     pub fn is_paused(&self) -> bool {
-        self.paused
+        self.paused_since
+            .is_some_and(|since| since.elapsed() < PAUSE_LIMIT)
     }
 
     fn message(&self, sequence: i64, payload: Payload) -> ClientMessage {
@@ -221,11 +213,12 @@ impl Endpoint {
         }
     }
 
-    /// Sequences, keeps and sends one payload. Fails without sending when the window is
-    /// full; the message stays kept when only the send fails (it is sent again later).
+    /// Sequences, keeps and sends one payload, waiting while the link's data queue is
+    /// full. Fails without sending when the window is full; the message stays kept when
+    /// only the send fails (it is sent again on the next socket).
     pub async fn send<L: Link>(&mut self, link: &mut L, payload: Payload) -> Result<(), SendError> {
         let frame = self.sequence(payload)?;
-        link.send(frame).await?;
+        link.writer().send_data(frame).await?;
         Ok(())
     }
 
@@ -242,8 +235,10 @@ impl Endpoint {
         Ok(copy)
     }
 
-    /// Sends every unacknowledged message again, oldest first: after a reconnect.
+    /// Sends every unacknowledged message again, oldest first: after a reconnect. A pause
+    /// belonged to the old socket and ends with it.
     pub async fn resend_all<L: Link>(&mut self, link: &mut L) -> Result<(), LinkError> {
+        self.paused_since = None;
         let frames: Vec<Vec<u8>> = self
             .outgoing
             .mark_all_resent(Instant::now())
@@ -252,13 +247,15 @@ impl Endpoint {
             .collect();
         bump(&self.counters.messages_resent, frames.len() as u64);
         for frame in frames {
-            link.send(frame).await?;
+            link.writer().send_data(frame).await?;
         }
         Ok(())
     }
 
-    async fn resend_due<L: Link>(&mut self, link: &mut L) -> Result<(), LinkError> {
-        if self.paused {
+    /// Retransmits what timed out, unless the socket is still busy with what was queued
+    /// (then a retransmission would only add to the queue).
+    fn resend_due<L: Link>(&mut self, link: &L) -> Result<(), LinkError> {
+        if self.is_paused() || link.writer().data_room() < crate::link::DATA_QUEUE / 2 {
             return Ok(());
         }
         let frames: Vec<Vec<u8>> = self
@@ -269,7 +266,10 @@ impl Endpoint {
             .collect();
         bump(&self.counters.messages_resent, frames.len() as u64);
         for frame in frames {
-            link.send(frame).await?;
+            // A full queue drops the rest of this round; they are due again later.
+            if !link.writer().try_send_data(frame)? {
+                break;
+            }
         }
         Ok(())
     }
@@ -291,12 +291,14 @@ impl Endpoint {
             if self.outbound_closed && self.outgoing.is_empty() {
                 return PumpEnd::Finished;
             }
-            let can_send = !self.paused && !self.outbound_closed && !self.outgoing.is_full();
+            let may_send = !self.is_paused() && !self.outbound_closed && !self.outgoing.is_full();
+            let has_room = link.writer().data_room() > 0;
             let can_drain = self.incoming.has_ready();
+            let writer = link.writer().clone();
             tokio::select! {
                 frame = link.recv() => match frame {
                     Ok(Some(frame)) => {
-                        if let Some(end) = self.on_frame(link, &frame, inbound).await {
+                        if let Some(end) = self.on_frame(&writer, &frame, inbound) {
                             return end;
                         }
                     }
@@ -311,25 +313,24 @@ impl Endpoint {
                         }
                     }
                 },
-                next = outbound.recv(), if can_send => match next {
+                next = outbound.recv(), if may_send && has_room => match next {
                     Some(payload) => {
-                        if let Err(e) = self.send(link, payload).await {
-                            match e {
-                                SendError::Link(e) => return PumpEnd::LinkLost(Some(e)),
-                                // Not reached: `can_send` checked for room.
-                                SendError::WindowFull(_) => {}
-                            }
+                        // Room was checked and only this task queues data: this does not wait.
+                        if let Err(SendError::Link(e)) = self.send(link, payload).await {
+                            return PumpEnd::LinkLost(Some(e));
                         }
                     }
                     None => self.outbound_closed = true,
                 },
+                // The socket is busy: wake up when it has drained a little.
+                _ = writer.data_ready(), if may_send && !has_room => {},
                 _ = ticker.tick() => {
                     if let Some(age) = self.outgoing.oldest_age(Instant::now()) {
                         if age > self.unacknowledged_limit {
                             return PumpEnd::Unacknowledged(age);
                         }
                     }
-                    if let Err(e) = self.resend_due(link).await {
+                    if let Err(e) = self.resend_due(link) {
                         return PumpEnd::LinkLost(Some(e));
                     }
                 }
@@ -337,9 +338,9 @@ impl Endpoint {
         }
     }
 
-    async fn on_frame<L: Link>(
+    fn on_frame(
         &mut self,
-        link: &mut L,
+        writer: &LinkWriter,
         frame: &[u8],
         inbound: &mpsc::Sender<Payload>,
     ) -> Option<PumpEnd> {
@@ -354,7 +355,7 @@ impl Endpoint {
         let message = decoded.message;
         match message.message_type {
             MessageType::Acknowledge => {
-                self.paused = false;
+                self.paused_since = None;
                 if let Ok(content) = serde_json::from_slice::<AcknowledgeContent>(&message.payload)
                 {
                     self.outgoing
@@ -366,15 +367,15 @@ impl Endpoint {
                 PumpEnd::ChannelClosed(channel_closed_reason(&message.payload)),
             ),
             MessageType::PausePublication => {
-                self.paused = true;
+                self.paused_since.get_or_insert_with(Instant::now);
                 None
             }
             MessageType::StartPublication => {
-                self.paused = false;
+                self.paused_since = None;
                 None
             }
             ref kind if *kind == self.role.receives() => {
-                self.paused = false;
+                self.paused_since = None;
                 let ack = acknowledge(&message, now_ms());
                 let sequence = message.sequence_number;
                 let acknowledged = match self.incoming.offer(sequence, message) {
@@ -408,7 +409,7 @@ impl Endpoint {
                 };
                 if acknowledged {
                     let frame = ack.encode().unwrap_or_default();
-                    if let Err(e) = link.send(frame).await {
+                    if let Err(e) = writer.send_urgent(frame) {
                         return Some(PumpEnd::LinkLost(Some(e)));
                     }
                 }
@@ -432,26 +433,41 @@ pub enum SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Outgoing;
     use crate::message::ClientMessage;
 
-    /// One end of an in-memory link; frames sent on one end arrive at the other.
+    /// One end of an in-memory link; frames written on one end arrive at the other.
     struct MemoryLink {
-        tx: mpsc::UnboundedSender<Vec<u8>>,
+        writer: LinkWriter,
         rx: mpsc::UnboundedReceiver<Vec<u8>>,
     }
 
     fn memory_pair() -> (MemoryLink, MemoryLink) {
-        let (a_tx, b_rx) = mpsc::unbounded_channel();
-        let (b_tx, a_rx) = mpsc::unbounded_channel();
+        let (a_tx, b_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (b_tx, a_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let sink = |tx: mpsc::UnboundedSender<Vec<u8>>| {
+            futures_util::sink::unfold(tx, |tx, item: Outgoing| async move {
+                if let Outgoing::Frame(frame) = item {
+                    tx.send(frame).map_err(|_| LinkError("closed".into()))?;
+                }
+                Ok::<_, LinkError>(tx)
+            })
+        };
         (
-            MemoryLink { tx: a_tx, rx: a_rx },
-            MemoryLink { tx: b_tx, rx: b_rx },
+            MemoryLink {
+                writer: LinkWriter::spawn(Box::pin(sink(a_tx)), |item| item),
+                rx: a_rx,
+            },
+            MemoryLink {
+                writer: LinkWriter::spawn(Box::pin(sink(b_tx)), |item| item),
+                rx: b_rx,
+            },
         )
     }
 
     impl Link for MemoryLink {
-        async fn send(&mut self, frame: Vec<u8>) -> Result<(), LinkError> {
-            self.tx.send(frame).map_err(|_| LinkError("closed".into()))
+        fn writer(&self) -> &LinkWriter {
+            &self.writer
         }
 
         async fn recv(&mut self) -> Result<Option<Vec<u8>>, LinkError> {
@@ -552,16 +568,16 @@ mod tests {
         let (client_link, mut service) = memory_pair();
         let client = run(Role::Client, client_link, 16);
         service
-            .send(service_message(MessageType::PausePublication))
-            .await
+            .writer
+            .send_urgent(service_message(MessageType::PausePublication))
             .unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
         client.to_peer.send(numbered(1)).await.unwrap();
         let held = tokio::time::timeout(Duration::from_millis(500), service.recv()).await;
         assert!(held.is_err(), "nothing is sent while paused");
         service
-            .send(service_message(MessageType::StartPublication))
-            .await
+            .writer
+            .send_urgent(service_message(MessageType::StartPublication))
             .unwrap();
         let frame = tokio::time::timeout(Duration::from_secs(1), service.recv())
             .await
@@ -598,8 +614,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_pause_without_start_publication_ends_by_itself() {
+        let (client_link, mut service) = memory_pair();
+        let client = run(Role::Client, client_link, 16);
+        service
+            .writer
+            .send_urgent(service_message(MessageType::PausePublication))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        client.to_peer.send(numbered(1)).await.unwrap();
+        let frame = tokio::time::timeout(PAUSE_LIMIT + Duration::from_secs(2), service.recv())
+            .await
+            .expect("sent once the pause expired")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            ClientMessage::decode(&frame)
+                .unwrap()
+                .message
+                .sequence_number,
+            0
+        );
+        client.task.abort();
+    }
+
+    #[tokio::test]
     async fn channel_closed_ends_a_client_pump_with_its_reason() {
-        let (link, mut service) = memory_pair();
+        let (link, service) = memory_pair();
         let client = run(Role::Client, link, 4);
         let body = serde_json::json!({"SessionId": "s-1", "Output": "Session timed out."});
         let frame = ClientMessage {
@@ -614,7 +655,7 @@ mod tests {
         }
         .encode()
         .unwrap();
-        service.send(frame).await.unwrap();
+        service.writer.send_urgent(frame).unwrap();
         assert_eq!(
             client.task.await.unwrap(),
             PumpEnd::ChannelClosed("Session timed out.".into())

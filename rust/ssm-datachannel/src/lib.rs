@@ -12,9 +12,11 @@
 pub mod bridge;
 pub mod engine;
 pub mod handshake;
+pub mod link;
 pub mod message;
 pub mod payload;
 pub mod port;
+pub mod proxy;
 pub mod reliability;
 pub mod session;
 pub mod transport;

@@ -371,8 +371,10 @@ impl<C: SessionControl> Driver<C> {
         }
     }
 
-    /// Sends the TerminateSession flag and waits until the agent has it. False when it
-    /// could not be confirmed (then the API is used).
+    /// Sends the TerminateSession flag and waits for the service's `channel_closed` (the
+    /// agent has ended the session then). True when the session is known to end: closed,
+    /// or the flag acknowledged and the socket closed or silent; false when the flag could
+    /// not be delivered (then the API is used).
     async fn terminate_in_band(&mut self) -> bool {
         let flag = Payload {
             payload_type: PayloadType::FLAG,
@@ -386,17 +388,19 @@ impl<C: SessionControl> Driver<C> {
         {
             return false;
         }
-        // The local side is gone, so its channel is closed: the pump finishes once the
-        // agent acknowledged everything, the flag included.
-        let (_, closed) = mpsc::channel(1);
-        let mut closed: mpsc::Receiver<Payload> = closed;
+        // An outbound channel that stays open: the pump runs until channel_closed, the
+        // socket's end or the timeout, not merely until everything is acknowledged.
+        let (_open, mut idle) = mpsc::channel::<Payload>(1);
         let pumped = tokio::time::timeout(
             TERMINATE_WAIT,
             self.endpoint
-                .pump(&mut self.connection, &mut closed, &self.engine.inbound),
+                .pump(&mut self.connection, &mut idle, &self.engine.inbound),
         )
         .await;
-        matches!(pumped, Ok(PumpEnd::Finished | PumpEnd::ChannelClosed(_)))
+        match pumped {
+            Ok(PumpEnd::ChannelClosed(_)) => true,
+            _ => self.endpoint.unacknowledged() == 0,
+        }
     }
 
     /// ResumeSession, then a new socket with the new token; retried with backoff.

@@ -8,17 +8,20 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use futures_util::stream::SplitStream;
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::{HeaderValue, Uri};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
 
-use crate::engine::{Link, LinkError};
+use crate::link::{Link, LinkError, LinkWriter, Outgoing};
 use crate::message::{ClientMessage, DecodeError, DecodedFrame, EncodeError};
 use crate::payload::OpenDataChannel;
+use crate::proxy::{tunnel_for, ProxySettings};
 
 /// Query parameters that make a stream URL presigned (then it is not signed again).
 const PRESIGN_PARAMETERS: &[&str] = &[
@@ -50,6 +53,8 @@ pub struct ChannelConfig {
     pub client_version: String,
     /// None for an unsigned upgrade (reference plugins before 1.2.764.0).
     pub signing: Option<Signing>,
+    /// HTTPS_PROXY and friends; the default connects directly.
+    pub proxy: ProxySettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +69,10 @@ pub enum TransportError {
     Encode(#[from] EncodeError),
     #[error("a frame could not be decoded: {0}")]
     Decode(#[from] DecodeError),
+    #[error("could not connect through the proxy: {0}")]
+    Proxy(String),
+    #[error("the connection closed: {0}")]
+    Closed(String),
 }
 
 fn is_presigned(url: &str) -> bool {
@@ -105,9 +114,21 @@ fn signed_headers(
         .collect())
 }
 
-/// An open data channel: binary messages both ways.
+/// An open data channel: binary messages both ways. Writes go through the link's writer
+/// task (see [`crate::link`]), reads come from the stream half.
 pub struct Connection {
-    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    writer: LinkWriter,
+    reader: SplitStream<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+}
+
+fn to_message(item: Outgoing) -> Message {
+    match item {
+        Outgoing::Frame(frame) => Message::binary(frame),
+        Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame {
+            code: code.into(),
+            reason: reason.into(),
+        })),
+    }
 }
 
 /// Opens the WebSocket and sends OpenDataChannel.
@@ -126,53 +147,67 @@ pub async fn connect(config: &ChannelConfig) -> Result<Connection, TransportErro
             request.headers_mut().insert(name, value);
         }
     }
-    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let https: Uri = config
+        .stream_url
+        .replacen("wss://", "https://", 1)
+        .replacen("ws://", "http://", 1)
+        .parse()
+        .map_err(|_| TransportError::InvalidUrl(config.stream_url.clone()))?;
+    let (mut socket, _) = match tunnel_for(&config.proxy, &https)
+        .await
+        .map_err(TransportError::Proxy)?
+    {
+        Some(tunnel) => {
+            tokio_tungstenite::client_async_tls_with_config(request, tunnel, None, None).await?
+        }
+        None => tokio_tungstenite::connect_async(request).await?,
+    };
     let open = OpenDataChannel::new(
         config.token_value.clone(),
         config.client_id,
         config.client_version.clone(),
     );
     socket.send(Message::text(open.to_json())).await?;
-    Ok(Connection { socket })
+    let (sink, reader) = socket.split();
+    Ok(Connection {
+        writer: LinkWriter::spawn(sink, to_message),
+        reader,
+    })
 }
 
 impl Connection {
+    /// Queues one message for writing.
     pub async fn send(&mut self, message: &ClientMessage) -> Result<(), TransportError> {
-        self.socket.send(Message::binary(message.encode()?)).await?;
-        Ok(())
+        self.writer
+            .send_data(message.encode()?)
+            .await
+            .map_err(|e| TransportError::Closed(e.0))
     }
 
     /// The next message, or None when the channel closed. Text and binary frames both
     /// carry messages (as the reference reads them); pings and pongs are handled inside.
     pub async fn recv(&mut self) -> Result<Option<DecodedFrame>, TransportError> {
-        while let Some(frame) = self.socket.next().await {
-            match frame? {
-                Message::Binary(bytes) => return Ok(Some(ClientMessage::decode(&bytes)?)),
-                Message::Text(text) => return Ok(Some(ClientMessage::decode(text.as_bytes())?)),
-                Message::Close(_) => return Ok(None),
-                _ => continue,
-            }
+        match Link::recv(self).await {
+            Ok(Some(frame)) => Ok(Some(ClientMessage::decode(&frame)?)),
+            Ok(None) => Ok(None),
+            Err(e) => Err(TransportError::Closed(e.0)),
         }
-        Ok(None)
     }
 
-    pub async fn close(mut self) -> Result<(), TransportError> {
-        self.socket.close(None).await?;
-        Ok(())
+    /// Sends a normal close frame; the socket closes once it is written.
+    pub fn close(self) {
+        self.writer.close(1000, "");
     }
 }
 
 impl Link for Connection {
-    async fn send(&mut self, frame: Vec<u8>) -> Result<(), LinkError> {
-        self.socket
-            .send(Message::binary(frame))
-            .await
-            .map_err(|e| LinkError(e.to_string()))
+    fn writer(&self) -> &LinkWriter {
+        &self.writer
     }
 
     async fn recv(&mut self) -> Result<Option<Vec<u8>>, LinkError> {
         // `next` is cancel-safe, and nothing is held between frames.
-        while let Some(frame) = self.socket.next().await {
+        while let Some(frame) = self.reader.next().await {
             match frame.map_err(|e| LinkError(e.to_string()))? {
                 Message::Binary(bytes) => return Ok(Some(bytes.into())),
                 Message::Text(text) => return Ok(Some(text.as_bytes().to_vec())),

@@ -52,6 +52,7 @@ fn channel(session: &StartSessionOutput, secret: &str) -> ChannelConfig {
             credentials: Credentials::new(DEFAULT_ACCESS_KEY, secret, None, None, "test"),
             region: "eu-west-3".into(),
         }),
+        proxy: Default::default(),
     }
 }
 
@@ -118,7 +119,7 @@ async fn a_port_session_completes_the_handshake_with_the_fake_agent() {
         }
     }
     assert_eq!(acknowledged, Some(0));
-    connection.close().await.unwrap();
+    connection.close();
     emulator.stop().await;
 }
 
@@ -186,7 +187,7 @@ async fn open_session_runs_the_handshake_with_delivery_rules_in_force() {
         2,
         "HandshakeRequest and HandshakeComplete were delivered"
     );
-    opened.connection.close().await.unwrap();
+    opened.connection.close();
 
     let shell = start_session(emulator.url(), "SSM-SessionManagerRunShell").await;
     let opened = open_session(
@@ -198,7 +199,7 @@ async fn open_session_runs_the_handshake_with_delivery_rules_in_force() {
     assert!(
         matches!(opened.kind, SessionKind::Shell { ref session_type, .. } if session_type == "Standard_Stream")
     );
-    opened.connection.close().await.unwrap();
+    opened.connection.close();
 
     let mut refused = channel(&shell, DEFAULT_SECRET_KEY);
     refused.token_value = "stale-token".into();

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -62,6 +63,16 @@ struct Forwarding {
 }
 
 async fn forward_to(url: &str, target: &str, port: u16, chunk_size: usize) -> Forwarding {
+    forward_with(url, target, port, chunk_size, settings(url)).await
+}
+
+async fn forward_with(
+    url: &str,
+    target: &str,
+    port: u16,
+    chunk_size: usize,
+    client: ClientSettings,
+) -> Forwarding {
     let cache = ClientCache::new();
     let mut parameters = BTreeMap::new();
     parameters.insert("portNumber".to_owned(), vec![port.to_string()]);
@@ -83,7 +94,7 @@ async fn forward_to(url: &str, target: &str, port: u16, chunk_size: usize) -> Fo
         stream_url: started.stream_url.unwrap(),
         token_value: started.token_value.unwrap(),
         chunk_size: Some(chunk_size),
-        client: settings(url),
+        client,
         ..Default::default()
     };
     let (forward, output) = ssmsession_core::start_port_forward(&cache, call)
@@ -307,5 +318,78 @@ async fn terminating_through_the_api_ends_the_forward_with_channel_closed() {
             forwarding.output.session_id
         ))
     );
+    emulator.stop().await;
+}
+
+/// A minimal HTTP CONNECT proxy on loopback that records the targets it was asked for.
+async fn connect_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read_exact(&mut byte).await.is_err() {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_string();
+                let target = head
+                    .strip_prefix("CONNECT ")
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .unwrap_or_default()
+                    .to_owned();
+                record.lock().unwrap().push(target.clone());
+                let Ok(mut upstream) = TcpStream::connect(&target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_data_channel_goes_through_the_proxy_the_environment_names() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let (proxy_port, seen) = connect_proxy().await;
+    let mut client = settings(emulator.url());
+    let environment = client.environment.as_mut().unwrap();
+    // The emulator's stream URL is ws://, so HTTP_PROXY applies (HTTPS_PROXY for wss://).
+    environment.insert(
+        "HTTP_PROXY".into(),
+        format!("http://127.0.0.1:{proxy_port}"),
+    );
+    environment.insert("NO_PROXY".into(), "example.invalid".into());
+    let forwarding = forward_with(emulator.url(), "i-0123456789abcdef0", echo, 4096, client).await;
+    round_trip(forwarding.forward.local_addr, pattern(5, 100_000)).await;
+    let emulator_authority = emulator.url().trim_start_matches("http://").to_owned();
+    assert_eq!(seen.lock().unwrap().as_slice(), [emulator_authority]);
+    assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
+
+    // NO_PROXY exempts a host: no tunnel is asked for.
+    let mut client = settings(emulator.url());
+    let environment = client.environment.as_mut().unwrap();
+    environment.insert(
+        "HTTP_PROXY".into(),
+        format!("http://127.0.0.1:{proxy_port}"),
+    );
+    environment.insert("no_proxy".into(), "127.0.0.1,localhost".into());
+    let forwarding = forward_with(emulator.url(), "i-0123456789abcdef0", echo, 4096, client).await;
+    round_trip(forwarding.forward.local_addr, pattern(6, 10_000)).await;
+    assert_eq!(seen.lock().unwrap().len(), 1, "NO_PROXY was honoured");
+    assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
     emulator.stop().await;
 }

@@ -13,6 +13,7 @@ use ssm_datachannel::port::{
     start_port_forward as start_forward, PortError, PortForward, PortMode, PortOptions, Resumed,
     SessionControl,
 };
+use ssm_datachannel::proxy::ProxySettings;
 use ssm_datachannel::session::{open_session_with_window, SessionError};
 use ssm_datachannel::transport::{ChannelConfig, Signing};
 use uuid::Uuid;
@@ -122,6 +123,14 @@ async fn signing(provider: &SharedCredentialsProvider, region: &str) -> Result<S
     })
 }
 
+/// The proxy variables from the caller's environment snapshot, or the process's.
+fn proxy_settings(client: &ClientSettings) -> ProxySettings {
+    match &client.environment {
+        Some(snapshot) => ProxySettings::from_lookup(|name| snapshot.get(name).cloned()),
+        None => ProxySettings::from_lookup(|name| std::env::var(name).ok()),
+    }
+}
+
 fn data_channel_error(code: &'static str, message: impl Into<String>) -> CoreError {
     CoreError::DataChannel {
         code,
@@ -140,6 +149,10 @@ fn describe_session_error(error: SessionError) -> CoreError {
             ),
         ),
         SessionError::Refused(reason) => data_channel_error("SessionRefused", reason),
+        SessionError::ClosedDuringHandshake => data_channel_error(
+            "DataChannelClosed",
+            "The data channel closed before the session handshake completed; the token may be stale or already used (start or resume the session again).",
+        ),
         SessionError::Transport(e) => data_channel_error(
             "DataChannelConnectFailed",
             format!("Could not open the session's data channel: {e}"),
@@ -186,6 +199,7 @@ pub async fn start_port_forward(
         client_id: *CLIENT_ID,
         client_version: CLIENT_VERSION.to_owned(),
         signing: Some(signing(&credentials, &signing_region).await?),
+        proxy: proxy_settings(&call.client),
     };
     let timeout = call
         .handshake_timeout_ms

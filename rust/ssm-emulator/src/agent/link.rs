@@ -1,10 +1,13 @@
 //! The agent's socket as an engine [`Link`], with the configured faults: lost, duplicated
-//! and reordered frames, added delay, `pause_publication` bursts and a forced close.
+//! and reordered frames (both ways), added delay, `pause_publication` bursts and a forced
+//! close. Outgoing faults act in the link's writer, so they never hold up reading.
 
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use ssm_datachannel::engine::{Link, LinkError};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use ssm_datachannel::link::{Link, LinkError, LinkWriter, Outgoing};
 use ssm_datachannel::message::{
     epoch_millis, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
 };
@@ -17,10 +20,9 @@ use crate::config::Faults;
 const PAUSE_LENGTH: Duration = Duration::from_millis(200);
 
 pub struct AgentLink {
-    socket: WebSocket,
+    writer: LinkWriter,
+    reader: SplitStream<WebSocket>,
     faults: Faults,
-    /// A frame held back to be sent after the next one (reordering).
-    held: Option<Vec<u8>>,
     /// A received frame to hand out a second time (duplication).
     replay: Option<Vec<u8>>,
     closes_at: Option<Instant>,
@@ -52,36 +54,29 @@ fn publication(message_type: MessageType) -> Vec<u8> {
 impl AgentLink {
     pub fn new(socket: WebSocket, faults: Faults) -> Self {
         let now = Instant::now();
+        let (sink, reader) = socket.split();
         Self {
-            socket,
+            writer: LinkWriter::spawn(faulty_sink(sink, faults.clone()), |item| item),
+            reader,
             closes_at: faults.close_after.map(|after| now + after),
             next_publication_change: faults.pause_every.map(|every| now + every),
             faults,
-            held: None,
             replay: None,
             paused: false,
         }
     }
 
     /// Sends without faults: service messages such as `channel_closed`.
-    pub async fn send_reliably(&mut self, frame: Vec<u8>) -> Result<(), LinkError> {
-        self.socket
-            .send(Message::Binary(frame.into()))
-            .await
-            .map_err(|e| LinkError(e.to_string()))
+    pub fn send_reliably(&self, frame: Vec<u8>) -> Result<(), LinkError> {
+        self.writer.send_urgent(frame)
     }
 
-    pub async fn close(mut self, code: u16, reason: &str) {
-        let _ = self
-            .socket
-            .send(Message::Close(Some(CloseFrame {
-                code,
-                reason: reason.to_owned().into(),
-            })))
-            .await;
+    /// Closes the socket after what is queued.
+    pub fn close(self, code: u16, reason: &str) {
+        self.writer.close(code, reason);
     }
 
-    async fn toggle_publication(&mut self) -> Result<(), LinkError> {
+    fn toggle_publication(&mut self) -> Result<(), LinkError> {
         self.paused = !self.paused;
         let (message_type, next) = if self.paused {
             (MessageType::PausePublication, Some(PAUSE_LENGTH))
@@ -89,30 +84,13 @@ impl AgentLink {
             (MessageType::StartPublication, self.faults.pause_every)
         };
         self.next_publication_change = next.map(|after| Instant::now() + after);
-        self.send_reliably(publication(message_type)).await
+        self.send_reliably(publication(message_type))
     }
 }
 
 impl Link for AgentLink {
-    async fn send(&mut self, frame: Vec<u8>) -> Result<(), LinkError> {
-        if !self.faults.delay.is_zero() {
-            tokio::time::sleep(self.faults.delay).await;
-        }
-        if chance(self.faults.drop) {
-            return Ok(());
-        }
-        if self.held.is_none() && chance(self.faults.reorder) {
-            self.held = Some(frame);
-            return Ok(());
-        }
-        if chance(self.faults.duplicate) {
-            self.send_reliably(frame.clone()).await?;
-        }
-        self.send_reliably(frame).await?;
-        if let Some(held) = self.held.take() {
-            self.send_reliably(held).await?;
-        }
-        Ok(())
+    fn writer(&self) -> &LinkWriter {
+        &self.writer
     }
 
     async fn recv(&mut self) -> Result<Option<Vec<u8>>, LinkError> {
@@ -123,7 +101,7 @@ impl Link for AgentLink {
             let closes_at = self.closes_at;
             let change_at = self.next_publication_change;
             tokio::select! {
-                frame = self.socket.recv() => {
+                frame = self.reader.next() => {
                     let bytes: Vec<u8> = match frame {
                         Some(Ok(Message::Binary(bytes))) => bytes.into(),
                         Some(Ok(Message::Text(text))) => text.as_str().as_bytes().to_vec(),
@@ -142,14 +120,11 @@ impl Link for AgentLink {
                 _ = sleep_until(closes_at), if closes_at.is_some() => {
                     // As the service does about hourly: a normal close, then resume.
                     self.closes_at = None;
-                    let _ = self.socket.send(Message::Close(Some(CloseFrame {
-                        code: 1000,
-                        reason: "Bye".into(),
-                    }))).await;
+                    self.writer.close(1000, "Bye");
                     return Ok(None);
                 }
                 _ = sleep_until(change_at), if change_at.is_some() => {
-                    self.toggle_publication().await?;
+                    self.toggle_publication()?;
                 }
             }
         }
@@ -160,5 +135,65 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The socket's sink with the faults applied to engine frames on their way out: a delay
+/// before each, and some lost, doubled, or held back until after the next one. Service
+/// messages (`channel_closed`, publication control) and close frames pass untouched.
+fn faulty_sink(
+    sink: SplitSink<WebSocket, Message>,
+    faults: Faults,
+) -> impl futures_util::Sink<Outgoing, Error = axum::Error> + Unpin + Send {
+    let delay = faults.delay;
+    let mut held: Option<Vec<u8>> = None;
+    let faulted = sink.with_flat_map(move |item: Outgoing| {
+        let frames: Vec<Outgoing> = match item {
+            Outgoing::Frame(frame) if !is_service_message(&frame) => {
+                if chance(faults.drop) {
+                    Vec::new()
+                } else if held.is_none() && chance(faults.reorder) {
+                    held = Some(frame);
+                    Vec::new()
+                } else {
+                    let mut out = Vec::new();
+                    if chance(faults.duplicate) {
+                        out.push(Outgoing::Frame(frame.clone()));
+                    }
+                    out.push(Outgoing::Frame(frame));
+                    out.extend(held.take().map(Outgoing::Frame));
+                    out
+                }
+            }
+            other => vec![other],
+        };
+        futures_util::stream::iter(frames.into_iter().map(|o| Ok(to_message(o))))
+    });
+    Box::pin(faulted.with(move |item: Outgoing| async move {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        Ok::<_, axum::Error>(item)
+    }))
+}
+
+fn is_service_message(frame: &[u8]) -> bool {
+    ClientMessage::decode(frame).is_ok_and(|decoded| {
+        matches!(
+            decoded.message.message_type,
+            MessageType::ChannelClosed
+                | MessageType::PausePublication
+                | MessageType::StartPublication
+        )
+    })
+}
+
+fn to_message(item: Outgoing) -> Message {
+    match item {
+        Outgoing::Frame(frame) => Message::Binary(frame.into()),
+        Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })),
     }
 }

@@ -147,8 +147,8 @@ pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Re
                 } else {
                     "ended with a reason"
                 });
-                let _ = link.send_reliably(channel_closed(&session, &reason)).await;
-                return link.close(1000, "Session ended").await;
+                let _ = link.send_reliably(channel_closed(&session, &reason));
+                return link.close(1000, "Session ended");
             }
             None => {
                 drop(link);

@@ -1,7 +1,8 @@
-function ConvertTo-SSMStartSessionRequest {
+function ConvertTo-SSMServiceRequest {
     <#
     .SYNOPSIS
-    Builds the native StartSession request from Start-SSMSession's bound parameters.
+    Builds a native request (StartSession, TerminateSession, ResumeSession, or the client
+    part of a port forward) from a public command's bound parameters.
 
     .DESCRIPTION
     API fields are sent only when bound, as AWS Tools sets only non-null request members.
@@ -18,11 +19,11 @@ function ConvertTo-SSMStartSessionRequest {
     debug labels for the sources decided here; $null when the native chain decides).
 
     .PARAMETER BoundParameters
-    Start-SSMSession's $PSBoundParameters.
+    The public command's $PSBoundParameters.
 
     .PARAMETER Cmdlet
-    Start-SSMSession's $PSCmdlet: resolves -ProfileLocation against the PowerShell location
-    and reads $StoredAWSCredentials and $StoredAWSRegion from the caller's scope.
+    The public command's $PSCmdlet: resolves -ProfileLocation against the PowerShell
+    location and reads $StoredAWSCredentials and $StoredAWSRegion from the caller's scope.
 
     .PARAMETER ExplicitParameters
     Names of the parameters given on the command line rather than from the pipeline.
@@ -131,7 +132,7 @@ function ConvertTo-SSMStartSessionRequest {
         throw ([System.Management.Automation.ErrorRecord]::new(
                 $_.Exception, 'System.ArgumentException', [System.Management.Automation.ErrorCategory]::InvalidArgument, $null))
     }
-    foreach ($name in 'Target', 'DocumentName', 'Reason') {
+    foreach ($name in 'Target', 'DocumentName', 'Reason', 'SessionId') {
         if ($BoundParameters.ContainsKey($name)) {
             $request[$name] = [string]$BoundParameters[$name]
         }

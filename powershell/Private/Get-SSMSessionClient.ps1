@@ -1,0 +1,20 @@
+function Get-SSMSessionClient {
+    <#
+    .SYNOPSIS
+    The client settings Start-SSMSession used for a session in this PowerShell session, or
+    $null (see Save-SSMSessionClient).
+
+    .PARAMETER SessionId
+    The session.
+    #>
+    [CmdletBinding()]
+    [OutputType([System.Collections.IDictionary])]
+    param(
+        [AllowNull()]
+        [AllowEmptyString()]
+        [string] $SessionId
+    )
+    if ($SessionId -and $script:SSMSessionClients.Contains($SessionId)) {
+        $script:SSMSessionClients[$SessionId]
+    }
+}

@@ -1,0 +1,105 @@
+function Invoke-SSMApiCommand {
+    <#
+    .SYNOPSIS
+    One pipeline record of Start-, Stop- or Resume-SSMSession, in AWS Tools' order.
+
+    .DESCRIPTION
+    Builds the request, resolves credentials and region (failing before any prompt), asks
+    ShouldProcess (-WhatIf wins over -Force; -Force alone skips the prompt), checks -Select,
+    calls the operation, records the response (or the failure) for $AWSHistory in
+    -History, and writes the -Select result. Failures are thrown as ErrorRecords for the
+    public command to rethrow with ThrowTerminatingError.
+
+    .PARAMETER Cmdlet
+    The public command's $PSCmdlet (ShouldProcess, the caller's stored credentials).
+
+    .PARAMETER BoundParameters
+    The public command's $PSBoundParameters.
+
+    .PARAMETER ExplicitParameters
+    Names of the parameters given on the command line rather than from the pipeline.
+
+    .PARAMETER Operation
+    StartSession, TerminateSession or ResumeSession.
+
+    .PARAMETER ShouldProcessTarget
+    What ShouldProcess names as the target (the document name or session id).
+
+    .PARAMETER ErrorTarget
+    The TargetObject of error records.
+
+    .PARAMETER History
+    Receives each response or failure, stamped with LoggedAt.
+    #>
+    [CmdletBinding()]
+    [OutputType([object])]
+    param(
+        [Parameter(Mandatory)]
+        [System.Management.Automation.PSCmdlet] $Cmdlet,
+
+        [Parameter(Mandatory)]
+        [System.Collections.IDictionary] $BoundParameters,
+
+        [AllowEmptyCollection()]
+        [string[]] $ExplicitParameters = @(),
+
+        [Parameter(Mandatory)]
+        [ValidateSet('StartSession', 'TerminateSession', 'ResumeSession')]
+        [string] $Operation,
+
+        [AllowNull()]
+        [AllowEmptyString()]
+        [string] $ShouldProcessTarget,
+
+        [AllowNull()]
+        [object] $ErrorTarget,
+
+        [Parameter(Mandatory)]
+        [AllowEmptyCollection()]
+        [System.Collections.Generic.List[object]] $History
+    )
+
+    $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $ExplicitParameters
+    $request = $built.Request
+
+    # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf still
+    # needs them. The resolved client is cached for the call below.
+    $resolved = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $request.Client }
+    if (-not $resolved.ok) {
+        throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $ErrorTarget)
+    }
+    $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.data.CredentialSource }
+    $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.data.RegionSource }
+    Write-Debug "Credentials obtained from $credentialOrigin"
+    Write-Debug "Region obtained from $regionOrigin with value '$($resolved.data.Region)'"
+
+    $commandName = $Cmdlet.MyInvocation.MyCommand.Name
+    # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
+    # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools would
+    # run the command when it is set in a session and -Force is given.
+    if ($WhatIfPreference -or -not $BoundParameters['Force']) {
+        if (-not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
+            return
+        }
+    }
+    $selector = ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] `
+        -SelectBound:$BoundParameters.ContainsKey('Select') -PassThru:([bool]$BoundParameters['PassThru'])
+
+    Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.data.Region)"
+    $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
+    if (-not $envelope.ok) {
+        $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $ErrorTarget
+        $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
+        $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
+        $History.Add($logged)
+        throw $failure
+    }
+    $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.data
+    if ($Operation -eq 'StartSession') {
+        Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
+    }
+    $logged = $response.PSObject.Copy()
+    $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
+    $History.Add($logged)
+    Select-SSMResponse -Selector $selector -Response $response -BoundParameters $BoundParameters
+}

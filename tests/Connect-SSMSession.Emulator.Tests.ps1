@@ -1,0 +1,225 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+
+# Port forwarding from PowerShell through the real native library and the emulator's fake
+# agent to a TCP echo server on 127.0.0.1; Stop-SSMSession and Resume-SSMSession against the
+# emulator. Loopback only.
+
+Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the local emulator' {
+    BeforeAll {
+        $repositoryRoot = Split-Path $PSScriptRoot -Parent
+        Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'SSMEmulator.psm1')) -Force
+        Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'EchoServer.psm1')) -Force
+        $emulatorPath = if ($env:SSMSESSION_EMULATOR_PATH) { $env:SSMSESSION_EMULATOR_PATH } else { [System.IO.Path]::Combine($repositoryRoot, 'target', 'release', 'ssm-emulator') }
+        $emulator = Start-SSMEmulator -Path $emulatorPath
+        # Loses, duplicates and reorders frames, and closes every socket after 700 ms.
+        $faulty = Start-SSMEmulator -Path $emulatorPath -ArgumentList '--fault-drop', '0.05', '--fault-duplicate', '0.05', '--fault-reorder', '0.05', '--fault-close-after-ms', '700', '--agent-chunk-size', '16384'
+        $echo = Start-SSMTestEchoServer
+        $manifestPath = Join-Path $repositoryRoot 'SSMSession.psd1'
+        Import-Module $manifestPath -Force
+
+        $savedEnvironment = @{}
+        foreach ($item in @(Get-ChildItem Env: | Where-Object { $_.Name -like 'AWS_*' -or $_.Name -eq 'HOME' })) {
+            $savedEnvironment[$item.Name] = $item.Value
+            Remove-Item -LiteralPath "Env:$($item.Name)"
+        }
+        $fakeHome = Join-Path (Get-PSDrive TestDrive).Root 'home'
+        New-Item -ItemType Directory -Path (Join-Path $fakeHome '.aws') -Force | Out-Null
+        $env:HOME = $fakeHome
+        $env:AWS_EC2_METADATA_DISABLED = 'true'
+
+        $common = @{ Region = 'eu-west-3'; EndpointUrl = $emulator.Url; AccessKey = 'AKIDSSMEMULATOR'; SecretKey = 'ssm-emulator-secret-key' }
+        $portParameters = @{ portNumber = "$($echo.Port)"; localPortNumber = '0' }
+        function Start-PortSession([hashtable] $Client = $common, [string] $Target = 'i-064578e5e7454488f') {
+            Start-SSMSession -Target $Target -DocumentName AWS-StartPortForwardingSession -Parameter $portParameters @Client
+        }
+        function Test-SessionEnded([string] $SessionId, [hashtable] $Client = $common) {
+            try {
+                $null = Resume-SSMSession -SessionId $SessionId -Force @Client
+                $false
+            } catch {
+                $_.FullyQualifiedErrorId -eq 'Amazon.SimpleSystemsManagement.Model.DoesNotExistException,Resume-SSMSession'
+            }
+        }
+    }
+
+    AfterAll {
+        Get-Module SSMSession | Remove-Module
+        Stop-SSMTestEchoServer -Server $echo
+        Stop-SSMEmulator -Emulator $emulator
+        Stop-SSMEmulator -Emulator $faulty
+        Get-ChildItem Env: | Where-Object Name -like 'AWS_*' | ForEach-Object { Remove-Item -LiteralPath "Env:$($_.Name)" }
+        foreach ($entry in $savedEnvironment.GetEnumerator()) {
+            Set-Item -LiteralPath "Env:$($entry.Key)" -Value $entry.Value
+        }
+    }
+
+    Context 'port forwarding' {
+        It 'forwards a piped session with -AsJob: many connections, statistics, Stop() terminates the session' {
+            $forward = Start-PortSession | Connect-SSMSession -AsJob
+            try {
+                $forward.PSObject.TypeNames[0] | Should -Be 'SSMSession.PortForward'
+                $forward.Mode | Should -Be 'Multiplexed'
+                $forward.LocalAddress | Should -Be '127.0.0.1'
+                $forward.LocalPort | Should -BeGreaterThan 0
+                $forward.State | Should -Be 'Running'
+                foreach ($seed in 1..6) {
+                    Test-SSMTestEcho -Port $forward.LocalPort -Length (200000 + $seed * 1000) -Seed $seed | Should -BeTrue
+                }
+                $statistics = $forward.Statistics
+                $statistics.ConnectionsTotal | Should -Be 6
+                $statistics.BytesSent | Should -BeGreaterThan 1200000
+                $statistics.BytesReceived | Should -BeGreaterThan 1200000
+            } finally {
+                $forward.Stop()
+            }
+            $forward.State | Should -Be 'Stopped'
+            Test-SessionEnded $forward.SessionId | Should -BeTrue
+        }
+
+        It 'starts the session itself with -Target and reuses nothing but the parameters given' {
+            $forward = Connect-SSMSession -Target i-0aaa -DocumentName AWS-StartPortForwardingSession -Parameter $portParameters -AsJob @common
+            try {
+                $forward.SessionId | Should -Match '^emulator-user-'
+                Test-SSMTestEcho -Port $forward.LocalPort | Should -BeTrue
+            } finally {
+                $forward.Stop()
+            }
+        }
+
+        It 'runs in the foreground until -TimeoutSec, prints the plugin lines and returns the stopped forward' {
+            $session = Start-PortSession
+            $result = $session | Connect-SSMSession -TimeoutSec 1 -InformationVariable lines -InformationAction SilentlyContinue
+            $text = @($lines | ForEach-Object { "$_" })
+            $text[0] | Should -Be "Starting session with SessionId: $($session.SessionId)"
+            $text[1] | Should -Be "Port $($result.LocalPort) opened for sessionId $($session.SessionId)."
+            $text[2] | Should -Be 'Waiting for connections...'
+            $text[-1].Trim() | Should -Be "Exiting session with sessionId: $($session.SessionId)."
+            $result.State | Should -Be 'Stopped'
+            Test-SessionEnded $session.SessionId | Should -BeTrue
+        }
+
+        It 'uses basic mode with an agent too old for multiplexing, one connection after another' {
+            $forward = Start-PortSession -Target i-basicagent0001 | Connect-SSMSession -AsJob -ChunkSize 1024
+            try {
+                $forward.Mode | Should -Be 'Basic'
+                Test-SSMTestEcho -Port $forward.LocalPort -Length 50000 -Seed 1 | Should -BeTrue
+                Test-SSMTestEcho -Port $forward.LocalPort -Length 30000 -Seed 2 | Should -BeTrue
+            } finally {
+                $forward.Stop()
+            }
+        }
+
+        It 'keeps every byte through lost, duplicated and reordered frames and forced reconnects' {
+            $faultyClient = $common.Clone()
+            $faultyClient.EndpointUrl = $faulty.Url
+            $forward = Start-PortSession -Client $faultyClient | Connect-SSMSession -AsJob
+            try {
+                # The agent closes the socket 700 ms after each (re)open: wait past the first.
+                Start-Sleep -Milliseconds 1200
+                Test-SSMTestEcho -Port $forward.LocalPort -Length 4000000 -Seed 9 | Should -BeTrue
+                $statistics = $forward.Statistics
+                $statistics.Reconnects | Should -BeGreaterThan 0
+                $statistics.MessagesResent | Should -BeGreaterThan 0
+            } finally {
+                $forward.Stop()
+            }
+        }
+
+        It 'ends with the service''s channel_closed message when Stop-SSMSession terminates the session' {
+            $forward = Start-PortSession | Connect-SSMSession -AsJob
+            Stop-SSMSession -SessionId $forward.SessionId -Force @common | Should -Be $forward.SessionId
+            $forward.Wait(10) | Should -BeTrue
+            $forward.State | Should -Be 'Closed'
+            $forward.Message | Should -Be "Exiting session with sessionId: $($forward.SessionId)."
+            $forward.Stop()
+        }
+
+        It 'keeps the session open with -KeepSession' {
+            $forward = Start-PortSession | Connect-SSMSession -AsJob -KeepSession
+            $forward.Stop()
+            Test-SessionEnded $forward.SessionId | Should -BeFalse
+            Stop-SSMSession $forward.SessionId -Force @common | Out-Null
+        }
+
+        It 'counts ConnectToPortError when nothing listens on the target port' {
+            $closed = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $closed.Start()
+            $closedPort = $closed.LocalEndpoint.Port
+            $closed.Stop()
+            $forward = Start-SSMSession -Target i-1 -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = "$closedPort" } @common |
+                Connect-SSMSession -AsJob
+            try {
+                Test-SSMTestEcho -Port $forward.LocalPort -Length 10 | Should -BeFalse
+                $deadline = [datetime]::UtcNow.AddSeconds(5)
+                while ($forward.Statistics.ConnectErrors -eq 0 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                $forward.Statistics.ConnectErrors | Should -BeGreaterThan 0
+            } finally {
+                $forward.Stop()
+            }
+        }
+    }
+
+    Context 'errors' {
+        It 'refuses a shell session with a clear error and terminates the session it started' {
+            { Connect-SSMSession -Target i-1 @common } |
+                Should -Throw -ErrorId 'SSMSession.NotAPortSession,Connect-SSMSession' -ExpectedMessage '*not a port forwarding session*'
+        }
+
+        It 'reports a local port in use as SSMSession.LocalPortUnavailable' {
+            $busy = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $busy.Start()
+            try {
+                $session = Start-PortSession
+                { $session | Connect-SSMSession -LocalPortNumber $busy.LocalEndpoint.Port -AsJob } |
+                    Should -Throw -ErrorId 'SSMSession.LocalPortUnavailable,Connect-SSMSession'
+                Test-SessionEnded $session.SessionId | Should -BeTrue
+            } finally {
+                $busy.Stop()
+            }
+        }
+
+        It 'rejects a stale token' {
+            $session = Start-PortSession
+            { Connect-SSMSession -SessionId $session.SessionId -StreamUrl $session.StreamUrl -TokenValue 'stale' -AsJob @common } |
+                Should -Throw -ErrorId 'SSMSession.DataChannelClosed,Connect-SSMSession' -ExpectedMessage '*token may be stale*'
+        }
+    }
+
+    Context 'Stop-SSMSession and Resume-SSMSession' {
+        It 'resumes with a new token and outputs the ResumeSessionResponse' {
+            $session = Start-SSMSession -Target i-1 @common
+            $resumed = Resume-SSMSession -SessionId $session.SessionId -Force @common
+            $resumed.PSObject.TypeNames[0] | Should -Be 'Amazon.SimpleSystemsManagement.Model.ResumeSessionResponse'
+            $resumed.SessionId | Should -Be $session.SessionId
+            $resumed.TokenValue | Should -Not -Be $session.TokenValue
+            $resumed.StreamUrl | Should -BeLike "*$($session.SessionId)*"
+            $resumed.HttpStatusCode | Should -Be ([System.Net.HttpStatusCode]::OK)
+            $session.SessionId | Resume-SSMSession -Select TokenValue -Force @common | Should -Match '^[0-9a-f]{192}$'
+        }
+
+        It 'stops piped sessions and outputs their ids; -Select * gives the response' {
+            $sessions = 1..2 | ForEach-Object { Start-SSMSession -Target "i-$_" @common }
+            $ids = $sessions | Stop-SSMSession -Force @common
+            $ids | Should -Be @($sessions.SessionId)
+            $sessions | ForEach-Object { Test-SessionEnded $_.SessionId | Should -BeTrue }
+            $response = Start-SSMSession -Target i-3 @common | Stop-SSMSession -Select '*' -Force @common
+            $response.PSObject.TypeNames[0] | Should -Be 'Amazon.SimpleSystemsManagement.Model.TerminateSessionResponse'
+        }
+
+        It 'does nothing with -WhatIf' {
+            $session = Start-SSMSession -Target i-1 @common
+            Stop-SSMSession -SessionId $session.SessionId -WhatIf @common | Should -BeNullOrEmpty
+            Test-SessionEnded $session.SessionId | Should -BeFalse
+        }
+    }
+
+    Context 'module lifetime' {
+        It 'stops running forwards and terminates their sessions when the module is removed' {
+            $forward = Start-PortSession | Connect-SSMSession -AsJob
+            $sessionId = $forward.SessionId
+            Remove-Module SSMSession
+            Import-Module $manifestPath -Force
+            Test-SessionEnded $sessionId | Should -BeTrue
+        }
+    }
+}
