@@ -213,6 +213,41 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
         }
     }
 
+    Context 'diagnostics' {
+        It 'logs connections and handshakes to SSMSESSION_LOG_FILE, never keys, tokens or forwarded bytes' {
+            $logFile = Join-Path (Get-PSDrive TestDrive).Root 'native.log'
+            $script = {
+                param($ManifestPath, $Url, $Port, $EchoModule)
+                $ErrorActionPreference = 'Stop'
+                Import-Module $ManifestPath
+                Import-Module $EchoModule
+                $common = @{ Region = 'eu-west-3'; EndpointUrl = $Url; AccessKey = 'AKIDSSMEMULATOR'; SecretKey = 'ssm-emulator-secret-key' }
+                $session = Start-SSMSession -Target i-1 -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = "$Port" } @common
+                $forward = $session | Connect-SSMSession -AsJob
+                $null = Test-SSMTestEcho -Port $forward.LocalPort -Length 4096 -Seed 77
+                $forward.Stop()
+                $session.TokenValue
+            }
+            $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+            $env:SSMSESSION_LOG = 'debug'
+            $env:SSMSESSION_LOG_FILE = $logFile
+            try {
+                $token = & $pwsh -NoProfile -NonInteractive -Command $script -args $manifestPath, $emulator.Url, $echo.Port, ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'EchoServer.psm1'))
+            } finally {
+                Remove-Item Env:SSMSESSION_LOG, Env:SSMSESSION_LOG_FILE
+            }
+            $LASTEXITCODE | Should -Be 0
+            $log = Get-Content -LiteralPath $logFile -Raw
+            $log | Should -Match 'opening the data channel'
+            $log | Should -Match 'handshake complete'
+            $log | Should -Match 'stopping the port forward'
+            "$token".Trim().Length | Should -Be 192
+            $log | Should -Not -Match "$("$token".Trim())"
+            $log | Should -Not -Match 'ssm-emulator-secret-key'
+            $log | Should -Not -Match 'X-Amz-Signature|Authorization'
+        }
+    }
+
     Context 'module lifetime' {
         It 'stops running forwards and terminates their sessions when the module is removed' {
             $forward = Start-PortSession | Connect-SSMSession -AsJob

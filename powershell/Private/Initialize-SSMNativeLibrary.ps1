@@ -28,6 +28,7 @@ function Initialize-SSMNativeLibrary {
     $bound = [System.AppDomain]::CurrentDomain.GetData($typeName)
     if ($bound -is [type]) {
         $script:SSMNativeType = $bound
+        Initialize-SSMNativeLogging
         return $bound
     }
 
@@ -74,5 +75,6 @@ function Initialize-SSMNativeLibrary {
     $script:SSMNativeVersion = [System.Runtime.InteropServices.Marshal]::PtrToStringUTF8($versionPointer)
     [System.AppDomain]::CurrentDomain.SetData($typeName, $type)
     $script:SSMNativeType = $type
+    Initialize-SSMNativeLogging
     $type
 }

@@ -27,6 +27,8 @@ pub const RESEND_TICK: Duration = Duration::from_millis(100);
 /// other sign of life) follows: the reference plugin ignores pauses altogether, and a
 /// lost `start_publication` must not stall the session for good.
 pub const PAUSE_LIMIT: Duration = Duration::from_secs(3);
+/// Retransmissions per tick at most (the reference resends only the oldest message).
+pub const RESENDS_PER_TICK: usize = 32;
 /// How long the oldest message may stay unacknowledged before the session is given up
 /// (the reference: 3000 attempts at one per 100 ms tick, about 5 minutes).
 pub const DEFAULT_UNACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(300);
@@ -116,6 +118,10 @@ pub struct Endpoint {
     /// `start_publication`, any message from the peer, a new socket, or [`PAUSE_LIMIT`].
     paused_since: Option<Instant>,
     outbound_closed: bool,
+    /// The expected message, arrived while the local side had no room: kept (not
+    /// acknowledged) and delivered as soon as there is room, instead of waiting for the
+    /// peer's retransmission. Its acknowledgement goes out on delivery.
+    held: Option<(ClientMessage, Vec<u8>)>,
     unacknowledged_limit: Duration,
     counters: Arc<EngineCounters>,
 }
@@ -162,6 +168,7 @@ impl Endpoint {
             incoming,
             paused_since: None,
             outbound_closed: false,
+            held: None,
             unacknowledged_limit: DEFAULT_UNACKNOWLEDGED_LIMIT,
             counters: Arc::default(),
         }
@@ -260,7 +267,7 @@ impl Endpoint {
         }
         let frames: Vec<Vec<u8>> = self
             .outgoing
-            .due(Instant::now())
+            .due(Instant::now(), RESENDS_PER_TICK)
             .into_iter()
             .cloned()
             .collect();
@@ -293,7 +300,7 @@ impl Endpoint {
             }
             let may_send = !self.is_paused() && !self.outbound_closed && !self.outgoing.is_full();
             let has_room = link.writer().data_room() > 0;
-            let can_drain = self.incoming.has_ready();
+            let can_drain = self.held.is_some() || self.incoming.has_ready();
             let writer = link.writer().clone();
             tokio::select! {
                 frame = link.recv() => match frame {
@@ -306,7 +313,17 @@ impl Endpoint {
                     Err(e) => return PumpEnd::LinkLost(Some(e)),
                 },
                 permit = inbound.reserve(), if can_drain => {
-                    if let Some(message) = self.incoming.take_ready() {
+                    let next = match self.held.take() {
+                        Some((message, ack)) => {
+                            self.incoming.advance();
+                            if let Err(e) = writer.send_urgent(ack) {
+                                return PumpEnd::LinkLost(Some(e));
+                            }
+                            Some(message)
+                        }
+                        None => self.incoming.take_ready(),
+                    };
+                    if let Some(message) = next {
                         bump(&self.counters.messages_delivered, 1);
                         if let Ok(permit) = permit {
                             permit.send(Payload { payload_type: message.payload_type, data: message.payload });
@@ -379,6 +396,8 @@ impl Endpoint {
                 let ack = acknowledge(&message, now_ms());
                 let sequence = message.sequence_number;
                 let acknowledged = match self.incoming.offer(sequence, message) {
+                    // Already held for delivery: this is the peer's retransmission.
+                    Arrival::InOrder(_) if self.held.is_some() => false,
                     Arrival::InOrder(message) => match inbound.try_reserve() {
                         Ok(permit) => {
                             permit.send(Payload {
@@ -391,6 +410,7 @@ impl Endpoint {
                         }
                         Err(TrySendError::Full(())) => {
                             bump(&self.counters.not_ready, 1);
+                            self.held = Some((message, ack.encode().unwrap_or_default()));
                             false
                         }
                         // Nobody listens any more: take it so the peer can finish.

@@ -241,6 +241,7 @@ pub async fn start_port_forward<C: SessionControl>(
         }
     };
     let local_addr = listener.local_addr().unwrap_or(address);
+    tracing::info!(%local_addr, ?mode, "listening for port forwarding");
     let stats = Arc::new(PortStats {
         connections_active: AtomicU64::new(0),
         connections_total: AtomicU64::new(0),
@@ -322,6 +323,7 @@ impl<C: SessionControl> Driver<C> {
                 end = self.endpoint.pump(&mut self.connection, &mut self.engine.outbound, &self.engine.inbound) => end,
                 _ = stop.wait_for(|stop| *stop) => break Outcome::StopRequested,
             };
+            tracing::debug!(end = ?pumped, unacknowledged = self.endpoint.unacknowledged(), "the channel pump ended");
             match pumped {
                 PumpEnd::ChannelClosed(reason) => break Outcome::End(SessionEnd::Closed(reason)),
                 // The local side never closes its channel on its own; treat it as a stop.
@@ -359,7 +361,12 @@ impl<C: SessionControl> Driver<C> {
             }
             Outcome::End(end) => end,
             Outcome::StopRequested => {
+                tracing::info!(
+                    keep_session = self.keep_session,
+                    "stopping the port forward"
+                );
                 if !self.keep_session && !self.terminate_in_band().await {
+                    tracing::info!("the TerminateSession flag was not confirmed; calling the API");
                     if let Err(reason) = self.control.terminate().await {
                         return SessionEnd::Failed(format!(
                             "The session could not be terminated: {reason}"
@@ -407,7 +414,8 @@ impl<C: SessionControl> Driver<C> {
     async fn reconnect(&mut self) -> Result<Option<Connection>, String> {
         let mut delay = RECONNECT_FIRST_DELAY;
         let mut last_error = String::new();
-        for _ in 0..=RECONNECT_ATTEMPTS {
+        for attempt in 0..=RECONNECT_ATTEMPTS {
+            tracing::warn!(attempt, "the data channel was lost; resuming the session");
             match self.control.resume().await {
                 Ok(None) => return Ok(None),
                 Ok(Some(resumed)) => {

@@ -124,13 +124,15 @@ impl<M> OutgoingWindow<M> {
         true
     }
 
-    /// Unacknowledged messages whose timeout has passed, oldest first, marked as sent
-    /// again now. The caller sends them.
-    pub fn due(&mut self, now: Instant) -> Vec<&M> {
+    /// Unacknowledged messages whose timeout has passed, oldest first and at most `limit`,
+    /// marked as sent again now. The caller sends them. (A limit keeps a delayed
+    /// acknowledgement stream from turning into a retransmission of the whole window.)
+    pub fn due(&mut self, now: Instant, limit: usize) -> Vec<&M> {
         let rto = self.timer.rto();
         self.pending
             .iter_mut()
             .filter(|p| now.saturating_duration_since(p.last_sent) >= rto)
+            .take(limit)
             .map(|p| {
                 p.last_sent = now;
                 p.attempts += 1;
@@ -334,11 +336,11 @@ mod tests {
         let start = Instant::now();
         let mut window = OutgoingWindow::new(10);
         window.push(start, |s| s).unwrap();
-        assert!(window.due(start + 199 * MS).is_empty());
-        assert_eq!(window.due(start + 200 * MS), vec![&0]);
+        assert!(window.due(start + 199 * MS, usize::MAX).is_empty());
+        assert_eq!(window.due(start + 200 * MS, usize::MAX), vec![&0]);
         // Marked as sent again: not due until another timeout has passed.
-        assert!(window.due(start + 300 * MS).is_empty());
-        assert_eq!(window.due(start + 400 * MS), vec![&0]);
+        assert!(window.due(start + 300 * MS, usize::MAX).is_empty());
+        assert_eq!(window.due(start + 400 * MS, usize::MAX), vec![&0]);
         assert_eq!(window.oldest_attempts(), Some(3));
     }
 
@@ -347,7 +349,7 @@ mod tests {
         let start = Instant::now();
         let mut window = OutgoingWindow::new(10);
         window.push(start, |s| s).unwrap();
-        window.due(start + 200 * MS);
+        window.due(start + 200 * MS, usize::MAX);
         window.acknowledge(0, start + 900 * MS);
         assert_eq!(window.timer(), &RetransmissionTimer::default());
     }
@@ -402,5 +404,16 @@ mod tests {
             }
             prop_assert_eq!(delivered, (0..count as i64).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn retransmission_takes_the_oldest_messages_first_and_at_most_the_limit() {
+        let start = Instant::now();
+        let mut window = OutgoingWindow::new(100);
+        for _ in 0..10 {
+            window.push(start, |seq| seq).unwrap();
+        }
+        assert_eq!(window.due(start + 300 * MS, 3), vec![&0, &1, &2]);
+        assert_eq!(window.due(start + 300 * MS, 3), vec![&3, &4, &5]);
     }
 }

@@ -72,6 +72,13 @@ pub enum SessionError {
     Unacknowledged(Duration),
 }
 
+fn kind_name(kind: &SessionKind) -> &str {
+    match kind {
+        SessionKind::Shell { session_type, .. } => session_type,
+        SessionKind::Port { .. } => "Port",
+    }
+}
+
 /// An `input_stream_data` message with the given sequence number.
 pub fn input_message(sequence: i64, payload_type: PayloadType, payload: Vec<u8>) -> ClientMessage {
     ClientMessage {
@@ -212,6 +219,7 @@ async fn handshake(
                         "HandshakeComplete before HandshakeRequest".into(),
                     ));
                 };
+                tracing::info!(%agent_version, session = ?kind_name(&kind), "handshake complete");
                 return Ok(OpenedSession {
                     connection,
                     endpoint,

@@ -153,14 +153,22 @@ pub async fn connect(config: &ChannelConfig) -> Result<Connection, TransportErro
         .replacen("ws://", "http://", 1)
         .parse()
         .map_err(|_| TransportError::InvalidUrl(config.stream_url.clone()))?;
-    let (mut socket, _) = match tunnel_for(&config.proxy, &https)
+    let tunnel = tunnel_for(&config.proxy, &https)
         .await
-        .map_err(TransportError::Proxy)?
-    {
+        .map_err(TransportError::Proxy)?;
+    tracing::info!(
+        host = https.host().unwrap_or_default(),
+        signed = config.signing.is_some() && !is_presigned(&config.stream_url),
+        proxied = tunnel.is_some(),
+        "opening the data channel"
+    );
+    let (mut socket, _) = match tunnel {
         Some(tunnel) => {
+            let _ = tunnel.set_nodelay(true);
             tokio_tungstenite::client_async_tls_with_config(request, tunnel, None, None).await?
         }
-        None => tokio_tungstenite::connect_async(request).await?,
+        // No Nagle: messages and acknowledgements are small and latency-bound.
+        None => tokio_tungstenite::connect_async_with_config(request, None, true).await?,
     };
     let open = OpenDataChannel::new(
         config.token_value.clone(),

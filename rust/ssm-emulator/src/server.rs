@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::{get, post, put};
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -87,6 +88,11 @@ impl Emulator {
             .with_state(state);
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
+            // No Nagle: data-channel messages and acknowledgements are small and
+            // latency-bound (with Nagle and delayed ACKs a round trip takes ~90 ms).
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let served = axum::serve(listener, router)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;

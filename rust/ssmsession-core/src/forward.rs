@@ -30,8 +30,10 @@ pub const CLIENT_VERSION: &str = "1.2.764.0";
 static CLIENT_ID: Lazy<Uuid> = Lazy::new(Uuid::new_v4);
 /// Default wait for the WebSocket and the handshake (the agent's own limit is 15 s).
 const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
-/// Bytes in flight at most; the window in messages follows from the chunk size.
-const BYTES_IN_FLIGHT: usize = 8 * 1024 * 1024;
+/// Bytes in flight at most; the window in messages follows from the chunk size. Large
+/// enough for ~40 MB/s at 50 ms round trips, small enough that a busy agent's queue stays
+/// well under the retransmission timeout.
+const BYTES_IN_FLIGHT: usize = 2 * 1024 * 1024;
 
 /// Open the data channel of a started port session and forward a local port through it.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

@@ -445,3 +445,13 @@ fn terminate_and_resume_session_return_the_api_shapes() {
     );
     assert_eq!(error_of(&missing)["code"], "MissingParameter");
 }
+
+#[test]
+fn logging_rejects_an_unknown_level_without_configuring_anything() {
+    let envelope = run_operation("ConfigureLogging", json!({ "Level": "chatty" }));
+    assert_eq!(error_of(&envelope)["code"], "InvalidLogging");
+    assert!(error_of(&envelope)["message"]
+        .as_str()
+        .unwrap()
+        .contains("error, warn, info, debug or trace"));
+}

@@ -15,6 +15,7 @@ mod boundary;
 mod calls;
 mod envelope;
 mod forwards;
+mod logging;
 mod operations;
 mod runtime;
 
@@ -79,7 +80,8 @@ pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_c
 /// `LocalPort`; it keeps running after the call), `PortForwardStatus` (`{"Handle",
 /// "WaitMs"}`, waits for the end at most `WaitMs`), `StopPortForward` (`{"Handle"}`:
 /// terminates the session unless kept, releases the handle), `ListPortForwards` and
-/// `StopAllPortForwards` (`{}`).
+/// `StopAllPortForwards` (`{}`); diagnostics: `ConfigureLogging` (`{"Level","Path"}`,
+/// once per process; this library's events only, never secrets or payloads).
 ///
 /// # Safety
 /// `request_json` must be NULL or point to a NUL-terminated string that stays valid and

@@ -49,6 +49,7 @@ pub const OPERATIONS: &[&str] = &[
     "StopPortForward",
     "StopAllPortForwards",
     "ListPortForwards",
+    "ConfigureLogging",
 ];
 
 /// The future for an operation by name, with its request already checked.
@@ -97,6 +98,11 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
         }
         "StopAllPortForwards" => Ok(Box::pin(forwards::stop_all())),
         "ListPortForwards" => Ok(Box::pin(async { Ok(forwards::list()) })),
+        "ConfigureLogging" => {
+            let call: crate::logging::LoggingRequest =
+                serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(async move { crate::logging::configure(call) }))
+        }
         other => Err(ErrorBody::invalid_input(
             "UnknownOperation",
             format!(
