@@ -16,7 +16,8 @@ On a machine that cannot reach crates.io but has the workplace's vendored crates
 first. When Pester 5 is not installed, -Test fetches it from NuGet with the dotnet CLI.
 
 -Demo starts the emulator on a free loopback port, imports the module, runs
-Start-SSMSession against it, prints the result and stops the emulator.
+Start-SSMSession against it, forwards a local port through the session with
+Connect-SSMSession to an echo server on 127.0.0.1, prints the results and stops everything.
 
 .PARAMETER Configuration
 Cargo profile: Release (default) or Debug.
@@ -173,18 +174,43 @@ try {
     }
 
     if ($Demo) {
-        Import-Module ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Support', 'SSMEmulator.psm1')) -Force
+        $support = [System.IO.Path]::Combine($repositoryRoot, 'tests', 'Support')
+        Import-Module (Join-Path $support 'SSMEmulator.psm1') -Force
+        Import-Module (Join-Path $support 'EchoServer.psm1') -Force
         $emulator = Start-SSMEmulator -Path $emulatorPath -ShowRequests
+        $echo = Start-SSMTestEchoServer
+        $forward = $null
         try {
             Write-Information "==> Demo: Start-SSMSession against the local emulator at $($emulator.Url)" -InformationAction Continue
             Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+            $emulatorClient = @{
+                Region = 'eu-west-3'; EndpointUrl = $emulator.Url
+                AccessKey = 'AKIDSSMEMULATOR'; SecretKey = 'ssm-emulator-secret-key'
+            }
             $session = Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession `
-                -Parameter @{ localPortNumber = '8080'; portNumber = '80' } `
-                -Region eu-west-3 -EndpointUrl $emulator.Url `
-                -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
-            # A fixed width keeps all three columns in narrow terminals and CI logs.
+                -Parameter @{ localPortNumber = '0'; portNumber = "$($echo.Port)" } @emulatorClient
+            # A fixed width keeps all columns in narrow terminals and CI logs.
             $session | Format-Table -AutoSize | Out-String -Width 400
+
+            Write-Information "==> Demo: Connect-SSMSession forwards a local port to an echo server on 127.0.0.1:$($echo.Port) (no session-manager-plugin)" -InformationAction Continue
+            $forward = $session | Connect-SSMSession -AsJob
+            $client = [System.Net.Sockets.TcpClient]::new('127.0.0.1', $forward.LocalPort)
+            try {
+                $stream = $client.GetStream()
+                $greeting = [System.Text.Encoding]::UTF8.GetBytes('hello through the tunnel')
+                $stream.Write($greeting, 0, $greeting.Length)
+                $answer = [byte[]]::new($greeting.Length)
+                $read = 0
+                while ($read -lt $answer.Length) { $read += $stream.Read($answer, $read, $answer.Length - $read) }
+                Write-Information "sent 'hello through the tunnel' to 127.0.0.1:$($forward.LocalPort), got back '$([System.Text.Encoding]::UTF8.GetString($answer))'" -InformationAction Continue
+            } finally {
+                $client.Dispose()
+            }
+            $forward.Stop()
+            $forward | Format-Table -AutoSize | Out-String -Width 400
         } finally {
+            if ($null -ne $forward) { $forward.Stop() }
+            Stop-SSMTestEchoServer -Server $echo
             Stop-SSMEmulator -Emulator $emulator
         }
     }

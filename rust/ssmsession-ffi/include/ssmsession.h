@@ -53,7 +53,8 @@ char *resolve_client(const char *request_json);
 // `LocalPort`; it keeps running after the call), `PortForwardStatus` (`{"Handle",
 // "WaitMs"}`, waits for the end at most `WaitMs`), `StopPortForward` (`{"Handle"}`:
 // terminates the session unless kept, releases the handle), `ListPortForwards` and
-// `StopAllPortForwards` (`{}`).
+// `StopAllPortForwards` (`{}`); diagnostics: `ConfigureLogging` (`{"Level","Path"}`,
+// once per process; this library's events only, never secrets or payloads).
 //
 // # Safety
 // `request_json` must be NULL or point to a NUL-terminated string that stays valid and
