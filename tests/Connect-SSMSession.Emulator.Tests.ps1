@@ -32,6 +32,10 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
         function Start-PortSession([hashtable] $Client = $common, [string] $Target = 'i-064578e5e7454488f') {
             Start-SSMSession -Target $Target -DocumentName AWS-StartPortForwardingSession -Parameter $portParameters @Client
         }
+        # Whether the runspace's forward is listening: its progress record names the port.
+        function Test-ForwardListening($Runspace) {
+            @($Runspace.Streams.Progress | Where-Object { $_.Activity -like 'Forwarding 127.0.0.1:*' }).Count -gt 0
+        }
         function Test-SessionEnded([string] $SessionId, [hashtable] $Client = $common) {
             try {
                 $null = Resume-SSMSession -SessionId $SessionId -Force @Client
@@ -95,6 +99,32 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
             $text[2] | Should -Be 'Waiting for connections...'
             $text[-1].Trim() | Should -Be "Exiting session with sessionId: $($session.SessionId)."
             $result.State | Should -Be 'Stopped'
+            Test-SessionEnded $session.SessionId | Should -BeTrue
+        }
+
+        It 'ends the session when the foreground pipeline is stopped, as Ctrl+C does' {
+            $session = Start-PortSession
+            $runspace = [powershell]::Create()
+            $null = $runspace.AddScript({
+                    param($ManifestPath, $Session, $Client)
+                    Import-Module $ManifestPath
+                    $Session | Connect-SSMSession @Client -InformationAction SilentlyContinue
+                }).AddArgument($manifestPath).AddArgument($session).AddArgument($common)
+            $running = $runspace.BeginInvoke()
+            try {
+                # Wait until the forward runs, then stop the pipeline (Ctrl+C's mechanism).
+                $deadline = [datetime]::UtcNow.AddSeconds(20)
+                $open = $false
+                while (-not $open -and [datetime]::UtcNow -lt $deadline) {
+                    Start-Sleep -Milliseconds 100
+                    $open = [bool](Test-ForwardListening -Runspace $runspace)
+                }
+                $open | Should -BeTrue
+                $runspace.Stop()
+                $running.IsCompleted | Should -BeTrue
+            } finally {
+                $runspace.Dispose()
+            }
             Test-SessionEnded $session.SessionId | Should -BeTrue
         }
 

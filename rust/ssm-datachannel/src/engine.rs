@@ -659,6 +659,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_start_publication_with_a_bad_digest_still_resumes_sending() {
+        let (client_link, service) = memory_pair();
+        let client = run(Role::Client, client_link, 16);
+        let mut service = service;
+        service
+            .writer
+            .send_urgent(service_message(MessageType::PausePublication))
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        client.to_peer.send(numbered(1)).await.unwrap();
+        // As some services send it: a payload whose digest does not match (bytes 80..112).
+        let mut start = ClientMessage {
+            payload: b"resume".to_vec(),
+            ..ClientMessage::decode(&service_message(MessageType::StartPublication))
+                .unwrap()
+                .message
+        }
+        .encode()
+        .unwrap();
+        start[80] ^= 0xff;
+        service.writer.send_urgent(start).unwrap();
+        let frame = tokio::time::timeout(Duration::from_secs(1), service.recv())
+            .await
+            .expect("sending resumed")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            ClientMessage::decode(&frame).unwrap().message.message_type,
+            MessageType::InputStreamData
+        );
+        client.task.abort();
+    }
+
+    #[tokio::test]
     async fn channel_closed_ends_a_client_pump_with_its_reason() {
         let (link, service) = memory_pair();
         let client = run(Role::Client, link, 4);
