@@ -28,11 +28,22 @@ Run all checks and tests after building.
 .PARAMETER Demo
 Run the emulator demo after building.
 
+.PARAMETER Benchmark
+Run the benchmarks (tests/Benchmark/Invoke-SSMBenchmark.ps1): SSMSession against the AWS
+.NET SDK and the plugin's pacing, in the same run; prints a table and writes
+out/bench/summary.json. -Test runs them too, in -Quick mode, so they never rot.
+
+.PARAMETER Quick
+With -Benchmark: few repetitions and small sizes (a smoke run).
+
 .EXAMPLE
 pwsh ./build.ps1 -Demo
 
 .EXAMPLE
 pwsh ./build.ps1 -Test
+
+.EXAMPLE
+pwsh ./build.ps1 -Benchmark
 #>
 [CmdletBinding()]
 param(
@@ -41,7 +52,11 @@ param(
 
     [switch] $Test,
 
-    [switch] $Demo
+    [switch] $Demo,
+
+    [switch] $Benchmark,
+
+    [switch] $Quick
 )
 
 Set-StrictMode -Version 3.0
@@ -171,6 +186,14 @@ try {
         if ($result.PassedCount -eq 0) {
             throw 'Pester ran no tests.'
         }
+    }
+
+    if ($Benchmark -or $Test) {
+        $quickRun = $Quick -or -not $Benchmark
+        Invoke-Step -Name 'cargo build (port_throughput example)' -File cargo -Arguments (@('build', '-p', 'ssm-emulator', '--example', 'port_throughput', '--locked') + $cargoProfileArgs)
+        Write-Information "==> benchmarks$(if ($quickRun) { ' (quick smoke run)' })" -InformationAction Continue
+        & ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Benchmark', 'Invoke-SSMBenchmark.ps1')) -RepositoryRoot $repositoryRoot `
+            -EmulatorPath $emulatorPath -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'bench', 'summary.json')) -Quick:$quickRun
     }
 
     if ($Demo) {

@@ -1,0 +1,272 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+Measures SSMSession against its anchors in the same run: the AWS .NET SDK assemblies that
+AWS.Tools.SimpleSystemsManagement loads, and the session-manager-plugin's pacing.
+
+.DESCRIPTION
+Rows (each with median and spread over repetitions, ours vs the anchor, and the ratio):
+import time, cold call, warm calls (plus raw native calls, no PowerShell), parallel calls,
+memory growth over many calls, library size, and port-forwarding throughput and latency
+(the port_throughput example, against the plain loopback copy). Everything talks to the
+local emulator on 127.0.0.1. Prints a table and writes summary.json.
+
+Benchmarks measure; they do not pass or fail. -Quick runs every row with few repetitions
+(CI runs it so the benchmarks never rot).
+
+.PARAMETER RepositoryRoot
+The repository (for the module manifest and the built binaries).
+
+.PARAMETER EmulatorPath
+The ssm-emulator executable.
+
+.PARAMETER OutputPath
+Where summary.json goes.
+
+.PARAMETER Quick
+Few repetitions and small sizes: a smoke run.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)]
+    [string] $RepositoryRoot,
+
+    [Parameter(Mandatory)]
+    [string] $EmulatorPath,
+
+    [Parameter(Mandatory)]
+    [string] $OutputPath,
+
+    [switch] $Quick
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+
+$sizes = if ($Quick) {
+    @{ ProcessRuns = 3; Warm = 20; Parallel = 80; Memory = 300; ThroughputScale = 0.02 }
+} else {
+    @{ ProcessRuns = 11; Warm = 300; Parallel = 2000; Memory = 10000; ThroughputScale = 1.0 }
+}
+$manifestPath = Join-Path $RepositoryRoot 'SSMSession.psd1'
+$pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+$accessKey = 'AKIDSSMEMULATOR'
+$secretKey = 'ssm-emulator-secret-key'
+
+function Get-AnchorAssembly {
+    # The AWS .NET SDK from NuGet, as AWS.Tools.SimpleSystemsManagement ships it.
+    $nugetRoot = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else { [System.IO.Path]::Combine($HOME, '.nuget', 'packages') }
+    $core = [System.IO.Path]::Combine($nugetRoot, 'awssdk.core', '4.1.0', 'lib', 'net8.0', 'AWSSDK.Core.dll')
+    $ssm = [System.IO.Path]::Combine($nugetRoot, 'awssdk.simplesystemsmanagement', '4.0.105', 'lib', 'net8.0', 'AWSSDK.SimpleSystemsManagement.dll')
+    if (-not ((Test-Path -LiteralPath $core) -and (Test-Path -LiteralPath $ssm))) {
+        $scratch = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-awssdk-$PID"
+        New-Item -ItemType Directory -Force -Path $scratch | Out-Null
+        try {
+            Set-Content -LiteralPath (Join-Path $scratch 'fetch.csproj') -Value @'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>net8.0</TargetFramework></PropertyGroup>
+  <ItemGroup>
+    <PackageDownload Include="AWSSDK.Core" Version="[4.1.0]" />
+    <PackageDownload Include="AWSSDK.SimpleSystemsManagement" Version="[4.0.105]" />
+  </ItemGroup>
+</Project>
+'@
+            & dotnet restore (Join-Path $scratch 'fetch.csproj') --verbosity quiet
+            if ($LASTEXITCODE -ne 0) { throw 'Could not fetch AWSSDK.Core and AWSSDK.SimpleSystemsManagement from NuGet.' }
+        } finally {
+            Remove-Item -LiteralPath $scratch -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+    @($core, $ssm)
+}
+
+function Measure-Statistic {
+    # Median and spread (min, max) of a list of numbers.
+    param([double[]] $Values)
+    $sorted = @($Values | Sort-Object)
+    $middle = [int][math]::Floor($sorted.Count / 2)
+    $median = if ($sorted.Count % 2) { $sorted[$middle] } else { ($sorted[$middle - 1] + $sorted[$middle]) / 2 }
+    [pscustomobject]@{ Median = $median; Min = $sorted[0]; Max = $sorted[-1]; Count = $sorted.Count }
+}
+
+function Measure-ProcessRun {
+    # Wall time in ms of `pwsh -NoProfile -NonInteractive -Command <script>`, each run.
+    param([string] $Script, [int] $Runs)
+    $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($Script))
+    foreach ($run in 1..$Runs) {
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        & $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | Out-Null
+        $watch.Stop()
+        if ($LASTEXITCODE -ne 0) { throw "A benchmark process failed (exit $LASTEXITCODE): $Script" }
+        $watch.Elapsed.TotalMilliseconds
+    }
+}
+
+function ConvertTo-BenchmarkRow {
+    param([string] $Name, [string] $Unit, $Ours, $Anchor, [string] $AnchorName, [string] $Goal, [Nullable[bool]] $Met, [string] $Note = '')
+    $ratio = if ($null -ne $Anchor -and $Anchor.Median -ne 0) { $Ours.Median / $Anchor.Median } else { $null }
+    [pscustomobject]@{
+        Name = $Name; Unit = $Unit; Ours = $Ours; Anchor = $Anchor; AnchorName = $AnchorName
+        Ratio = $ratio; Goal = $Goal; Met = $Met; Note = $Note
+    }
+}
+
+function Get-OverBaseline {
+    param($Statistic, [double] $Baseline)
+    [pscustomobject]@{
+        Median = [math]::Max(0, $Statistic.Median - $Baseline); Min = [math]::Max(0, $Statistic.Min - $Baseline)
+        Max = [math]::Max(0, $Statistic.Max - $Baseline); Count = $Statistic.Count
+    }
+}
+
+Import-Module ([System.IO.Path]::Combine($RepositoryRoot, 'tests', 'Support', 'SSMEmulator.psm1')) -Force
+$anchorAssemblies = Get-AnchorAssembly
+$emulator = Start-SSMEmulator -Path $EmulatorPath
+$rows = [System.Collections.Generic.List[object]]::new()
+try {
+    $url = $emulator.Url
+    $oursCall = "Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl '$url' -AccessKey $accessKey -SecretKey $secretKey"
+    $anchorSetup = @"
+Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1])'
+`$config = [Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementConfig]::new()
+`$config.ServiceURL = '$url'; `$config.AuthenticationRegion = 'eu-west-3'
+`$client = [Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementClient]::new([Amazon.Runtime.BasicAWSCredentials]::new('$accessKey', '$secretKey'), `$config)
+`$request = [Amazon.SimpleSystemsManagement.Model.StartSessionRequest]::new(); `$request.Target = 'i-1'
+"@
+    $anchorCall = '$null = $client.StartSessionAsync($request).GetAwaiter().GetResult()'
+
+    # 1. Import, minus bare start-up.
+    Write-Information '==> import' -InformationAction Continue
+    $bare = Measure-Statistic (Measure-ProcessRun -Script 'exit 0' -Runs $sizes.ProcessRuns)
+    $import = Measure-Statistic (Measure-ProcessRun -Script "Import-Module '$manifestPath'" -Runs $sizes.ProcessRuns)
+    $anchorImport = Measure-Statistic (Measure-ProcessRun -Script "Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1])'" -Runs $sizes.ProcessRuns)
+    $oursImport = Get-OverBaseline $import $bare.Median
+    $anchorImportNet = Get-OverBaseline $anchorImport $bare.Median
+    $rows.Add((ConvertTo-BenchmarkRow -Name 'Import (over bare pwsh)' -Unit 'ms' -Ours $oursImport -Anchor $anchorImportNet -AnchorName 'AWSSDK.Core + AWSSDK.SimpleSystemsManagement load' `
+                -Goal '<= 1/5 of the anchor and <= 50 ms' -Met ($oursImport.Median -le 50 -and $oursImport.Median -le $anchorImportNet.Median / 5) -Note "bare pwsh start-up: $([math]::Round($bare.Median)) ms"))
+
+    # 2. Cold call: fresh process, import, one StartSession, exit.
+    Write-Information '==> cold call' -InformationAction Continue
+    $cold = Get-OverBaseline (Measure-Statistic (Measure-ProcessRun -Script "Import-Module '$manifestPath'; `$null = $oursCall" -Runs $sizes.ProcessRuns)) $bare.Median
+    $anchorCold = Get-OverBaseline (Measure-Statistic (Measure-ProcessRun -Script "$anchorSetup`n$anchorCall" -Runs $sizes.ProcessRuns)) $bare.Median
+    $rows.Add((ConvertTo-BenchmarkRow -Name 'Cold call (over bare pwsh)' -Unit 'ms' -Ours $cold -Anchor $anchorCold -AnchorName '.NET SDK client from pwsh' `
+                -Goal '<= 1/3 of the anchor' -Met ($cold.Median -le $anchorCold.Median / 3)))
+
+    # 3-5. In one process: warm calls, raw native calls, parallel calls, memory.
+    Write-Information '==> warm, native, parallel and memory (one pwsh)' -InformationAction Continue
+    $inProcess = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$manifestPath'
+$anchorSetup
+`$warm = $($sizes.Warm)
+`$common = @{ Target = 'i-1'; Region = 'eu-west-3'; EndpointUrl = '$url'; AccessKey = '$accessKey'; SecretKey = '$secretKey' }
+1..5 | ForEach-Object { `$null = Start-SSMSession @common; $anchorCall }
+`$ours = foreach (`$i in 1..`$warm) { `$w = [Diagnostics.Stopwatch]::StartNew(); `$null = Start-SSMSession @common; `$w.Elapsed.TotalMilliseconds }
+`$anchor = foreach (`$i in 1..`$warm) { `$w = [Diagnostics.Stopwatch]::StartNew(); $anchorCall; `$w.Elapsed.TotalMilliseconds }
+`$native = & (Get-Module SSMSession) { Initialize-SSMNativeLibrary }
+`$json = (@{ Target = 'i-1'; Client = @{ Region = 'eu-west-3'; EndpointUrl = '$url'; AccessKey = '$accessKey'; SecretKey = '$secretKey' } } | ConvertTo-Json -Compress) + [char]0
+`$bytes = [Text.Encoding]::UTF8.GetBytes(`$json)
+`$raw = foreach (`$i in 1..`$warm) { `$w = [Diagnostics.Stopwatch]::StartNew(); `$p = `$native::start_session(`$bytes); `$native::ssm_string_free(`$p); `$w.Elapsed.TotalMilliseconds }
+`$parallelCount = $($sizes.Parallel)
+`$w = [Diagnostics.Stopwatch]::StartNew()
+1..`$parallelCount | ForEach-Object -ThrottleLimit 8 -Parallel { Import-Module '$manifestPath'; `$c = `$using:common; `$null = Start-SSMSession @c }
+`$oursParallel = `$w.Elapsed.TotalMilliseconds
+`$w.Restart()
+1..`$parallelCount | ForEach-Object -ThrottleLimit 8 -Parallel { `$client = `$using:client; `$request = `$using:request; $anchorCall }
+`$anchorParallel = `$w.Elapsed.TotalMilliseconds
+[GC]::Collect(); [GC]::WaitForPendingFinalizers()
+`$before = [Diagnostics.Process]::GetCurrentProcess().WorkingSet64
+foreach (`$i in 1..$($sizes.Memory)) { `$null = Start-SSMSession @common }
+[GC]::Collect(); [GC]::WaitForPendingFinalizers()
+`$after = [Diagnostics.Process]::GetCurrentProcess(); `$after.Refresh()
+@{ Ours = `$ours; Anchor = `$anchor; Raw = `$raw; OursParallel = `$oursParallel; AnchorParallel = `$anchorParallel; RssGrowth = (`$after.WorkingSet64 - `$before) } | ConvertTo-Json -Compress
+"@
+    $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($inProcess))
+    $measured = (& $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | Select-Object -Last 1) | ConvertFrom-Json
+    if ($LASTEXITCODE -ne 0) { throw 'The in-process benchmark failed.' }
+    $warmOurs = Measure-Statistic $measured.Ours
+    $warmAnchor = Measure-Statistic $measured.Anchor
+    $raw = Measure-Statistic $measured.Raw
+    $layerShare = if ($warmOurs.Median -gt 0) { ($warmOurs.Median - $raw.Median) / $warmOurs.Median } else { 0 }
+    $rows.Add((ConvertTo-BenchmarkRow -Name 'Warm call (Start-SSMSession)' -Unit 'ms' -Ours $warmOurs -Anchor $warmAnchor -AnchorName '.NET SDK StartSessionAsync in the same pwsh' `
+                -Goal '<= the anchor; PowerShell layer <= 60 %' -Met ($warmOurs.Median -le $warmAnchor.Median -and $layerShare -le 0.6) `
+                -Note ("raw native call {0:N3} ms: the PowerShell layer is {1:P0} of a call" -f $raw.Median, $layerShare)))
+    $sequentialOurs = $warmOurs.Median * $sizes.Parallel
+    $speedUp = $sequentialOurs / $measured.OursParallel
+    $rows.Add((ConvertTo-BenchmarkRow -Name "Parallel, 8 runspaces, $($sizes.Parallel) calls" -Unit 'ms' `
+                -Ours ([pscustomobject]@{ Median = $measured.OursParallel; Min = $measured.OursParallel; Max = $measured.OursParallel; Count = 1 }) `
+                -Anchor ([pscustomobject]@{ Median = $measured.AnchorParallel; Min = $measured.AnchorParallel; Max = $measured.AnchorParallel; Count = 1 }) `
+                -AnchorName '.NET SDK, one shared client' -Goal 'speed-up >= 1.6x over sequential' -Met ($speedUp -ge 1.6) `
+                -Note ("{0:N2}x faster than {1} sequential warm calls (includes importing the module in each runspace)" -f $speedUp, $sizes.Parallel)))
+    $growthMb = $measured.RssGrowth / 1MB
+    $rows.Add((ConvertTo-BenchmarkRow -Name "RSS growth over $($sizes.Memory) calls" -Unit 'MB' -Ours ([pscustomobject]@{ Median = $growthMb; Min = $growthMb; Max = $growthMb; Count = 1 }) `
+                -Anchor $null -AnchorName '' -Goal '< 5 MB' -Met ($growthMb -lt 5)))
+
+    # 6. Library size, stripped.
+    $library = Get-ChildItem -Path ([System.IO.Path]::Combine($RepositoryRoot, 'runtimes', '*', 'native', '*ssmsession*')) | Select-Object -First 1
+    $strippedMb = $library.Length / 1MB
+    $stripNote = 'unstripped (no strip tool found)'
+    $strip = Get-Command strip -ErrorAction SilentlyContinue
+    if ($strip -and -not $IsWindows) {
+        $copy = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-stripped-$PID"
+        & $strip.Source -o $copy $library.FullName
+        if ($LASTEXITCODE -eq 0) {
+            $strippedMb = (Get-Item -LiteralPath $copy).Length / 1MB
+            $stripNote = "stripped copy of $([math]::Round($library.Length / 1MB, 1)) MB on disk"
+        }
+        Remove-Item -LiteralPath $copy -ErrorAction SilentlyContinue
+    }
+    $rows.Add((ConvertTo-BenchmarkRow -Name 'Native library size' -Unit 'MB' -Ours ([pscustomobject]@{ Median = $strippedMb; Min = $strippedMb; Max = $strippedMb; Count = 1 }) `
+                -Anchor $null -AnchorName '' -Goal '<= 15 MB stripped' -Met ($strippedMb -le 15) -Note $stripNote))
+} finally {
+    Stop-SSMEmulator -Emulator $emulator
+}
+
+# 7. Port forwarding (the Rust example prints its own table; its rows are parsed here).
+Write-Information '==> port forwarding throughput' -InformationAction Continue
+$throughputBinary = [System.IO.Path]::Combine($RepositoryRoot, 'target', 'release', 'examples', $(if ($IsWindows) { 'port_throughput.exe' } else { 'port_throughput' }))
+$output = & $throughputBinary $sizes.ThroughputScale
+if ($LASTEXITCODE -ne 0) { throw 'port_throughput failed.' }
+$rates = @{}
+foreach ($line in $output) {
+    if ($line -match '^(?<name>.+?)\s+(?<mb>[\d.]+)\s+(?<rate>[\d.]+)\s+(?<pct>[\d.]+)%\s+(?<cpu>\S+)$') {
+        $rates[$Matches.name.Trim()] = [pscustomobject]@{ Rate = [double]$Matches.rate; Cpu = $Matches.cpu }
+    } elseif ($line -match '^\s+forwarded, (?<name>.+?): (?<us>[\d.]+) µs \(\+(?<added>[\d.]+) µs\)') {
+        $rates["latency $($Matches.name)"] = [double]$Matches.added
+    }
+}
+$limit = $rates['plain TCP over loopback (limit)'].Rate
+$paced = $rates['forwarded, 1 KiB chunks paced 1 ms (plugin)'].Rate
+$big = $rates['forwarded, 32 KiB chunks unpaced'].Rate
+$small = $rates['forwarded, 1 KiB chunks unpaced'].Rate
+$single = { param($v) [pscustomobject]@{ Median = $v; Min = $v; Max = $v; Count = 1 } }
+$rows.Add((ConvertTo-BenchmarkRow -Name 'Port forward, 32 KiB chunks' -Unit 'MB/s' -Ours (& $single $big) -Anchor (& $single $limit) -AnchorName 'plain TCP copy over loopback' `
+            -Goal '>= 100 MB/s and >= 25 % of the loopback limit' -Met ($big -ge 100 -and $big -ge 0.25 * $limit) -Note "CPU $($rates['forwarded, 32 KiB chunks unpaced'].Cpu) ms/MB"))
+$rows.Add((ConvertTo-BenchmarkRow -Name 'Port forward, 1 KiB chunks unpaced' -Unit 'MB/s' -Ours (& $single $small) -Anchor (& $single $paced) -AnchorName 'plugin pacing (1 KiB + 1 ms)' `
+            -Goal '>= 30x the plugin pacing' -Met ($small -ge 30 * $paced) -Note "CPU $($rates['forwarded, 1 KiB chunks unpaced'].Cpu) ms/MB"))
+$latency = $rates['latency 32 KiB chunks unpaced']
+$rows.Add((ConvertTo-BenchmarkRow -Name 'Added round-trip latency' -Unit 'ms' -Ours (& $single ($latency / 1000)) -Anchor $null -AnchorName '' -Goal '<= 1 ms' -Met ($latency -le 1000)))
+
+# Report.
+$table = foreach ($row in $rows) {
+    [pscustomobject]@{
+        Row    = $row.Name
+        Ours   = '{0:N2} {1} ({2:N2}-{3:N2})' -f $row.Ours.Median, $row.Unit, $row.Ours.Min, $row.Ours.Max
+        Anchor = if ($row.Anchor) { '{0:N2} {1}' -f $row.Anchor.Median, $row.Unit } else { '' }
+        Ratio  = if ($null -ne $row.Ratio) { '{0:N2}' -f $row.Ratio } else { '' }
+        Goal   = $row.Goal
+        Met    = if ($row.Met) { 'yes' } else { 'NO' }
+    }
+}
+$table | Format-Table -AutoSize -Wrap | Out-String -Width 300 | Write-Information -InformationAction Continue
+foreach ($row in $rows | Where-Object Note) {
+    Write-Information "$($row.Name): $($row.Note)" -InformationAction Continue
+}
+New-Item -ItemType Directory -Force -Path (Split-Path $OutputPath -Parent) | Out-Null
+[pscustomobject]@{
+    Date    = [datetime]::UtcNow.ToString('o')
+    Quick   = [bool]$Quick
+    Machine = "$([Environment]::ProcessorCount) cores, $([System.Runtime.InteropServices.RuntimeInformation]::OSDescription)"
+    Rows    = $rows
+} | ConvertTo-Json -Depth 6 | Set-Content -LiteralPath $OutputPath
+Write-Information "Written: $OutputPath" -InformationAction Continue
