@@ -85,7 +85,10 @@ function Invoke-SSMApiCommand {
     $selector = ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] `
         -SelectBound:$BoundParameters.ContainsKey('Select') -PassThru:([bool]$BoundParameters['PassThru'])
 
-    Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.data.Region)"
+    # Built only when it is shown: every call pays for it otherwise.
+    if ($VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore') {
+        Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.data.Region)"
+    }
     $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
     if (-not $envelope.ok) {
         $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $ErrorTarget
