@@ -10,6 +10,9 @@ $script:SSMNativeType = $null
 $script:SSMNativeVersion = $null
 # Client settings of the sessions started here, by session id (see Save-SSMSessionClient).
 $script:SSMSessionClients = [System.Collections.Specialized.OrderedDictionary]::new()
+# Successful ResolveClient answers by client settings (see Resolve-SSMClient). Ordinal keys:
+# the settings' JSON is case-sensitive (secrets, paths).
+$script:SSMResolvedClients = [System.Collections.Generic.Dictionary[string, object]]::new([System.StringComparer]::Ordinal)
 # Whether running port forwards are stopped when the module is removed or pwsh exits
 # (registered with the first forward; see Register-SSMPortForwardCleanup).
 $script:SSMCleanupRegistered = $false

@@ -25,6 +25,8 @@ Describe 'Stop-SSMSession and Resume-SSMSession (native calls mocked)' {
     }
 
     BeforeEach {
+        # Each test decides what ResolveClient answers: forget earlier answers.
+        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'TerminateSession' } { $terminated }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResumeSession' } { $resumed }
@@ -120,6 +122,8 @@ Describe 'Connect-SSMSession (native calls mocked)' {
     }
 
     BeforeEach {
+        # Each test decides what ResolveClient answers: forget earlier answers.
+        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartPortForward' } { $opened }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StopPortForward' } { $stopped }

@@ -26,6 +26,8 @@ Describe 'Start-SSMSession (native call mocked)' {
     }
 
     BeforeEach {
+        # Each test decides what ResolveClient answers: forget earlier answers.
+        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { $success }
     }
@@ -281,6 +283,20 @@ Describe 'Start-SSMSession (native call mocked)' {
             { Start-SSMSession -Target i-1 -WhatIf } | Should -Throw -ExpectedMessage 'No region specified*'
         }
 
+        It 'resolves the same client settings once, and again after a failure' {
+            Start-SSMSession -Target i-1 -Region eu-west-3 | Out-Null
+            Start-SSMSession -Target i-2 -Region eu-west-3 | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
+            Start-SSMSession -Target i-2 -Region eu-west-2 | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 2 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } {
+                New-Failure 'region' 'NoRegion' 'No region specified or obtained from persisted/shell defaults.'
+            }
+            { Start-SSMSession -Target i-1 -Region us-east-1 } | Should -Throw -ExpectedMessage 'No region specified*'
+            { Start-SSMSession -Target i-1 -Region us-east-1 } | Should -Throw -ExpectedMessage 'No region specified*'
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 4 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
+        }
+
         It 'writes where credentials and region came from to the debug stream' {
             $debug = Start-SSMSession -Target i-1 -Region eu-west-3 -AccessKey AKIDX -SecretKey s -Debug 5>&1 -ErrorAction Stop |
                 Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
@@ -399,6 +415,8 @@ Describe 'Start-SSMSession (native call mocked)' {
 
     Context '$AWSHistory' {
         BeforeEach {
+        # Each test decides what ResolveClient answers: forget earlier answers.
+        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
             Remove-Variable -Name AWSHistory -Scope Global -ErrorAction SilentlyContinue
         }
         AfterAll {

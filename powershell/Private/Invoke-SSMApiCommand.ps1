@@ -64,7 +64,7 @@ function Invoke-SSMApiCommand {
 
     # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf still
     # needs them. The resolved client is cached for the call below.
-    $resolved = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $request.Client }
+    $resolved = Resolve-SSMClient -Client $request.Client
     if (-not $resolved.ok) {
         throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $ErrorTarget)
     }

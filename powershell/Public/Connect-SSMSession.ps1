@@ -224,7 +224,7 @@ function Connect-SSMSession {
                 $remembered = Get-SSMSessionClient -SessionId $SessionId
                 if ($null -ne $remembered) { $client = $remembered }
             }
-            $resolved = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $client }
+            $resolved = Resolve-SSMClient -Client $client
             if (-not $resolved.ok) {
                 throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $(if ($Target) { $Target } else { $SessionId }))
             }

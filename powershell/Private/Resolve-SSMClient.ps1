@@ -1,0 +1,32 @@
+function Resolve-SSMClient {
+    <#
+    .SYNOPSIS
+    Resolves credentials and region for native client settings, once per settings.
+
+    .DESCRIPTION
+    The native library builds and caches one client per distinct settings (the snapshot of
+    the environment included), and a cached client answers ResolveClient from memory; the
+    answer for equal settings cannot change. Keeping the successful answer here saves a
+    native round trip on every later call. Failures are not kept. At most 64 entries.
+    Returns the ResolveClient envelope.
+
+    .PARAMETER Client
+    The native client settings.
+    #>
+    [CmdletBinding()]
+    [OutputType([pscustomobject])]
+    param(
+        [Parameter(Mandatory)]
+        [System.Collections.IDictionary] $Client
+    )
+    $key = ConvertTo-Json -InputObject $Client -Depth 5 -Compress
+    $cache = $script:SSMResolvedClients
+    $known = $null
+    if ($cache.TryGetValue($key, [ref]$known)) { return $known }
+    $envelope = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $Client }
+    if ($envelope.ok) {
+        if ($cache.Count -ge 64) { $cache.Clear() }
+        $cache[$key] = $envelope
+    }
+    $envelope
+}
