@@ -80,6 +80,26 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
             Test-SessionEnded $forward.SessionId | Should -BeTrue
         }
 
+        It 'lists running forwards with Get-SSMPortForward, which can stop them' {
+            $first = Start-PortSession | Connect-SSMSession -AsJob
+            $second = Start-PortSession | Connect-SSMSession -AsJob
+            try {
+                $listed = @(Get-SSMPortForward)
+                $listed.SessionId | Should -Contain $first.SessionId
+                $listed.SessionId | Should -Contain $second.SessionId
+                $one = Get-SSMPortForward -SessionId $first.SessionId
+                $one.LocalPort | Should -Be $first.LocalPort
+                $one.State | Should -Be 'Running'
+                $one.Stop()
+                @(Get-SSMPortForward).SessionId | Should -Not -Contain $first.SessionId
+                $first.State | Should -Not -Be 'Running'
+                Get-SSMPortForward -SessionId 'no-such-*' | Should -BeNullOrEmpty
+            } finally {
+                $second.Stop()
+            }
+            Test-SessionEnded $first.SessionId | Should -BeTrue
+        }
+
         It 'starts the session itself with -Target and reuses nothing but the parameters given' {
             $forward = Connect-SSMSession -Target i-0aaa -DocumentName AWS-StartPortForwardingSession -Parameter $portParameters -AsJob @common
             try {

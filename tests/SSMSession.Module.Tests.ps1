@@ -24,7 +24,7 @@ Describe 'SSMSession module' {
         Import-Module $manifestPath -Force
         @(Get-Module SSMSession).Count | Should -Be 1
         (Get-Command Start-SSMSession).Module.Name | Should -Be 'SSMSession'
-        @((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) | Should -Be @('Connect-SSMSession', 'Resume-SSMSession', 'Start-SSMSession', 'Stop-SSMSession')
+        @((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) | Should -Be @('Connect-SSMSession', 'Get-SSMPortForward', 'Resume-SSMSession', 'Start-SSMSession', 'Stop-SSMSession')
     }
 
     It 'exports no private helper' {

@@ -254,7 +254,7 @@ function Connect-SSMSession {
                 throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.error -TargetObject $session.SessionId)
             }
             $handle = $opened.data.Handle
-            $forward = New-SSMPortForwardObject -Data $opened.data
+            $forward = ConvertTo-SSMPortForward -Data $opened.data
             if ($opened.data.CustomerMessage) {
                 Write-Information $opened.data.CustomerMessage -InformationAction $informationAction
             }

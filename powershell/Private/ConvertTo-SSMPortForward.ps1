@@ -1,7 +1,8 @@
-function New-SSMPortForwardObject {
+function ConvertTo-SSMPortForward {
     <#
     .SYNOPSIS
-    The SSMSession.PortForward object Connect-SSMSession returns for a running forward.
+    The SSMSession.PortForward object for a native forward (Connect-SSMSession,
+    Get-SSMPortForward).
 
     .DESCRIPTION
     SessionId, LocalAddress, LocalPort, Mode, AgentVersion and Handle are fixed. State
@@ -33,22 +34,11 @@ function New-SSMPortForwardObject {
     $forward.PSObject.Properties.Add([psnoteproperty]::new('FinalStatus', $null))
     # Literal script blocks: they are bound to this module, so they can call its private
     # functions from wherever the object travels.
-    $forward.PSObject.Properties.Add([psscriptproperty]::new('State', {
-                $status = if ($null -ne $this.FinalStatus) { $this.FinalStatus } else { Get-SSMPortForwardStatus -Handle $this.Handle }
-                $status.State
-            }))
-    $forward.PSObject.Properties.Add([psscriptproperty]::new('Message', {
-                $status = if ($null -ne $this.FinalStatus) { $this.FinalStatus } else { Get-SSMPortForwardStatus -Handle $this.Handle }
-                $status.Message
-            }))
-    $forward.PSObject.Properties.Add([psscriptproperty]::new('Statistics', {
-                $status = if ($null -ne $this.FinalStatus) { $this.FinalStatus } else { Get-SSMPortForwardStatus -Handle $this.Handle }
-                $status.Statistics
-            }))
+    $forward.PSObject.Properties.Add([psscriptproperty]::new('State', { (Get-SSMPortForwardSnapshot -Forward $this).State }))
+    $forward.PSObject.Properties.Add([psscriptproperty]::new('Message', { (Get-SSMPortForwardSnapshot -Forward $this).Message }))
+    $forward.PSObject.Properties.Add([psscriptproperty]::new('Statistics', { (Get-SSMPortForwardSnapshot -Forward $this).Statistics }))
     $forward.PSObject.Methods.Add([psscriptmethod]::new('Stop', {
-                if ($null -eq $this.FinalStatus) {
-                    $this.FinalStatus = Get-SSMPortForwardStatus -Handle $this.Handle -Stop
-                }
+                $null = Get-SSMPortForwardSnapshot -Forward $this -Stop
             }))
     $forward.PSObject.Methods.Add([psscriptmethod]::new('Wait', {
                 param([int] $TimeoutSeconds = 0)
@@ -56,7 +46,13 @@ function New-SSMPortForwardObject {
                 $deadline = [datetime]::UtcNow.AddSeconds([math]::Max(0, $TimeoutSeconds))
                 do {
                     $remaining = [int][math]::Min(250, [math]::Max(0, ($deadline - [datetime]::UtcNow).TotalMilliseconds))
-                    if ((Get-SSMPortForwardStatus -Handle $this.Handle -WaitMilliseconds $remaining).State -ne 'Running') { return $true }
+                    if ($null -ne $this.FinalStatus) { return $true }
+                    try {
+                        $state = (Get-SSMPortForwardStatus -Handle $this.Handle -WaitMilliseconds $remaining).State
+                    } catch {
+                        $state = (Get-SSMPortForwardSnapshot -Forward $this).State
+                    }
+                    if ($state -ne 'Running') { return $true }
                 } while ([datetime]::UtcNow -lt $deadline)
                 $false
             }))
