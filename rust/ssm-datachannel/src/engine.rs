@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
@@ -112,7 +113,7 @@ fn bump(counter: &AtomicU64, by: u64) {
 /// and the reorder buffer for arrivals.
 pub struct Endpoint {
     role: Role,
-    outgoing: OutgoingWindow<Vec<u8>>,
+    outgoing: OutgoingWindow<Bytes>,
     incoming: Reorder<ClientMessage>,
     /// When a `pause_publication` arrived: send nothing new and retransmit nothing until
     /// `start_publication`, any message from the peer, a new socket, or [`PAUSE_LIMIT`].
@@ -159,7 +160,7 @@ impl Endpoint {
     /// Continues from state built elsewhere (the client's handshake).
     pub fn from_parts(
         role: Role,
-        outgoing: OutgoingWindow<Vec<u8>>,
+        outgoing: OutgoingWindow<Bytes>,
         incoming: Reorder<ClientMessage>,
     ) -> Self {
         Self {
@@ -229,13 +230,15 @@ impl Endpoint {
         Ok(())
     }
 
-    fn sequence(&mut self, payload: Payload) -> Result<Vec<u8>, WindowFull> {
+    fn sequence(&mut self, payload: Payload) -> Result<Bytes, WindowFull> {
         let next = self.outgoing.next_sequence();
-        let frame = self
-            .message(next, payload)
-            .encode()
-            // Only a payload over 4 GiB fails to encode; chunking keeps payloads small.
-            .unwrap_or_default();
+        let frame = Bytes::from(
+            self.message(next, payload)
+                .encode()
+                // Only a payload over 4 GiB fails to encode; chunking keeps payloads small.
+                .unwrap_or_default(),
+        );
+        // The window and the socket share the bytes (a reference count, not a copy).
         let copy = frame.clone();
         self.outgoing.push(Instant::now(), |_| frame)?;
         bump(&self.counters.messages_sent, 1);
@@ -246,7 +249,7 @@ impl Endpoint {
     /// belonged to the old socket and ends with it.
     pub async fn resend_all<L: Link>(&mut self, link: &mut L) -> Result<(), LinkError> {
         self.paused_since = None;
-        let frames: Vec<Vec<u8>> = self
+        let frames: Vec<Bytes> = self
             .outgoing
             .mark_all_resent(Instant::now())
             .into_iter()
@@ -265,7 +268,7 @@ impl Endpoint {
         if self.is_paused() || link.writer().data_room() < crate::link::DATA_QUEUE / 2 {
             return Ok(());
         }
-        let frames: Vec<Vec<u8>> = self
+        let frames: Vec<Bytes> = self
             .outgoing
             .due(Instant::now(), RESENDS_PER_TICK)
             .into_iter()
@@ -468,7 +471,7 @@ mod tests {
         let sink = |tx: mpsc::UnboundedSender<Vec<u8>>| {
             futures_util::sink::unfold(tx, |tx, item: Outgoing| async move {
                 if let Outgoing::Frame(frame) = item {
-                    tx.send(frame).map_err(|_| LinkError("closed".into()))?;
+                    tx.send(frame.to_vec()).map_err(|_| LinkError("closed".into()))?;
                 }
                 Ok::<_, LinkError>(tx)
             })

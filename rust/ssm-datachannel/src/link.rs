@@ -9,6 +9,7 @@
 use std::fmt::Display;
 use std::future::Future;
 
+use bytes::Bytes;
 use futures_util::{Sink, SinkExt};
 use tokio::sync::mpsc;
 
@@ -24,12 +25,11 @@ pub const DATA_QUEUE: usize = 64;
 /// What the writer task writes.
 #[derive(Debug)]
 pub enum Outgoing {
-    Frame(Vec<u8>),
+    /// An encoded message. Shared, not copied: the engine keeps the same bytes for
+    /// retransmission.
+    Frame(Bytes),
     /// A WebSocket close frame; the writer stops after it.
-    Close {
-        code: u16,
-        reason: String,
-    },
+    Close { code: u16, reason: String },
 }
 
 /// The writing half of a link. Cheap to clone; the writer task ends when every clone is
@@ -37,7 +37,7 @@ pub enum Outgoing {
 #[derive(Clone, Debug)]
 pub struct LinkWriter {
     urgent: mpsc::UnboundedSender<Outgoing>,
-    data: mpsc::Sender<Vec<u8>>,
+    data: mpsc::Sender<Bytes>,
 }
 
 fn gone() -> LinkError {
@@ -53,7 +53,7 @@ impl LinkWriter {
         M: Send + 'static,
     {
         let (urgent, mut urgent_rx) = mpsc::unbounded_channel::<Outgoing>();
-        let (data, mut data_rx) = mpsc::channel::<Vec<u8>>(DATA_QUEUE);
+        let (data, mut data_rx) = mpsc::channel::<Bytes>(DATA_QUEUE);
         tokio::spawn(async move {
             loop {
                 let item = tokio::select! {
@@ -83,7 +83,9 @@ impl LinkWriter {
 
     /// Queues an acknowledgement or control frame; never waits.
     pub fn send_urgent(&self, frame: Vec<u8>) -> Result<(), LinkError> {
-        self.urgent.send(Outgoing::Frame(frame)).map_err(|_| gone())
+        self.urgent
+            .send(Outgoing::Frame(frame.into()))
+            .map_err(|_| gone())
     }
 
     /// Queues a close frame; the writer stops after writing it.
@@ -95,12 +97,12 @@ impl LinkWriter {
     }
 
     /// Queues a data frame, waiting while the queue is full.
-    pub async fn send_data(&self, frame: Vec<u8>) -> Result<(), LinkError> {
+    pub async fn send_data(&self, frame: Bytes) -> Result<(), LinkError> {
         self.data.send(frame).await.map_err(|_| gone())
     }
 
     /// Queues a data frame if there is room; false when the queue is full.
-    pub fn try_send_data(&self, frame: Vec<u8>) -> Result<bool, LinkError> {
+    pub fn try_send_data(&self, frame: Bytes) -> Result<bool, LinkError> {
         match self.data.try_send(frame) {
             Ok(()) => Ok(true),
             Err(mpsc::error::TrySendError::Full(_)) => Ok(false),

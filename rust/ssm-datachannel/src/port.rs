@@ -17,7 +17,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::bridge::{bridge, pump_from_channel, pump_to_channel, ByteCounters, Chunking};
+use crate::bridge::{
+    bridge, copy_stream, pump_from_channel, pump_to_channel, ByteCounters, Chunking,
+};
 use crate::engine::{Endpoint, EngineCounters, Payload, PumpEnd};
 use crate::handshake::{AgentFeatures, SessionKind};
 use crate::message::PayloadType;
@@ -524,7 +526,7 @@ async fn run_multiplexed(
             let _active = active;
             let mut tcp = tcp;
             let mut stream = stream;
-            let _ = tokio::io::copy_bidirectional(&mut tcp, &mut stream).await;
+            copy_stream(&mut tcp, &mut stream).await;
         });
     }
 }

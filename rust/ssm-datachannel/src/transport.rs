@@ -187,7 +187,7 @@ impl Connection {
     /// Queues one message for writing.
     pub async fn send(&mut self, message: &ClientMessage) -> Result<(), TransportError> {
         self.writer
-            .send_data(message.encode()?)
+            .send_data(message.encode()?.into())
             .await
             .map_err(|e| TransportError::Closed(e.0))
     }

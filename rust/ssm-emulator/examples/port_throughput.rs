@@ -7,7 +7,9 @@
 //! (which answers with the count at EOF) and reports MB/s; the latency rows time 1-byte
 //! request/response round trips. The client and the fake agent use the same chunk size.
 //! CPU is the process's user+system time per MB (client and emulator share the process),
-//! read from /proc on Linux. `scale` (default 1.0) multiplies the transfer sizes.
+//! read from /proc on Linux. `scale` (default 1.0) multiplies the transfer sizes; an
+//! optional second argument runs only the forwarded rows whose name contains it (for
+//! profiling one row, e.g. `perf record ... port_throughput 1 32`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -41,6 +43,24 @@ async fn sink_server() -> u16 {
                     }
                 }
                 let _ = stream.write_all(&total.to_be_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+/// A plain TCP relay on 127.0.0.1 to `upstream`: what a forwarded connection costs with
+/// no protocol at all (same buffer size as the forwarder).
+async fn relay_server(upstream: u16) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let _ = client.set_nodelay(true);
+            tokio::spawn(async move {
+                let mut server = TcpStream::connect(("127.0.0.1", upstream)).await.unwrap();
+                let _ = server.set_nodelay(true);
+                ssm_datachannel::bridge::copy_stream(&mut client, &mut server).await;
             });
         }
     });
@@ -185,6 +205,7 @@ async fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0);
     let size = |megabytes: f64| ((megabytes * scale).max(0.25) * MB) as u64;
+    let only = std::env::args().nth(2);
     let sink = sink_server().await;
 
     let direct_latency = round_trip_us(sink, 200).await;
@@ -198,6 +219,19 @@ async fn main() {
         seconds: direct_seconds,
         cpu_per_mb_ms: direct_cpu.map(|c| c * 1000.0 / (direct_bytes as f64 / MB)),
     }];
+    // A forwarded byte crosses loopback three times (local client -> forwarder -> agent ->
+    // target), so two plain relays give the limit of that path with no protocol work.
+    let relayed = relay_server(relay_server(sink).await).await;
+    let cpu_before = cpu_seconds();
+    let relay_bytes = size(256.0);
+    let relay_seconds = one_way(relayed, relay_bytes).await;
+    let relay_cpu = cpu_seconds().zip(cpu_before).map(|(a, b)| a - b);
+    rows.push(Row {
+        name: "plain TCP through two relays (3 hops)".into(),
+        bytes: relay_bytes,
+        seconds: relay_seconds,
+        cpu_per_mb_ms: relay_cpu.map(|c| c * 1000.0 / (relay_bytes as f64 / MB)),
+    });
     let mut latencies = Vec::new();
     for (name, chunk, pace, megabytes) in [
         (
@@ -209,6 +243,9 @@ async fn main() {
         ("forwarded, 1 KiB chunks unpaced", 1024, 0, 32.0),
         ("forwarded, 32 KiB chunks unpaced", 32 * 1024, 0, 256.0),
     ] {
+        if only.as_deref().is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
         let (row, latency) = forwarded_row(name, chunk, pace, size(megabytes), sink).await;
         latencies.push((name, latency));
         rows.push(row);

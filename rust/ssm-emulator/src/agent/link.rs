@@ -146,7 +146,7 @@ fn faulty_sink(
     faults: Faults,
 ) -> impl futures_util::Sink<Outgoing, Error = axum::Error> + Unpin + Send {
     let delay = faults.delay;
-    let mut held: Option<Vec<u8>> = None;
+    let mut held: Option<bytes::Bytes> = None;
     let faulted = sink.with_flat_map(move |item: Outgoing| {
         let frames: Vec<Outgoing> = match item {
             Outgoing::Frame(frame) if !is_service_message(&frame) => {
@@ -190,7 +190,7 @@ fn is_service_message(frame: &[u8]) -> bool {
 
 fn to_message(item: Outgoing) -> Message {
     match item {
-        Outgoing::Frame(frame) => Message::Binary(frame.into()),
+        Outgoing::Frame(frame) => Message::Binary(frame),
         Outgoing::Close { code, reason } => Message::Close(Some(CloseFrame {
             code,
             reason: reason.into(),

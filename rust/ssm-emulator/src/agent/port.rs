@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_smux::{MuxBuilder, MuxStream};
 use serde_json::Value;
-use ssm_datachannel::bridge::{bridge, pump_to_channel, ByteCounters, Chunking};
+use ssm_datachannel::bridge::{bridge, copy_stream, pump_to_channel, ByteCounters, Chunking};
 use ssm_datachannel::engine::Payload;
 use ssm_datachannel::message::PayloadType;
 use ssm_datachannel::payload::Flag;
@@ -135,7 +135,7 @@ async fn serve_stream(
 ) {
     match target.dial().await {
         Ok(mut tcp) => {
-            let _ = tokio::io::copy_bidirectional(&mut tcp, &mut stream).await;
+            copy_stream(&mut tcp, &mut stream).await;
         }
         Err(_) => {
             // The flag names no stream: the client can only report it.
