@@ -13,6 +13,8 @@ $script:SSMSessionClients = [System.Collections.Specialized.OrderedDictionary]::
 # Successful ResolveClient answers by client settings (see Resolve-SSMClient). Ordinal keys:
 # the settings' JSON is case-sensitive (secrets, paths).
 $script:SSMResolvedClients = [System.Collections.Generic.Dictionary[string, object]]::new([System.StringComparer]::Ordinal)
+# -Select's default selector per operation (see Invoke-SSMApiCommand).
+$script:SSMDefaultSelectors = @{}
 # Whether running port forwards are stopped when the module is removed or pwsh exits
 # (registered with the first forward; see Register-SSMPortForwardCleanup).
 $script:SSMCleanupRegistered = $false

@@ -60,6 +60,42 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
         }
     }
 
+    Context 'request serialisation' {
+        BeforeAll {
+            Import-Module $manifestPath -Force
+        }
+
+        It 'sends what ConvertTo-Json would send for strings, numbers, booleans, arrays and nested dictionaries' {
+            InModuleScope SSMSession {
+                $parameters = [System.Collections.Generic.Dictionary[string, string[]]]::new()
+                $parameters['portNumber'] = @('80', '8080')
+                $request = @{
+                    Target = 'i-1'; WaitMs = 100; KeepSession = $true; Reason = $null; Parameters = $parameters
+                    Client = @{ Region = 'eu-west-3'; Environment = [ordered]@{ HOME = '/home/zoë "q" \ <x> & +' } }
+                }
+                $fast = ConvertTo-SSMJson -InputObject $request | ConvertFrom-Json -AsHashtable
+                $reference = ConvertTo-Json -InputObject $request -Depth 10 -Compress | ConvertFrom-Json -AsHashtable
+                $fast.Target | Should -Be $reference.Target
+                $fast.WaitMs | Should -Be 100
+                $fast.KeepSession | Should -BeTrue
+                $fast.ContainsKey('Reason') | Should -BeTrue
+                $fast.Reason | Should -BeNullOrEmpty
+                $fast.Parameters.portNumber | Should -Be @('80', '8080')
+                $fast.Client.Region | Should -Be 'eu-west-3'
+                $fast.Client.Environment.HOME | Should -BeExactly $reference.Client.Environment.HOME
+            }
+        }
+
+        It 'still serialises a request holding a value PowerShell wrapped in a PSObject' {
+            InModuleScope SSMSession {
+                $request = @{ Target = [psobject]'i-1'; Client = @{ Region = 'eu-west-3' } }
+                $sent = ConvertTo-SSMJson -InputObject $request | ConvertFrom-Json
+                $sent.Target | Should -BeExactly 'i-1'
+                $sent.Client.Region | Should -BeExactly 'eu-west-3'
+            }
+        }
+    }
+
     Context 'tab completion' {
         BeforeAll {
             Import-Module $manifestPath -Force

@@ -38,7 +38,11 @@ function Add-SSMHistoryRecord {
         [int] $EmittedObjectsCount
     )
 
-    $buffer = Get-SSMHistoryBuffer -Cmdlet $Cmdlet
+    # Our buffer already in place: the common case, without a function call.
+    $buffer = $Cmdlet.SessionState.PSVariable.GetValue('global:AWSHistory')
+    if ($null -eq $buffer -or $buffer.PSObject.TypeNames[0] -ne 'SSMSession.AWSCmdletHistoryBuffer') {
+        $buffer = Get-SSMHistoryBuffer -Cmdlet $Cmdlet
+    }
     if ($null -eq $buffer -or $buffer.MaxCmdletHistory -le 0) {
         return
     }

@@ -112,7 +112,9 @@ function ConvertTo-SSMServiceRequest {
         }
 
         if ($null -ne $BoundParameters['Region']) {
-            $client.Region = ConvertTo-SSMRegionName -Region $BoundParameters['Region']
+            $region = $BoundParameters['Region']
+            # The common case inline (a function call costs more than the rest of this).
+            $client.Region = if ($region -is [string]) { [string]$region } else { ConvertTo-SSMRegionName -Region $region }
             $regionOrigin = 'region parameter'
         } else {
             $storedRegion = $Cmdlet.GetVariableValue('StoredAWSRegion')

@@ -70,8 +70,11 @@ function Invoke-SSMApiCommand {
     }
     $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.data.CredentialSource }
     $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.data.RegionSource }
-    Write-Debug "Credentials obtained from $credentialOrigin"
-    Write-Debug "Region obtained from $regionOrigin with value '$($resolved.data.Region)'"
+    # Written only when shown: Write-Debug costs about 40 µs even when silent.
+    if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore') {
+        Write-Debug "Credentials obtained from $credentialOrigin"
+        Write-Debug "Region obtained from $regionOrigin with value '$($resolved.data.Region)'"
+    }
 
     $commandName = $Cmdlet.MyInvocation.MyCommand.Name
     # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
@@ -82,8 +85,17 @@ function Invoke-SSMApiCommand {
             return
         }
     }
-    $selector = ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] `
-        -SelectBound:$BoundParameters.ContainsKey('Select') -PassThru:([bool]$BoundParameters['PassThru'])
+    $selectBound = $BoundParameters.ContainsKey('Select')
+    $passThru = [bool]$BoundParameters['PassThru']
+    $selector = if (-not $selectBound -and -not $passThru -and $script:SSMDefaultSelectors.ContainsKey($Operation)) {
+        $script:SSMDefaultSelectors[$Operation]
+    } else {
+        ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] -SelectBound:$selectBound -PassThru:$passThru
+    }
+    if (-not $selectBound -and -not $passThru) {
+        # The default depends on the operation only; most calls use it.
+        $script:SSMDefaultSelectors[$Operation] = $selector
+    }
 
     # Built only when it is shown: every call pays for it otherwise.
     if ($VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore') {
@@ -104,5 +116,9 @@ function Invoke-SSMApiCommand {
     $logged = $response.PSObject.Copy()
     $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
     $History.Add($logged)
-    Select-SSMResponse -Selector $selector -Response $response -BoundParameters $BoundParameters
+    if ($selector.Kind -eq 'All') {
+        $response
+    } else {
+        Select-SSMResponse -Selector $selector -Response $response -BoundParameters $BoundParameters
+    }
 }

@@ -13,7 +13,7 @@ function Invoke-SSMNative {
     Name of the export, e.g. start_session.
 
     .PARAMETER Request
-    The request; serialised with ConvertTo-Json.
+    The request; serialised with ConvertTo-SSMJson.
     #>
     [CmdletBinding()]
     [OutputType([pscustomobject])]
@@ -26,8 +26,11 @@ function Invoke-SSMNative {
         [System.Collections.IDictionary] $Request
     )
 
-    $native = Initialize-SSMNativeLibrary
-    $json = ConvertTo-Json -InputObject $Request -Depth 10 -Compress
+    $native = $script:SSMNativeType
+    if (-not $native) {
+        $native = Initialize-SSMNativeLibrary
+    }
+    $json = ConvertTo-SSMJson -InputObject $Request
     $bytes = [System.Text.Encoding]::UTF8.GetBytes($json + [char]0)
     $result = [IntPtr]::Zero
     try {

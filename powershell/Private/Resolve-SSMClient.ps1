@@ -19,7 +19,7 @@ function Resolve-SSMClient {
         [Parameter(Mandatory)]
         [System.Collections.IDictionary] $Client
     )
-    $key = ConvertTo-Json -InputObject $Client -Depth 5 -Compress
+    $key = ConvertTo-SSMJson -InputObject $Client
     $cache = $script:SSMResolvedClients
     $known = $null
     if ($cache.TryGetValue($key, [ref]$known)) { return $known }
