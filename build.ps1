@@ -15,6 +15,10 @@ On a machine that cannot reach crates.io but has the workplace's vendored crates
 (../shared/tools/use-vendored-crates beside the repository), cargo is pointed at them
 first. When Pester 5 is not installed, -Test fetches it from NuGet with the dotnet CLI.
 
+-Package builds the installable module folder out/SSMSession/<ModuleVersion>/ (the
+manifest, the functions merged into one SSMSession.psm1, the format file and the staged
+native libraries); -Test and -Benchmark build it too (the benchmarks measure it).
+
 -Demo starts the emulator on a free loopback port, imports the module, runs
 Start-SSMSession against it, forwards a local port through the session with
 Connect-SSMSession to an echo server on 127.0.0.1, prints the results and stops everything.
@@ -24,6 +28,9 @@ Cargo profile: Release (default) or Debug.
 
 .PARAMETER Test
 Run all checks and tests after building.
+
+.PARAMETER Package
+Build the installable module folder out/SSMSession/<ModuleVersion>/.
 
 .PARAMETER Demo
 Run the emulator demo after building.
@@ -51,6 +58,8 @@ param(
     [string] $Configuration = 'Release',
 
     [switch] $Test,
+
+    [switch] $Package,
 
     [switch] $Demo,
 
@@ -163,6 +172,14 @@ try {
     }
     Write-Information "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB)" -InformationAction Continue
 
+    $packageManifest = $null
+    if ($Package -or $Test -or $Benchmark) {
+        $packageFolder = & ([System.IO.Path]::Combine($repositoryRoot, 'powershell', 'Build', 'New-SSMSessionPackage.ps1')) `
+            -RepositoryRoot $repositoryRoot -OutputRoot (Join-Path $repositoryRoot 'out')
+        $packageManifest = Join-Path $packageFolder.FullName 'SSMSession.psd1'
+        Write-Information "Packaged $($packageFolder.FullName)" -InformationAction Continue
+    }
+
     if ($Test) {
         Invoke-Step -Name 'cargo fmt --check' -File cargo -Arguments @('fmt', '--all', '--check')
         Invoke-Step -Name 'cargo clippy' -File cargo -Arguments (@('clippy', '--workspace', '--all-targets', '--locked') + $cargoProfileArgs + @('--', '-D', 'warnings'))
@@ -190,10 +207,10 @@ try {
 
     if ($Benchmark -or $Test) {
         $quickRun = $Quick -or -not $Benchmark
-        Invoke-Step -Name 'cargo build (port_throughput example)' -File cargo -Arguments (@('build', '-p', 'ssm-emulator', '--example', 'port_throughput', '--locked') + $cargoProfileArgs)
+        Invoke-Step -Name 'cargo build (benchmark examples)' -File cargo -Arguments (@('build', '-p', 'ssm-emulator', '--example', 'port_throughput', '--example', 'cold_call', '--locked') + $cargoProfileArgs)
         Write-Information "==> benchmarks$(if ($quickRun) { ' (quick smoke run)' })" -InformationAction Continue
         & ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Benchmark', 'Invoke-SSMBenchmark.ps1')) -RepositoryRoot $repositoryRoot `
-            -EmulatorPath $emulatorPath -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'bench', 'summary.json')) -Quick:$quickRun
+            -ModulePath $packageManifest -EmulatorPath $emulatorPath -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'bench', 'summary.json')) -Quick:$quickRun
     }
 
     if ($Demo) {

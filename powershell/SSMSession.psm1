@@ -1,10 +1,17 @@
-# Development loader: one function per file under Private/ and Public/. The manifest's
+# Module root script: one function per file under Private/ and Public/. The manifest's
 # FunctionsToExport decides what users see. Nothing here touches the native library; it is
-# loaded on the first call (Private/Initialize-SSMNativeLibrary.ps1).
+# loaded on the first call (Private/Initialize-SSMNativeLibrary.ps1). The release package
+# (powershell/Build/New-SSMSessionPackage.ps1) ships this file with the region marked
+# "functions" replaced by the functions themselves: one file to parse instead of ~40.
 Set-StrictMode -Version 3.0
 
-# The folder that holds SSMSession.psd1 (this file is in its powershell/ subfolder).
-$script:SSMModuleRoot = [System.IO.Path]::GetDirectoryName($PSScriptRoot)
+# The folder that holds SSMSession.psd1: this file's folder in the package, its parent in
+# the source tree (where this file is in powershell/).
+$script:SSMModuleRoot = if ([System.IO.File]::Exists([System.IO.Path]::Combine($PSScriptRoot, 'SSMSession.psd1'))) {
+    $PSScriptRoot
+} else {
+    [System.IO.Path]::GetDirectoryName($PSScriptRoot)
+}
 # Set by Initialize-SSMNativeLibrary on the first call.
 $script:SSMNativeType = $null
 $script:SSMNativeVersion = $null
@@ -23,11 +30,13 @@ $script:SSMCleanupRegistered = $false
 # and rethrow through $PSCmdlet.ThrowTerminatingError, so every failure is terminating for
 # the caller whatever its ErrorActionPreference, and keeps its ErrorId and category.
 
+#region functions
 foreach ($folder in 'Private', 'Public') {
     foreach ($file in [System.IO.Directory]::GetFiles((Join-Path $PSScriptRoot $folder), '*.ps1')) {
         . $file
     }
 }
+#endregion functions
 
 # Tab completion (static lists and local files only; registering costs microseconds).
 Register-SSMArgumentCompleter

@@ -60,6 +60,43 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
         }
     }
 
+    Context 'release package' {
+        BeforeAll {
+            $packageScript = [System.IO.Path]::Combine($repositoryRoot, 'powershell', 'Build', 'New-SSMSessionPackage.ps1')
+            $package = & $packageScript -RepositoryRoot $repositoryRoot -OutputRoot (Join-Path $TestDrive 'out')
+            $packageManifest = Join-Path $package.FullName 'SSMSession.psd1'
+        }
+
+        It 'is a versioned folder whose manifest lists files that exist' {
+            $manifest = Test-ModuleManifest -Path $packageManifest -ErrorAction Stop
+            $package.Name | Should -Be $manifest.Version.ToString()
+            $manifest.RootModule | Should -Be 'SSMSession.psm1'
+            foreach ($file in (Import-PowerShellDataFile -LiteralPath $packageManifest).FileList) {
+                Join-Path $package.FullName $file | Should -Exist
+            }
+            Get-ChildItem -LiteralPath $package.FullName -Filter *.ps1 -Recurse | Should -BeNullOrEmpty -Because 'the functions are merged into SSMSession.psm1'
+        }
+
+        It 'holds every source function, and imports in a fresh pwsh with the native library working' {
+            $merged = Get-Content -Raw -LiteralPath (Join-Path $package.FullName 'SSMSession.psm1')
+            foreach ($file in Get-ChildItem ([System.IO.Path]::Combine($repositoryRoot, 'powershell')) -Filter *.ps1 -Recurse | Where-Object { $_.Directory.Name -in 'Private', 'Public' }) {
+                $merged | Should -Match "(?m)^function $([regex]::Escape($file.BaseName)) \{"
+            }
+            $probe = @'
+Import-Module '__MANIFEST__'
+(Get-Module SSMSession).ModuleBase
+((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) -join ','
+try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0.1:9 -AccessKey AKIDX -SecretKey x -ErrorAction Stop } catch { $_.FullyQualifiedErrorId }
+'@.Replace('__MANIFEST__', $packageManifest)
+            $output = & $pwshPath -NoProfile -NonInteractive -Command $probe 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because ($output -join [System.Environment]::NewLine)
+            $output[0] | Should -Be $package.FullName
+            $output[1] | Should -Be 'Connect-SSMSession,Get-SSMPortForward,Resume-SSMSession,Start-SSMSession,Stop-SSMSession'
+            # A refused connection is reported by the native core: the packaged library loaded.
+            $output[2] | Should -Be 'SSMSession.ConnectionFailure,Start-SSMSession'
+        }
+    }
+
     Context 'request serialisation' {
         BeforeAll {
             Import-Module $manifestPath -Force

@@ -20,12 +20,13 @@ function Initialize-SSMNativeLibrary {
     }
 
     $libraryPath = Get-SSMNativeLibraryPath -ModuleRoot $script:SSMModuleRoot
-    $pathHash = [System.Convert]::ToHexString(
-        [System.Security.Cryptography.SHA256]::HashData([System.Text.Encoding]::UTF8.GetBytes($libraryPath))
-    ).Substring(0, 16)
-    $typeName = "SSMSession.Native.Library_$pathHash"
+    # The AppDomain slot is keyed by the library path itself; the type name only has to be
+    # unique inside its own dynamic assembly. (A hash of the path cost ~9 ms on the first
+    # call: the first SHA-256 of a process loads the platform's crypto library.)
+    $slot = "SSMSession.Native|$libraryPath"
+    $typeName = 'SSMSession.Native.Library'
 
-    $bound = [System.AppDomain]::CurrentDomain.GetData($typeName)
+    $bound = [System.AppDomain]::CurrentDomain.GetData($slot)
     if ($bound -is [type]) {
         $script:SSMNativeType = $bound
         Initialize-SSMNativeLogging
@@ -73,7 +74,7 @@ function Initialize-SSMNativeLibrary {
                 $libraryPath))
     }
     $script:SSMNativeVersion = [System.Runtime.InteropServices.Marshal]::PtrToStringUTF8($versionPointer)
-    [System.AppDomain]::CurrentDomain.SetData($typeName, $type)
+    [System.AppDomain]::CurrentDomain.SetData($slot, $type)
     $script:SSMNativeType = $type
     Initialize-SSMNativeLogging
     $type

@@ -41,5 +41,5 @@ function Invoke-SSMNative {
             $native::ssm_string_free($result)
         }
     }
-    ConvertFrom-Json -InputObject $text
+    ConvertFrom-SSMJson -Json $text
 }

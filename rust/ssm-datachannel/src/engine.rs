@@ -471,7 +471,8 @@ mod tests {
         let sink = |tx: mpsc::UnboundedSender<Vec<u8>>| {
             futures_util::sink::unfold(tx, |tx, item: Outgoing| async move {
                 if let Outgoing::Frame(frame) = item {
-                    tx.send(frame.to_vec()).map_err(|_| LinkError("closed".into()))?;
+                    tx.send(frame.to_vec())
+                        .map_err(|_| LinkError("closed".into()))?;
                 }
                 Ok::<_, LinkError>(tx)
             })
