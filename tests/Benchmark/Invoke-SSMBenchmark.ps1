@@ -96,16 +96,31 @@ function Measure-Statistic {
 }
 
 function Measure-ProcessRun {
-    # Wall time in ms of `pwsh -NoProfile -NonInteractive -Command <script>`, each run.
-    param([string] $Script, [int] $Runs)
-    $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($Script))
+    # Wall time in ms of `pwsh -NoProfile -NonInteractive -Command <script>` for each script,
+    # the scripts taking turns (round-robin) so that a machine slowing down or speeding up
+    # during the row affects them alike. Returns one list of times per script, in order.
+    param([string[]] $Scripts, [int] $Runs)
+    $encoded = @($Scripts | ForEach-Object { [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($_)) })
+    $times = @($Scripts | ForEach-Object { , [System.Collections.Generic.List[double]]::new() })
     foreach ($run in 1..$Runs) {
-        $watch = [System.Diagnostics.Stopwatch]::StartNew()
-        & $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | Out-Null
-        $watch.Stop()
-        if ($LASTEXITCODE -ne 0) { throw "A benchmark process failed (exit $LASTEXITCODE): $Script" }
-        $watch.Elapsed.TotalMilliseconds
+        for ($i = 0; $i -lt $Scripts.Count; $i++) {
+            $watch = [System.Diagnostics.Stopwatch]::StartNew()
+            & $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded[$i] | Out-Null
+            $watch.Stop()
+            if ($LASTEXITCODE -ne 0) { throw "A benchmark process failed (exit $LASTEXITCODE): $($Scripts[$i])" }
+            $times[$i].Add($watch.Elapsed.TotalMilliseconds)
+        }
     }
+    # One output object per script: the list of its times.
+    foreach ($list in $times) { , $list.ToArray() }
+}
+
+function Get-PairedOverhead {
+    # Per-run differences to the bare start-up of the same round (runs are interleaved),
+    # so the statistic describes the script's own cost, not the machine's drift.
+    param([double[]] $Times, [double[]] $Bare)
+    $differences = for ($i = 0; $i -lt $Times.Count; $i++) { [math]::Max(0, $Times[$i] - $Bare[$i]) }
+    Measure-Statistic $differences
 }
 
 function ConvertTo-BenchmarkRow {
@@ -114,14 +129,6 @@ function ConvertTo-BenchmarkRow {
     [pscustomobject]@{
         Name = $Name; Unit = $Unit; Ours = $Ours; Anchor = $Anchor; AnchorName = $AnchorName
         Ratio = $ratio; Goal = $Goal; Met = $Met; Note = $Note
-    }
-}
-
-function Get-OverBaseline {
-    param($Statistic, [double] $Baseline)
-    [pscustomobject]@{
-        Median = [math]::Max(0, $Statistic.Median - $Baseline); Min = [math]::Max(0, $Statistic.Min - $Baseline)
-        Max = [math]::Max(0, $Statistic.Max - $Baseline); Count = $Statistic.Count
     }
 }
 
@@ -143,18 +150,20 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
 
     # 1. Import, minus bare start-up.
     Write-Information '==> import' -InformationAction Continue
-    $bare = Measure-Statistic (Measure-ProcessRun -Script 'exit 0' -Runs $sizes.ProcessRuns)
-    $import = Measure-Statistic (Measure-ProcessRun -Script "Import-Module '$manifestPath'" -Runs $sizes.ProcessRuns)
-    $anchorImport = Measure-Statistic (Measure-ProcessRun -Script "Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1])'" -Runs $sizes.ProcessRuns)
-    $oursImport = Get-OverBaseline $import $bare.Median
-    $anchorImportNet = Get-OverBaseline $anchorImport $bare.Median
+    $importScript = "Import-Module '$manifestPath'"
+    $anchorImportScript = "Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1])'"
+    $bareRuns, $importRuns, $anchorImportRuns = Measure-ProcessRun -Scripts 'exit 0', $importScript, $anchorImportScript -Runs $sizes.ProcessRuns
+    $bare = Measure-Statistic $bareRuns
+    $oursImport = Get-PairedOverhead $importRuns $bareRuns
+    $anchorImportNet = Get-PairedOverhead $anchorImportRuns $bareRuns
     $rows.Add((ConvertTo-BenchmarkRow -Name 'Import (over bare pwsh)' -Unit 'ms' -Ours $oursImport -Anchor $anchorImportNet -AnchorName 'AWSSDK.Core + AWSSDK.SimpleSystemsManagement load' `
                 -Goal '<= 1/5 of the anchor and <= 50 ms' -Met ($oursImport.Median -le 50 -and $oursImport.Median -le $anchorImportNet.Median / 5) -Note "bare pwsh start-up: $([math]::Round($bare.Median)) ms"))
 
     # 2. Cold call: fresh process, import, one StartSession, exit.
     Write-Information '==> cold call' -InformationAction Continue
-    $cold = Get-OverBaseline (Measure-Statistic (Measure-ProcessRun -Script "Import-Module '$manifestPath'; `$null = $oursCall" -Runs $sizes.ProcessRuns)) $bare.Median
-    $anchorCold = Get-OverBaseline (Measure-Statistic (Measure-ProcessRun -Script "$anchorSetup`n$anchorCall" -Runs $sizes.ProcessRuns)) $bare.Median
+    $coldBareRuns, $coldRuns, $anchorColdRuns = Measure-ProcessRun -Scripts 'exit 0', "Import-Module '$manifestPath'; `$null = $oursCall", "$anchorSetup`n$anchorCall" -Runs $sizes.ProcessRuns
+    $cold = Get-PairedOverhead $coldRuns $coldBareRuns
+    $anchorCold = Get-PairedOverhead $anchorColdRuns $coldBareRuns
     # The same first call without PowerShell: how much of the cold call is the native core.
     $coldCallBinary = [System.IO.Path]::Combine($RepositoryRoot, 'target', 'release', 'examples', $(if ($IsWindows) { 'cold_call.exe' } else { 'cold_call' }))
     $nativeCold = foreach ($run in 1..$sizes.ProcessRuns) {
@@ -203,14 +212,19 @@ $anchorSetup
 `$parallelCount = $($sizes.Parallel)
 # 8 runspaces, each importing the module and warming up first; a barrier then starts all 8
 # loops together, and the window from the first start to the last end is the time taken.
+`$emulatorProcess = [Diagnostics.Process]::GetProcessById($($emulator.Process.Id))
+`$self = [Diagnostics.Process]::GetCurrentProcess()
+`$cpuBefore = @(`$self.TotalProcessorTime.TotalMilliseconds, `$emulatorProcess.TotalProcessorTime.TotalMilliseconds)
 `$oursParallel = Measure-ParallelWindow -PerRunspace ([int](`$parallelCount / 8)) -Shared @{ Common = `$common } -Setup { Import-Module '$manifestPath'; `$c = `$shared.Common } -Call { `$null = Start-SSMSession @c }
+`$self.Refresh(); `$emulatorProcess.Refresh()
+`$parallelCpu = @((`$self.TotalProcessorTime.TotalMilliseconds - `$cpuBefore[0]), (`$emulatorProcess.TotalProcessorTime.TotalMilliseconds - `$cpuBefore[1]))
 `$anchorParallel = Measure-ParallelWindow -PerRunspace ([int](`$parallelCount / 8)) -Shared @{ Client = `$client; Request = `$request } -Setup { `$client = `$shared.Client; `$request = `$shared.Request } -Call { $anchorCall }
 [GC]::Collect(); [GC]::WaitForPendingFinalizers()
 `$before = [Diagnostics.Process]::GetCurrentProcess().WorkingSet64
 foreach (`$i in 1..$($sizes.Memory)) { `$null = Start-SSMSession @common }
 [GC]::Collect(); [GC]::WaitForPendingFinalizers()
 `$after = [Diagnostics.Process]::GetCurrentProcess(); `$after.Refresh()
-@{ Ours = `$ours; Anchor = `$anchor; Raw = `$raw; OursParallel = `$oursParallel; AnchorParallel = `$anchorParallel; RssGrowth = (`$after.WorkingSet64 - `$before) } | ConvertTo-Json -Compress
+@{ Ours = `$ours; Anchor = `$anchor; Raw = `$raw; OursParallel = `$oursParallel; ParallelCpu = `$parallelCpu; AnchorParallel = `$anchorParallel; RssGrowth = (`$after.WorkingSet64 - `$before) } | ConvertTo-Json -Compress
 "@
     $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($inProcess))
     $measured = (& $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | Select-Object -Last 1) | ConvertFrom-Json
@@ -223,12 +237,15 @@ foreach (`$i in 1..$($sizes.Memory)) { `$null = Start-SSMSession @common }
                 -Goal '<= the anchor; PowerShell layer <= 60 %' -Met ($warmOurs.Median -le $warmAnchor.Median -and $layerShare -le 0.6) `
                 -Note ("raw native call {0:N3} ms: the PowerShell layer is {1:P0} of a call" -f $raw.Median, $layerShare)))
     $sequentialOurs = $warmOurs.Median * $sizes.Parallel
+    # CPU-bound or serialised? With C cores, a CPU-bound run takes at least (CPU used) / C.
+    $cores = [Environment]::ProcessorCount
+    $cpuBound = ($measured.ParallelCpu[0] + $measured.ParallelCpu[1]) / $cores
     $speedUp = $sequentialOurs / $measured.OursParallel
     $rows.Add((ConvertTo-BenchmarkRow -Name "Parallel, 8 runspaces, $($sizes.Parallel) calls" -Unit 'ms' `
                 -Ours ([pscustomobject]@{ Median = $measured.OursParallel; Min = $measured.OursParallel; Max = $measured.OursParallel; Count = 1 }) `
                 -Anchor ([pscustomobject]@{ Median = $measured.AnchorParallel; Min = $measured.AnchorParallel; Max = $measured.AnchorParallel; Count = 1 }) `
                 -AnchorName '.NET SDK, one shared client' -Goal 'speed-up >= 1.6x over sequential' -Met ($speedUp -ge 1.6) `
-                -Note ("{0:N2}x faster than {1} sequential warm calls (8 runspaces x {2} calls after import and warm-up, started together; the .NET SDK: {3:N2}x)" -f $speedUp, $sizes.Parallel, [int]($sizes.Parallel / 8), (($warmAnchor.Median * $sizes.Parallel) / $measured.AnchorParallel))))
+                -Note ("{0:N2}x faster than {1} sequential warm calls (8 runspaces x {2} calls after import and warm-up, started together; the .NET SDK: {3:N2}x). CPU during the run: pwsh {4:N0} ms, emulator {5:N0} ms; on {6} cores that alone takes {7:N0} ms of the {8:N0} ms window" -f $speedUp, $sizes.Parallel, [int]($sizes.Parallel / 8), (($warmAnchor.Median * $sizes.Parallel) / $measured.AnchorParallel), $measured.ParallelCpu[0], $measured.ParallelCpu[1], $cores, $cpuBound, $measured.OursParallel)))
     $growthMb = $measured.RssGrowth / 1MB
     $rows.Add((ConvertTo-BenchmarkRow -Name "RSS growth over $($sizes.Memory) calls" -Unit 'MB' -Ours ([pscustomobject]@{ Median = $growthMb; Min = $growthMb; Max = $growthMb; Count = 1 }) `
                 -Anchor $null -AnchorName '' -Goal '< 5 MB' -Met ($growthMb -lt 5)))
