@@ -15,6 +15,11 @@ function ConvertTo-SSMServiceResponse {
 
     .PARAMETER Data
     The envelope's data member.
+
+    .PARAMETER History
+    Receives the copy $AWSHistory keeps: the same properties plus LoggedAt (the returned
+    object has no LoggedAt, as in AWS Tools). Built here from the same fields: cheaper than
+    copying the finished object (PSObject.Copy).
     #>
     [CmdletBinding()]
     [OutputType('Amazon.SimpleSystemsManagement.Model.StartSessionResponse',
@@ -26,7 +31,9 @@ function ConvertTo-SSMServiceResponse {
         [string] $Operation,
 
         [Parameter(Mandatory)]
-        [pscustomobject] $Data
+        [pscustomobject] $Data,
+
+        [System.Collections.Generic.List[object]] $History
     )
 
     $response = [ordered]@{
@@ -44,5 +51,11 @@ function ConvertTo-SSMServiceResponse {
     }
     $response.ContentLength = [long]$(if ($null -ne $Data.ContentLength) { $Data.ContentLength } else { -1 })
     $response.HttpStatusCode = [System.Net.HttpStatusCode][int]$Data.HttpStatusCode
+    if ($null -ne $History) {
+        $logged = [ordered]@{}
+        foreach ($entry in $response.GetEnumerator()) { $logged[$entry.Key] = $entry.Value }
+        $logged.LoggedAt = [datetime]::Now
+        $History.Add([pscustomobject]$logged)
+    }
     [pscustomobject]$response
 }

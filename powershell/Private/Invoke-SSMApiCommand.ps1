@@ -109,13 +109,10 @@ function Invoke-SSMApiCommand {
         $History.Add($logged)
         throw $failure
     }
-    $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.data
+    $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.data -History $History
     if ($Operation -eq 'StartSession') {
         Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
     }
-    $logged = $response.PSObject.Copy()
-    $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
-    $History.Add($logged)
     if ($selector.Kind -eq 'All') {
         $response
     } else {

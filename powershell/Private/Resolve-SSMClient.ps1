@@ -19,7 +19,12 @@ function Resolve-SSMClient {
         [Parameter(Mandatory)]
         [System.Collections.IDictionary] $Client
     )
-    $key = ConvertTo-SSMJson -InputObject $Client
+    # ConvertTo-SSMJson's fast path inline: this runs on every call.
+    $key = try {
+        [System.Text.Json.JsonSerializer]::Serialize($Client, [System.Collections.IDictionary])
+    } catch {
+        ConvertTo-SSMJson -InputObject $Client
+    }
     $cache = $script:SSMResolvedClients
     $known = $null
     if ($cache.TryGetValue($key, [ref]$known)) { return $known }

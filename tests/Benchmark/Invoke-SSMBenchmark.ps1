@@ -178,56 +178,10 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
 
     # 3-5. In one process: warm calls, raw native calls, parallel calls, memory.
     Write-Information '==> warm, native, parallel and memory (one pwsh)' -InformationAction Continue
-    $inProcess = @"
-`$ErrorActionPreference = 'Stop'
-function Measure-ParallelWindow([int] `$PerRunspace, [hashtable] `$Shared, [scriptblock] `$Setup, [scriptblock] `$Call) {
-    `$barrier = [System.Threading.Barrier]::new(8)
-    `$setupText = `$Setup.ToString(); `$callText = `$Call.ToString()
-    `$windows = 1..8 | ForEach-Object -ThrottleLimit 8 -Parallel {
-        `$barrier = `$using:barrier
-        `$shared = `$using:Shared
-        . ([scriptblock]::Create(`$using:setupText))
-        `$call = [scriptblock]::Create(`$using:callText)
-        foreach (`$i in 1..5) { . `$call }
-        `$null = `$barrier.SignalAndWait(60000)
-        `$start = [Diagnostics.Stopwatch]::GetTimestamp()
-        foreach (`$i in 1..`$using:PerRunspace) { . `$call }
-        @{ Start = `$start; End = [Diagnostics.Stopwatch]::GetTimestamp() }
-    }
-    `$first = (`$windows | ForEach-Object { `$_.Start } | Measure-Object -Minimum).Minimum
-    `$last = (`$windows | ForEach-Object { `$_.End } | Measure-Object -Maximum).Maximum
-    (`$last - `$first) * 1000.0 / [Diagnostics.Stopwatch]::Frequency
-}
-Import-Module '$manifestPath'
-$anchorSetup
-`$warm = $($sizes.Warm)
-`$common = @{ Target = 'i-1'; Region = 'eu-west-3'; EndpointUrl = '$url'; AccessKey = '$accessKey'; SecretKey = '$secretKey' }
-1..5 | ForEach-Object { `$null = Start-SSMSession @common; $anchorCall }
-`$ours = foreach (`$i in 1..`$warm) { `$w = [Diagnostics.Stopwatch]::StartNew(); `$null = Start-SSMSession @common; `$w.Elapsed.TotalMilliseconds }
-`$anchor = foreach (`$i in 1..`$warm) { `$w = [Diagnostics.Stopwatch]::StartNew(); $anchorCall; `$w.Elapsed.TotalMilliseconds }
-`$native = & (Get-Module SSMSession) { Initialize-SSMNativeLibrary }
-`$json = (@{ Target = 'i-1'; Client = @{ Region = 'eu-west-3'; EndpointUrl = '$url'; AccessKey = '$accessKey'; SecretKey = '$secretKey' } } | ConvertTo-Json -Compress) + [char]0
-`$bytes = [Text.Encoding]::UTF8.GetBytes(`$json)
-`$raw = foreach (`$i in 1..`$warm) { `$w = [Diagnostics.Stopwatch]::StartNew(); `$p = `$native::start_session(`$bytes); `$native::ssm_string_free(`$p); `$w.Elapsed.TotalMilliseconds }
-`$parallelCount = $($sizes.Parallel)
-# 8 runspaces, each importing the module and warming up first; a barrier then starts all 8
-# loops together, and the window from the first start to the last end is the time taken.
-`$emulatorProcess = [Diagnostics.Process]::GetProcessById($($emulator.Process.Id))
-`$self = [Diagnostics.Process]::GetCurrentProcess()
-`$cpuBefore = @(`$self.TotalProcessorTime.TotalMilliseconds, `$emulatorProcess.TotalProcessorTime.TotalMilliseconds)
-`$oursParallel = Measure-ParallelWindow -PerRunspace ([int](`$parallelCount / 8)) -Shared @{ Common = `$common } -Setup { Import-Module '$manifestPath'; `$c = `$shared.Common } -Call { `$null = Start-SSMSession @c }
-`$self.Refresh(); `$emulatorProcess.Refresh()
-`$parallelCpu = @((`$self.TotalProcessorTime.TotalMilliseconds - `$cpuBefore[0]), (`$emulatorProcess.TotalProcessorTime.TotalMilliseconds - `$cpuBefore[1]))
-`$anchorParallel = Measure-ParallelWindow -PerRunspace ([int](`$parallelCount / 8)) -Shared @{ Client = `$client; Request = `$request } -Setup { `$client = `$shared.Client; `$request = `$shared.Request } -Call { $anchorCall }
-[GC]::Collect(); [GC]::WaitForPendingFinalizers()
-`$before = [Diagnostics.Process]::GetCurrentProcess().WorkingSet64
-foreach (`$i in 1..$($sizes.Memory)) { `$null = Start-SSMSession @common }
-[GC]::Collect(); [GC]::WaitForPendingFinalizers()
-`$after = [Diagnostics.Process]::GetCurrentProcess(); `$after.Refresh()
-@{ Ours = `$ours; Anchor = `$anchor; Raw = `$raw; OursParallel = `$oursParallel; ParallelCpu = `$parallelCpu; AnchorParallel = `$anchorParallel; RssGrowth = (`$after.WorkingSet64 - `$before) } | ConvertTo-Json -Compress
-"@
-    $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($inProcess))
-    $measured = (& $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | Select-Object -Last 1) | ConvertFrom-Json
+    $inProcessScript = [System.IO.Path]::Combine($PSScriptRoot, 'Measure-SSMInProcess.ps1')
+    $measured = (& $pwsh -NoProfile -NonInteractive -File $inProcessScript -ManifestPath $manifestPath -EndpointUrl $url `
+            -AnchorCorePath $anchorAssemblies[0] -AnchorServicePath $anchorAssemblies[1] -EmulatorProcessId $emulator.Process.Id `
+            -Warm $sizes.Warm -Parallel $sizes.Parallel -Memory $sizes.Memory | Select-Object -Last 1) | ConvertFrom-Json
     if ($LASTEXITCODE -ne 0) { throw 'The in-process benchmark failed.' }
     $warmOurs = Measure-Statistic $measured.Ours
     $warmAnchor = Measure-Statistic $measured.Anchor
@@ -239,13 +193,15 @@ foreach (`$i in 1..$($sizes.Memory)) { `$null = Start-SSMSession @common }
     $sequentialOurs = $warmOurs.Median * $sizes.Parallel
     # CPU-bound or serialised? With C cores, a CPU-bound run takes at least (CPU used) / C.
     $cores = [Environment]::ProcessorCount
-    $cpuBound = ($measured.ParallelCpu[0] + $measured.ParallelCpu[1]) / $cores
-    $speedUp = $sequentialOurs / $measured.OursParallel
+    $cpuBound = ($measured.OursParallel.PwshCpu + $measured.OursParallel.EmulatorCpu) / $cores
+    $oursWindow = $measured.OursParallel.Milliseconds
+    $anchorWindow = $measured.AnchorParallel.Milliseconds
+    $speedUp = $sequentialOurs / $oursWindow
     $rows.Add((ConvertTo-BenchmarkRow -Name "Parallel, 8 runspaces, $($sizes.Parallel) calls" -Unit 'ms' `
-                -Ours ([pscustomobject]@{ Median = $measured.OursParallel; Min = $measured.OursParallel; Max = $measured.OursParallel; Count = 1 }) `
-                -Anchor ([pscustomobject]@{ Median = $measured.AnchorParallel; Min = $measured.AnchorParallel; Max = $measured.AnchorParallel; Count = 1 }) `
+                -Ours ([pscustomobject]@{ Median = $oursWindow; Min = $oursWindow; Max = $oursWindow; Count = 1 }) `
+                -Anchor ([pscustomobject]@{ Median = $anchorWindow; Min = $anchorWindow; Max = $anchorWindow; Count = 1 }) `
                 -AnchorName '.NET SDK, one shared client' -Goal 'speed-up >= 1.6x over sequential' -Met ($speedUp -ge 1.6) `
-                -Note ("{0:N2}x faster than {1} sequential warm calls (8 runspaces x {2} calls after import and warm-up, started together; the .NET SDK: {3:N2}x). CPU during the run: pwsh {4:N0} ms, emulator {5:N0} ms; on {6} cores that alone takes {7:N0} ms of the {8:N0} ms window" -f $speedUp, $sizes.Parallel, [int]($sizes.Parallel / 8), (($warmAnchor.Median * $sizes.Parallel) / $measured.AnchorParallel), $measured.ParallelCpu[0], $measured.ParallelCpu[1], $cores, $cpuBound, $measured.OursParallel)))
+                -Note ("{0:N2}x faster than {1} sequential warm calls (8 runspaces x {2} calls after import and warm-up, started together; the .NET SDK: {3:N2}x). CPU during the run: pwsh {4:N0} ms, emulator {5:N0} ms; on {6} cores that alone takes {7:N0} ms of the {8:N0} ms window" -f $speedUp, $sizes.Parallel, [int]($sizes.Parallel / 8), (($warmAnchor.Median * $sizes.Parallel) / $anchorWindow), $measured.OursParallel.PwshCpu, $measured.OursParallel.EmulatorCpu, $cores, $cpuBound, $oursWindow)))
     $growthMb = $measured.RssGrowth / 1MB
     $rows.Add((ConvertTo-BenchmarkRow -Name "RSS growth over $($sizes.Memory) calls" -Unit 'MB' -Ours ([pscustomobject]@{ Median = $growthMb; Min = $growthMb; Max = $growthMb; Count = 1 }) `
                 -Anchor $null -AnchorName '' -Goal '< 5 MB' -Met ($growthMb -lt 5)))

@@ -1,0 +1,133 @@
+#Requires -Version 7.2
+<#
+.SYNOPSIS
+The in-process rows of the benchmark, run in a fresh pwsh: warm calls, raw native calls,
+parallel calls and memory growth, ours against the AWS .NET SDK in the same process.
+
+.DESCRIPTION
+Writes one JSON object (the last line of output) with the per-call times and totals;
+Invoke-SSMBenchmark.ps1 turns it into rows.
+
+.PARAMETER ManifestPath
+The SSMSession module to measure.
+
+.PARAMETER EndpointUrl
+The emulator.
+
+.PARAMETER AnchorCorePath
+AWSSDK.Core.dll.
+
+.PARAMETER AnchorServicePath
+AWSSDK.SimpleSystemsManagement.dll.
+
+.PARAMETER EmulatorProcessId
+The emulator's process, whose CPU time is reported for the parallel window.
+
+.PARAMETER Warm
+Sequential calls per warm row.
+
+.PARAMETER Parallel
+Calls in the parallel rows (over 8 runspaces).
+
+.PARAMETER Memory
+Calls in the memory row.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)] [string] $ManifestPath,
+    [Parameter(Mandatory)] [string] $EndpointUrl,
+    [Parameter(Mandatory)] [string] $AnchorCorePath,
+    [Parameter(Mandatory)] [string] $AnchorServicePath,
+    [Parameter(Mandatory)] [int] $EmulatorProcessId,
+    [int] $Warm = 300,
+    [int] $Parallel = 2000,
+    [int] $Memory = 10000
+)
+
+Set-StrictMode -Version 3.0
+$ErrorActionPreference = 'Stop'
+$accessKey = 'AKIDSSMEMULATOR'
+$secretKey = 'ssm-emulator-secret-key'
+
+function Measure-Call {
+    # Milliseconds of each of $Count calls of $Call.
+    param([int] $Count, [scriptblock] $Call)
+    foreach ($i in 1..$Count) {
+        $watch = [System.Diagnostics.Stopwatch]::StartNew()
+        . $Call
+        $watch.Elapsed.TotalMilliseconds
+    }
+}
+
+function Measure-ParallelWindow {
+    # 8 runspaces run $Setup (import, client) and 5 warm-up calls, then wait at a barrier so
+    # that all loops start together; returns the window from the first loop's start to the
+    # last one's end, with this process's and the emulator's CPU time inside it.
+    param([int] $PerRunspace, [hashtable] $Shared, [string] $Setup, [string] $Call)
+    $barrier = [System.Threading.Barrier]::new(8)
+    $emulatorId = $EmulatorProcessId
+    $windows = 1..8 | ForEach-Object -ThrottleLimit 8 -Parallel {
+        $barrier = $using:barrier
+        $shared = $using:Shared
+        . ([scriptblock]::Create($using:Setup))
+        $call = [scriptblock]::Create($using:Call)
+        foreach ($i in 1..5) { . $call }
+        $cpu = { [System.Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds }
+        $emulatorCpu = { [System.Diagnostics.Process]::GetProcessById($using:emulatorId).TotalProcessorTime.TotalMilliseconds }
+        $null = $barrier.SignalAndWait(60000)
+        $window = @{ Start = [System.Diagnostics.Stopwatch]::GetTimestamp(); Cpu = & $cpu; EmulatorCpu = & $emulatorCpu }
+        foreach ($i in 1..$using:PerRunspace) { . $call }
+        $window.End = [System.Diagnostics.Stopwatch]::GetTimestamp()
+        $window.CpuEnd = & $cpu
+        $window.EmulatorCpuEnd = & $emulatorCpu
+        $window
+    }
+    $first = $windows | Sort-Object { $_.Start } | Select-Object -First 1
+    $last = $windows | Sort-Object { $_.End } | Select-Object -Last 1
+    @{
+        Milliseconds = ($last.End - $first.Start) * 1000.0 / [System.Diagnostics.Stopwatch]::Frequency
+        PwshCpu      = $last.CpuEnd - $first.Cpu
+        EmulatorCpu  = $last.EmulatorCpuEnd - $first.EmulatorCpu
+    }
+}
+
+Import-Module $ManifestPath
+Add-Type -Path $AnchorCorePath
+Add-Type -Path $AnchorServicePath
+$config = [Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementConfig]::new()
+$config.ServiceURL = $EndpointUrl
+$config.AuthenticationRegion = 'eu-west-3'
+$client = [Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementClient]::new([Amazon.Runtime.BasicAWSCredentials]::new($accessKey, $secretKey), $config)
+$request = [Amazon.SimpleSystemsManagement.Model.StartSessionRequest]::new()
+$request.Target = 'i-1'
+$common = @{ Target = 'i-1'; Region = 'eu-west-3'; EndpointUrl = $EndpointUrl; AccessKey = $accessKey; SecretKey = $secretKey }
+$oursCall = { $null = Start-SSMSession @common }
+$anchorCall = { $null = $client.StartSessionAsync($request).GetAwaiter().GetResult() }
+
+foreach ($i in 1..5) { . $oursCall; . $anchorCall }
+$ours = Measure-Call $Warm $oursCall
+$anchor = Measure-Call $Warm $anchorCall
+
+# The same StartSession through the native export directly: no PowerShell layer.
+$native = & (Get-Module SSMSession) { Initialize-SSMNativeLibrary }
+$json = (@{ Target = 'i-1'; Client = @{ Region = 'eu-west-3'; EndpointUrl = $EndpointUrl; AccessKey = $accessKey; SecretKey = $secretKey } } | ConvertTo-Json -Compress) + [char]0
+$bytes = [System.Text.Encoding]::UTF8.GetBytes($json)
+$raw = Measure-Call $Warm { $pointer = $native::start_session($bytes); $native::ssm_string_free($pointer) }
+
+$perRunspace = [int]($Parallel / 8)
+$oursParallel = Measure-ParallelWindow -PerRunspace $perRunspace -Shared @{ Common = $common; Manifest = $ManifestPath } `
+    -Setup 'Import-Module $shared.Manifest; $c = $shared.Common' -Call '$null = Start-SSMSession @c'
+$anchorParallel = Measure-ParallelWindow -PerRunspace $perRunspace -Shared @{ Client = $client; Request = $request } `
+    -Setup '$client = $shared.Client; $request = $shared.Request' -Call '$null = $client.StartSessionAsync($request).GetAwaiter().GetResult()'
+
+[GC]::Collect(); [GC]::WaitForPendingFinalizers()
+$before = [System.Diagnostics.Process]::GetCurrentProcess().WorkingSet64
+foreach ($i in 1..$Memory) { . $oursCall }
+[GC]::Collect(); [GC]::WaitForPendingFinalizers()
+$after = [System.Diagnostics.Process]::GetCurrentProcess().WorkingSet64
+
+@{
+    Ours = $ours; Anchor = $anchor; Raw = $raw
+    OursParallel = $oursParallel; AnchorParallel = $anchorParallel
+    RssGrowth = $after - $before
+} | ConvertTo-Json -Compress -Depth 4
