@@ -204,7 +204,8 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
                 -Note ("{0:N2}x faster than {1} sequential warm calls (8 runspaces x {2} calls after import and warm-up, started together; the .NET SDK: {3:N2}x). CPU during the run: pwsh {4:N0} ms, emulator {5:N0} ms; on {6} cores that alone takes {7:N0} ms of the {8:N0} ms window" -f $speedUp, $sizes.Parallel, [int]($sizes.Parallel / 8), (($warmAnchor.Median * $sizes.Parallel) / $anchorWindow), $measured.OursParallel.PwshCpu, $measured.OursParallel.EmulatorCpu, $cores, $cpuBound, $oursWindow)))
     $growthMb = $measured.RssGrowth / 1MB
     $rows.Add((ConvertTo-BenchmarkRow -Name "RSS growth over $($sizes.Memory) calls" -Unit 'MB' -Ours ([pscustomobject]@{ Median = $growthMb; Min = $growthMb; Max = $growthMb; Count = 1 }) `
-                -Anchor $null -AnchorName '' -Goal '< 5 MB' -Met ($growthMb -lt 5)))
+                -Anchor $null -AnchorName '' -Goal '< 5 MB' -Met ($growthMb -lt 5) `
+                -Note ("after a warm-up that grew RSS {0:N1} MB; RSS over the run at each fifth: {1} MB; managed heap {2:N2} MB (after full GCs)" -f ($measured.WarmUpRssGrowth / 1MB), ($measured.RssCheckpoints -join ', '), ($measured.ManagedGrowth / 1MB))))
 
     # 6. Library size, stripped.
     $library = Get-ChildItem -Path ([System.IO.Path]::Combine($RepositoryRoot, 'runtimes', '*', 'native', '*ssmsession*')) | Select-Object -First 1

@@ -114,20 +114,35 @@ $json = (@{ Target = 'i-1'; Client = @{ Region = 'eu-west-3'; EndpointUrl = $End
 $bytes = [System.Text.Encoding]::UTF8.GetBytes($json)
 $raw = Measure-Call $Warm { $pointer = $native::start_session($bytes); $native::ssm_string_free($pointer) }
 
+# Memory before the parallel rows (their 8 runspaces leave GC heap behind that is not ours
+# to count). The warm rows above already ran a few hundred calls: caches are filled.
+function Get-Footprint {
+    [GC]::Collect(); [GC]::WaitForPendingFinalizers(); [GC]::Collect()
+    $process = [System.Diagnostics.Process]::GetCurrentProcess()
+    @{ Rss = $process.WorkingSet64; Managed = [GC]::GetTotalMemory($true) }
+}
+# RSS rises during the first thousand calls or so (tiered JIT, PowerShell compiling hot
+# script blocks, the GC sizing its heap): that is measured apart, as the warm-up, and the
+# growth is counted from there, with checkpoints to show its shape.
+$start = Get-Footprint
+foreach ($i in 1..[math]::Min(2000, [math]::Max(1, [int]($Memory / 5)))) { . $oursCall }
+$before = Get-Footprint
+$checkpoints = foreach ($chunk in 1..5) {
+    foreach ($i in 1..[math]::Max(1, [int]($Memory / 5))) { . $oursCall }
+    $footprint = Get-Footprint
+    [math]::Round(($footprint.Rss - $before.Rss) / 1MB, 2)
+}
+$after = Get-Footprint
+
 $perRunspace = [int]($Parallel / 8)
 $oursParallel = Measure-ParallelWindow -PerRunspace $perRunspace -Shared @{ Common = $common; Manifest = $ManifestPath } `
     -Setup 'Import-Module $shared.Manifest; $c = $shared.Common' -Call '$null = Start-SSMSession @c'
 $anchorParallel = Measure-ParallelWindow -PerRunspace $perRunspace -Shared @{ Client = $client; Request = $request } `
     -Setup '$client = $shared.Client; $request = $shared.Request' -Call '$null = $client.StartSessionAsync($request).GetAwaiter().GetResult()'
 
-[GC]::Collect(); [GC]::WaitForPendingFinalizers()
-$before = [System.Diagnostics.Process]::GetCurrentProcess().WorkingSet64
-foreach ($i in 1..$Memory) { . $oursCall }
-[GC]::Collect(); [GC]::WaitForPendingFinalizers()
-$after = [System.Diagnostics.Process]::GetCurrentProcess().WorkingSet64
-
 @{
     Ours = $ours; Anchor = $anchor; Raw = $raw
     OursParallel = $oursParallel; AnchorParallel = $anchorParallel
-    RssGrowth = $after - $before
+    RssGrowth = $after.Rss - $before.Rss; ManagedGrowth = $after.Managed - $before.Managed
+    WarmUpRssGrowth = $before.Rss - $start.Rss; RssCheckpoints = $checkpoints
 } | ConvertTo-Json -Compress -Depth 4
