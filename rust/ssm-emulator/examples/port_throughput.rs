@@ -240,6 +240,13 @@ async fn main() {
             1000,
             2.0,
         ),
+        // The service budget (~1000 messages/s) spent on larger messages.
+        (
+            "forwarded, 32 KiB chunks paced 1 ms (same message rate)",
+            32 * 1024,
+            1000,
+            16.0,
+        ),
         ("forwarded, 1 KiB chunks unpaced", 1024, 0, 32.0),
         ("forwarded, 32 KiB chunks unpaced", 32 * 1024, 0, 256.0),
     ] {
