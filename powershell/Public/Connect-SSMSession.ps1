@@ -57,7 +57,8 @@ function Connect-SSMSession {
     Bytes per data-channel message (default 32768). The session-manager-plugin sends 1024.
 
     .PARAMETER PaceMicroseconds
-    A pause after each message, in microseconds (default none). The plugin pauses 1000.
+    Spaces messages this many microseconds apart on average (default none: as fast as the
+    channel allows). The plugin pauses 1000 after each message.
 
     .PARAMETER TimeoutSec
     Stops forwarding after this many seconds (foreground only).
