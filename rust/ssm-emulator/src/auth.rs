@@ -206,6 +206,13 @@ pub fn verify(
             if token.as_deref() != Some(temporary.session_token.as_str()) {
                 return Err(unrecognized());
             }
+            if now > temporary.expires {
+                return Err(ServiceError::new(
+                    StatusCode::FORBIDDEN,
+                    "com.amazon.coral.service#ExpiredTokenException",
+                    "The security token included in the request is expired",
+                ));
+            }
             temporary.credential
         }
     };
@@ -218,8 +225,9 @@ pub fn verify(
             region: auth.region.to_owned(),
         })
     } else {
+        // 403, as current AWS endpoints answer (older documentation says 400).
         Err(ServiceError::new(
-            StatusCode::BAD_REQUEST,
+            StatusCode::FORBIDDEN,
             "com.amazon.coral.service#InvalidSignatureException",
             "The request signature we calculated does not match the signature you provided. \
              Check your AWS Secret Access Key and signing method. Consult the service \

@@ -143,6 +143,8 @@ pub struct EmulatorConfig {
     pub account_id: String,
     /// One line per request on stderr (operation, status, target; never secrets).
     pub log_requests: bool,
+    /// How long the temporary credentials the emulator issues stay valid.
+    pub credential_lifetime: std::time::Duration,
     pub agent: AgentConfig,
 }
 
@@ -159,6 +161,7 @@ impl Default for EmulatorConfig {
             extra_documents: Vec::new(),
             account_id: "123456789012".to_owned(),
             log_requests: false,
+            credential_lifetime: crate::issued::LIFETIME,
             agent: AgentConfig::default(),
         }
     }

@@ -10,7 +10,7 @@ use rand::Rng;
 
 use crate::config::Credential;
 
-/// How long issued credentials claim to be valid.
+/// How long issued credentials are valid unless configured otherwise.
 pub const LIFETIME: Duration = Duration::from_secs(3600);
 
 #[derive(Clone, Debug)]
@@ -20,9 +20,15 @@ pub struct Issued {
     pub expires: SystemTime,
 }
 
-#[derive(Default)]
 pub struct IssuedCredentials {
     by_access_key: Mutex<HashMap<String, Issued>>,
+    lifetime: Duration,
+}
+
+impl Default for IssuedCredentials {
+    fn default() -> Self {
+        Self::with_lifetime(LIFETIME)
+    }
 }
 
 fn random_upper_hex(bytes: usize) -> String {
@@ -32,6 +38,13 @@ fn random_upper_hex(bytes: usize) -> String {
 }
 
 impl IssuedCredentials {
+    pub fn with_lifetime(lifetime: Duration) -> Self {
+        Self {
+            by_access_key: Mutex::default(),
+            lifetime,
+        }
+    }
+
     /// New temporary credentials for `user`.
     pub fn issue(&self, user: &str) -> Issued {
         let issued = Issued {
@@ -42,7 +55,7 @@ impl IssuedCredentials {
                 user: user.to_owned(),
             },
             session_token: random_upper_hex(48),
-            expires: SystemTime::now() + LIFETIME,
+            expires: SystemTime::now() + self.lifetime,
         };
         self.by_access_key
             .lock()

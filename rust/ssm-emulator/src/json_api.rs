@@ -49,7 +49,24 @@ pub async fn handle(
         .to_owned();
     let (status, payload, summary) =
         match process(&state, &operation, &method, &uri, &headers, &body) {
-            Ok((value, summary)) => (StatusCode::OK, value, summary),
+            Ok((value, summary)) => {
+                // Fault targets (after authentication, as a broken service answers).
+                if let Some(fault) = crate::api_faults::requested_fault(&summary) {
+                    if let Some(response) = crate::api_faults::respond(
+                        fault,
+                        &summary,
+                        &state.flaky,
+                        &request_id,
+                        &value,
+                    ) {
+                        if state.config.log_requests {
+                            eprintln!("{request_id} {operation} fault {fault:?} {summary}");
+                        }
+                        return response;
+                    }
+                }
+                (StatusCode::OK, value, summary)
+            }
             Err(error) => (error.status, error.body(), error.code().to_owned()),
         };
     // Slow answers for timeout and cancellation tests; the summary of a successful call is

@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod api_faults;
 mod auth;
 pub mod config;
 mod credential_endpoints;

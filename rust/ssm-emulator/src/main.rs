@@ -48,6 +48,11 @@ struct Args {
     #[arg(long)]
     quiet: bool,
 
+    /// Lifetime of the temporary credentials the credential endpoints issue; requests
+    /// signed with them after that get ExpiredTokenException (403).
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    credential_lifetime_seconds: u64,
+
     /// Bytes per message the fake agent sends from a target connection.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=262_144))]
     agent_chunk_size: u32,
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         region: args.region,
         extra_documents: args.documents,
         log_requests: !args.quiet,
+        credential_lifetime: Duration::from_secs(args.credential_lifetime_seconds),
         agent: AgentConfig {
             chunk_size: args.agent_chunk_size as usize,
             faults: Faults {

@@ -22,6 +22,8 @@ pub struct AppState {
     pub issued: IssuedCredentials,
     pub stream_base: String,
     pub agents: crate::agent::AgentRegistry,
+    /// Requests seen per flaky fault target (see [`crate::api_faults`]).
+    pub flaky: crate::api_faults::FlakyCounts,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,12 +58,14 @@ impl Emulator {
         let local = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        let issued = IssuedCredentials::with_lifetime(config.credential_lifetime);
         let state = Arc::new(AppState {
             config,
             sessions: SessionStore::default(),
-            issued: IssuedCredentials::default(),
+            issued,
             stream_base: format!("ws://{local}"),
             agents: Default::default(),
+            flaky: Default::default(),
         });
         let router = Router::new()
             .route("/", post(json_api::handle))

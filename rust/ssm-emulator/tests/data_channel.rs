@@ -146,7 +146,7 @@ async fn an_upgrade_signed_with_the_wrong_secret_is_refused() {
         .err()
         .expect("refused");
     assert!(
-        matches!(&error, TransportError::WebSocket(tokio_tungstenite_error) if tokio_tungstenite_error.to_string().contains("400")),
+        matches!(&error, TransportError::WebSocket(tokio_tungstenite_error) if tokio_tungstenite_error.to_string().contains("403")),
         "{error}"
     );
     emulator.stop().await;

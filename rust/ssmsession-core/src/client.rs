@@ -33,6 +33,11 @@ const EXPLICIT_KEYS_SOURCE: &str = "Parameters";
 /// to the loader replaces the default one as a whole.
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(3100);
 
+/// Each attempt's limit unless ClientConfig.Timeout says otherwise: the AWS .NET SDK's
+/// (HttpClient's) 100 s. The Rust SDK has none by default, so a server that accepts the
+/// connection and never answers would hold the caller forever.
+pub const DEFAULT_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(100);
+
 /// Where a client's region and credentials came from, for the caller's diagnostics.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -199,9 +204,7 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
     if let Some(retry) = retry_config(settings)? {
         loader = loader.retry_config(retry);
     }
-    if let Some(timeouts) = timeout_config(settings) {
-        loader = loader.timeout_config(timeouts);
-    }
+    loader = loader.timeout_config(timeout_config(settings));
     if let Some(fips) = settings.use_fips {
         loader = loader.use_fips(fips);
     }
@@ -430,25 +433,23 @@ fn retry_config(settings: &ClientSettings) -> Result<Option<RetryConfig>, CoreEr
     }
 }
 
-fn timeout_config(settings: &ClientSettings) -> Option<TimeoutConfig> {
+fn timeout_config(settings: &ClientSettings) -> TimeoutConfig {
     let ms = Duration::from_millis;
-    if settings.operation_timeout_ms.is_none()
-        && settings.attempt_timeout_ms.is_none()
-        && settings.read_timeout_ms.is_none()
-    {
-        return None;
-    }
-    let mut builder = TimeoutConfig::builder().connect_timeout(CONNECT_TIMEOUT);
+    let mut builder = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(
+            settings
+                .attempt_timeout_ms
+                .map(ms)
+                .unwrap_or(DEFAULT_ATTEMPT_TIMEOUT),
+        );
     if let Some(t) = settings.operation_timeout_ms {
         builder = builder.operation_timeout(ms(t));
-    }
-    if let Some(t) = settings.attempt_timeout_ms {
-        builder = builder.operation_attempt_timeout(ms(t));
     }
     if let Some(t) = settings.read_timeout_ms {
         builder = builder.read_timeout(ms(t));
     }
-    Some(builder.build())
+    builder.build()
 }
 
 /// A region name must be a DNS label (the SDK builds the endpoint host from it); checked
@@ -758,13 +759,23 @@ mod tests {
             read_timeout_ms: Some(700),
             ..Default::default()
         };
-        let timeouts = timeout_config(&settings).unwrap();
+        let timeouts = timeout_config(&settings);
         assert_eq!(
             timeouts.operation_attempt_timeout(),
             Some(Duration::from_millis(1500))
         );
         assert_eq!(timeouts.read_timeout(), Some(Duration::from_millis(700)));
         assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
-        assert!(timeout_config(&ClientSettings::default()).is_none());
+    }
+
+    #[test]
+    fn every_attempt_has_a_time_limit_by_default() {
+        let timeouts = timeout_config(&ClientSettings::default());
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(DEFAULT_ATTEMPT_TIMEOUT)
+        );
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), None);
     }
 }
