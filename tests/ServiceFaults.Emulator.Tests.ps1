@@ -130,8 +130,15 @@ Describe 'Start-SSMSession when the service fails' {
 
     It 'reports an endpoint whose host name cannot resolve as a connection failure naming DNS' {
         # A 64-character label is invalid: the resolver refuses it without asking any server.
+        # (Over https the TLS layer would refuse the name first; plain http to a host that is
+        # not loopback needs the opt-in.)
         $endpoint = "http://$('a' * 64).invalid:8080"
-        $outcome = & $invoke 'i-1' @{ EndpointUrl = $endpoint; ClientConfig = @{ MaxErrorRetry = 0 } }
+        $env:SSMSESSION_ALLOW_HTTP = '1'
+        try {
+            $outcome = & $invoke 'i-1' @{ EndpointUrl = $endpoint; ClientConfig = @{ MaxErrorRetry = 0 }; WarningAction = 'SilentlyContinue' }
+        } finally {
+            Remove-Item Env:SSMSESSION_ALLOW_HTTP
+        }
         $outcome.Error.FullyQualifiedErrorId | Should -Be 'SSMSession.ConnectionFailure,Start-SSMSession'
         $outcome.Error.Exception.Message | Should -BeLike "Could not reach the SSM service at endpoint '$endpoint'*dns error*"
         $outcome.Error.Exception.Message | Should -Not -Match $debugText

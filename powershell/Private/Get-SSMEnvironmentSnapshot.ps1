@@ -7,8 +7,9 @@ function Get-SSMEnvironmentSnapshot {
     On Linux and macOS, .NET keeps $env: changes in a managed copy that native code cannot
     see, so `$env:AWS_PROFILE = 'x'` would be ignored by the native core. The module sends
     every AWS_* variable, the variables that locate the home folder (for ~/.aws) and the
-    proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, either case) with each
-    call, and the core resolves against this snapshot only.
+    proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, either case) and
+    SSMSESSION_ALLOW_HTTP (plain-text endpoints beyond loopback) with each call, and the core
+    resolves against this snapshot only.
     #>
     [CmdletBinding()]
     [OutputType([hashtable])]
@@ -19,7 +20,7 @@ function Get-SSMEnvironmentSnapshot {
         $name = [string]$entry.Key
         if ($name.StartsWith('AWS_', [System.StringComparison]::OrdinalIgnoreCase) -or
             $name -eq 'HOME' -or $name -eq 'USERPROFILE' -or $name -eq 'HOMEDRIVE' -or $name -eq 'HOMEPATH' -or
-            $name -in 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY') {
+            $name -in 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY', 'SSMSESSION_ALLOW_HTTP') {
             $snapshot[$name] = $entry.Value
         }
     }

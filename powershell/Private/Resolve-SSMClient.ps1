@@ -26,12 +26,18 @@ function Resolve-SSMClient {
         ConvertTo-SSMJson -InputObject $Client
     }
     $cache = $script:SSMResolvedClients
-    $known = $null
-    if ($cache.TryGetValue($key, [ref]$known)) { return $known }
-    $envelope = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $Client }
-    if ($envelope.ok) {
-        if ($cache.Count -ge 64) { $cache.Clear() }
-        $cache[$key] = $envelope
+    $envelope = $null
+    if (-not $cache.TryGetValue($key, [ref]$envelope)) {
+        $envelope = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $Client }
+        if ($envelope.ok) {
+            if ($cache.Count -ge 64) { $cache.Clear() }
+            $cache[$key] = $envelope
+        }
+    }
+    # The client's warnings (an opted-in plain-text endpoint) go with every call made with
+    # it, into the calling command's warning stream (its -WarningAction applies).
+    if ($envelope.ok -and $envelope.data.PSObject.Properties['Warnings']) {
+        foreach ($warning in $envelope.data.Warnings) { Write-Warning $warning }
     }
     $envelope
 }

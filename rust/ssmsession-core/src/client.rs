@@ -49,6 +49,10 @@ pub struct Resolution {
     /// `Parameters` for explicit keys, else `Sso`, `CredentialProcess`, `WebIdentity`,
     /// `AssumeRole`, `Profile`, `Environment`, `Container`, `InstanceMetadata` or `Unknown`.
     pub credential_source: String,
+    /// What the caller should show the user about this client (an opted-in plain-text
+    /// endpoint); repeated with every call made with it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A client, where its settings came from, and its credentials provider (the data channel
@@ -222,6 +226,16 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
     }
 
     let config = loader.load().await;
+    // The endpoint as the SDK will use it: the parameter, AWS_ENDPOINT_URL(_SSM) or the
+    // profile's endpoint_url.
+    let allow_plain_text =
+        crate::plain_text::allowed_by(env.get(crate::plain_text::ALLOW_VARIABLE).ok().as_deref());
+    let warnings: Vec<String> = match config.endpoint_url() {
+        Some(url) => crate::plain_text::check(url, allow_plain_text)?
+            .into_iter()
+            .collect(),
+        None => Vec::new(),
+    };
     let profile_names_region =
         non_empty(&settings.region).is_none() && selected_profile_has_region(settings, &env).await;
     let (region, region_source) =
@@ -251,6 +265,7 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
             credential_source(&credentials)
         }
         .to_owned(),
+        warnings,
     };
     Ok((
         aws_sdk_ssm::Client::from_conf(client_config),

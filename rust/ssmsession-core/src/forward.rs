@@ -180,6 +180,17 @@ pub async fn start_port_forward(
             });
         }
     }
+    // The service hands out wss:// stream URLs; a ws:// one is plain text (see plain_text).
+    let environment = crate::environment::env_for(call.client.environment.as_ref());
+    crate::plain_text::check(
+        &call.stream_url,
+        crate::plain_text::allowed_by(
+            environment
+                .get(crate::plain_text::ALLOW_VARIABLE)
+                .ok()
+                .as_deref(),
+        ),
+    )?;
     let (client, resolution, credentials) = cache.client(&call.client).await?;
     let signing_region = call
         .client

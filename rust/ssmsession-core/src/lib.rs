@@ -11,6 +11,7 @@ mod client;
 mod environment;
 mod error;
 mod forward;
+mod plain_text;
 mod request;
 mod response;
 mod session_calls;
