@@ -32,6 +32,10 @@ Run all checks and tests after building.
 .PARAMETER Package
 Build the installable module folder out/SSMSession/<ModuleVersion>/.
 
+.PARAMETER Soak
+Run the long reliability runs (tests/Soak/Invoke-SSMSoak.ps1): the C ABI fuzz harness at
+100,000 cases per property and again under valgrind; writes out/soak/summary.json.
+
 .PARAMETER Demo
 Run the emulator demo after building.
 
@@ -51,6 +55,9 @@ pwsh ./build.ps1 -Test
 
 .EXAMPLE
 pwsh ./build.ps1 -Benchmark
+
+.EXAMPLE
+pwsh ./build.ps1 -Soak
 #>
 [CmdletBinding()]
 param(
@@ -60,6 +67,8 @@ param(
     [switch] $Test,
 
     [switch] $Package,
+
+    [switch] $Soak,
 
     [switch] $Demo,
 
@@ -211,6 +220,11 @@ try {
         Write-Information "==> benchmarks$(if ($quickRun) { ' (quick smoke run)' })" -InformationAction Continue
         & ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Benchmark', 'Invoke-SSMBenchmark.ps1')) -RepositoryRoot $repositoryRoot `
             -ModulePath $packageManifest -EmulatorPath $emulatorPath -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'bench', 'summary.json')) -Quick:$quickRun
+    }
+
+    if ($Soak) {
+        & ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Soak', 'Invoke-SSMSoak.ps1')) -RepositoryRoot $repositoryRoot `
+            -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'soak', 'summary.json'))
     }
 
     if ($Demo) {

@@ -79,11 +79,14 @@ char *ssm_call_wait(const char *request_json);
 // unmodified until this function returns.
 char *ssm_call_cancel(const char *request_json);
 
-// Releases a string returned by this library. NULL is ignored.
+// Releases a string returned by this library. NULL is ignored, and so is any pointer this
+// library does not currently own: one released already (a double free) or one it never
+// returned. The library keeps the addresses of the strings it has handed out and frees
+// only those, each once.
 //
 // # Safety
-// `value` must be NULL or a pointer returned by a string-returning export of this library
-// that has not been released yet. Releasing the same pointer twice is undefined behaviour.
+// `value` must be NULL or a pointer value; it is compared, never read, unless it is one of
+// the strings this library handed out and has not released yet.
 void ssm_string_free(char *value);
 
 #ifdef __cplusplus

@@ -1,9 +1,12 @@
 //! The panic boundary and the string conventions shared by every export.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Once;
+use std::sync::{Mutex, MutexGuard, Once};
+
+use once_cell::sync::Lazy;
 
 use crate::envelope::{self, ErrorBody};
 
@@ -105,31 +108,53 @@ pub unsafe fn envelope_call(
     into_c_string(text)
 }
 
+/// Addresses of the strings handed out and not released yet: the free function releases
+/// only these, so a double free or a foreign pointer is ignored instead of corrupting the
+/// heap of the caller's process.
+static LIVE_STRINGS: Lazy<Mutex<HashSet<usize>>> = Lazy::new(Default::default);
+
+fn live_strings() -> MutexGuard<'static, HashSet<usize>> {
+    // Single inserts and removals cannot leave the set half-updated: a poisoned lock is
+    // still consistent.
+    LIVE_STRINGS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Hands a string to the caller. JSON text never contains NUL (serde_json escapes it), so
 /// the fallback only guards the invariant.
 fn into_c_string(text: String) -> *mut c_char {
-    CString::new(text)
+    let raw = CString::new(text)
         .unwrap_or_else(|_| {
             CString::from(
                 c"{\"ok\":false,\"error\":{\"kind\":\"internal\",\"code\":\"InteriorNul\",\"message\":\"The response contained a NUL byte.\",\"requestId\":null,\"httpStatus\":null}}",
             )
         })
-        .into_raw()
+        .into_raw();
+    live_strings().insert(raw as usize);
+    raw
 }
 
-/// Frees a string made by [`json_call`].
+/// How many strings are handed out and not yet released (for leak checks in tests).
+pub fn live_string_count() -> usize {
+    live_strings().len()
+}
+
+/// Frees a string made by [`json_call`], once; anything else is ignored.
 ///
 /// # Safety
-/// `value` must be NULL or a pointer returned by this library's string exports that has not
-/// been released yet.
+/// `value` must be NULL or a pointer value. It is dereferenced only when it is one of the
+/// strings handed out and not yet released.
 pub unsafe fn release_string(value: *mut c_char) {
     if value.is_null() {
         return;
     }
+    // Removing it first makes a second release (or a concurrent one) find nothing.
+    if !live_strings().remove(&(value as usize)) {
+        return;
+    }
     // Dropping a CString cannot panic; the boundary is kept so no unwind can ever cross.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the pointer came from CString::into_raw in into_c_string and is released
-        // once, per the caller's contract.
+        // SAFETY: the address was in LIVE_STRINGS, so it came from CString::into_raw in
+        // into_c_string and has not been released: this is its one release.
         drop(unsafe { CString::from_raw(value) });
     }));
 }

@@ -5,8 +5,9 @@
 //! - the result is never NULL: an envelope `{"ok":true,"data":…}` or
 //!   `{"ok":false,"error":{"kind","code","message","requestId","httpStatus"}}`, also for
 //!   NULL input, invalid UTF-8, malformed JSON and panics (caught at the boundary);
-//! - the result is owned by the caller and released exactly once with [`ssm_string_free`]
-//!   from this library (never `free()` or a managed allocator).
+//! - the result is owned by the caller and released with [`ssm_string_free`] from this
+//!   library (never `free()` or a managed allocator); releasing it again, or releasing a
+//!   pointer the library never returned, is detected and ignored.
 //!
 //! The exports live in this file only: cbindgen reads it to generate
 //! `include/ssmsession.h`, and a test fails when the committed header is stale.
@@ -118,13 +119,23 @@ pub unsafe extern "C" fn ssm_call_cancel(request_json: *const c_char) -> *mut c_
     unsafe { boundary::json_call(request_json, calls::cancel) }
 }
 
-/// Releases a string returned by this library. NULL is ignored.
+/// Releases a string returned by this library. NULL is ignored, and so is any pointer this
+/// library does not currently own: one released already (a double free) or one it never
+/// returned. The library keeps the addresses of the strings it has handed out and frees
+/// only those, each once.
 ///
 /// # Safety
-/// `value` must be NULL or a pointer returned by a string-returning export of this library
-/// that has not been released yet. Releasing the same pointer twice is undefined behaviour.
+/// `value` must be NULL or a pointer value; it is compared, never read, unless it is one of
+/// the strings this library handed out and has not released yet.
 #[no_mangle]
 pub unsafe extern "C" fn ssm_string_free(value: *mut c_char) {
     // SAFETY: the caller upholds this function's contract, which is release_string's contract.
     unsafe { boundary::release_string(value) }
+}
+
+/// Strings handed out and not released yet. For leak checks in this crate's tests; not
+/// part of the C ABI (no `extern "C"`, so not in the header).
+#[doc(hidden)]
+pub fn live_string_count() -> usize {
+    boundary::live_string_count()
 }
