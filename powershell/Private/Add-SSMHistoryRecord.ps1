@@ -57,9 +57,15 @@ function Add-SSMHistoryRecord {
         EmittedObjectsCount = $EmittedObjectsCount
         Requests            = [System.Collections.Generic.List[object]]::new()
         Responses           = $kept
+        # Plain properties, not type data (see Get-SSMHistoryBuffer). No request is kept.
+        LastServiceResponse = if ($kept.Count -gt 0) { $kept[$kept.Count - 1] } else { $null }
+        LastServiceRequest  = $null
     }
     $buffer.Commands.Add($record)
     while ($buffer.Commands.Count -gt $buffer.MaxCmdletHistory) {
         $buffer.Commands.RemoveAt(0)
     }
+    $buffer.LastCommand = $record
+    $buffer.LastServiceResponse = $record.LastServiceResponse
+    $buffer.LastServiceRequest = $null
 }
