@@ -20,6 +20,8 @@ $script:SSMSessionClients = [System.Collections.Specialized.OrderedDictionary]::
 # Successful ResolveClient answers by client settings (see Resolve-SSMClient). Ordinal keys:
 # the settings' JSON is case-sensitive (secrets, paths).
 $script:SSMResolvedClients = [System.Collections.Generic.Dictionary[string, object]]::new([System.StringComparer]::Ordinal)
+# What $AWSHistory records instead of a session token (see Add-SSMHistoryRecord).
+$script:SSMRedacted = '(redacted; set $AWSHistory.IncludeSensitiveData = $true to record it)'
 # -Select's default selector per operation (see Invoke-SSMApiCommand).
 $script:SSMDefaultSelectors = @{}
 # Whether running port forwards are stopped when the module is removed or pwsh exits

@@ -438,6 +438,16 @@ Describe 'Start-SSMSession (native call mocked)' {
             "$global:AWSHistory" | Should -Be '2 command(s) recorded, last  = Start-SSMSession'
         }
 
+        It 'keeps session tokens out of the history unless IncludeSensitiveData is set' {
+            $session = Start-SSMSession -Target i-1
+            $session.TokenValue | Should -Be 'token' -Because 'the output keeps its token'
+            $global:AWSHistory.LastServiceResponse.SessionId | Should -Be $session.SessionId
+            $global:AWSHistory.LastServiceResponse.TokenValue | Should -BeLike '(redacted*IncludeSensitiveData*'
+            $global:AWSHistory.IncludeSensitiveData = $true
+            $kept = Start-SSMSession -Target i-1
+            $global:AWSHistory.LastServiceResponse.TokenValue | Should -Be $kept.TokenValue
+        }
+
         It 'keeps the last 5 commands and the last 5 responses of each' {
             1..7 | ForEach-Object { Start-SSMSession -Target "i-$_" | Out-Null }
             $global:AWSHistory.Commands.Count | Should -Be 5

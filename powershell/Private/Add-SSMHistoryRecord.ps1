@@ -49,6 +49,15 @@ function Add-SSMHistoryRecord {
     $kept = [System.Collections.Generic.List[object]]::new()
     $first = [math]::Max(0, $Responses.Count - $buffer.MaxServiceCallHistory)
     for ($i = $first; $i -lt $Responses.Count; $i++) { $kept.Add($Responses[$i]) }
+    # A session token in a long-lived global variable is a secret lying around: kept out
+    # unless the user opts in, like AWS Tools' Set-AWSHistoryConfiguration
+    # -IncludeSensitiveData. (The recorded responses are copies: the output keeps its token.)
+    if (-not $buffer.IncludeSensitiveData) {
+        foreach ($response in $kept) {
+            $token = $response.PSObject.Properties['TokenValue']
+            if ($null -ne $token -and $null -ne $token.Value) { $token.Value = $script:SSMRedacted }
+        }
+    }
     $record = [pscustomobject]@{
         PSTypeName          = 'SSMSession.AWSCmdletHistory'
         CmdletName          = $Cmdlet.MyInvocation.MyCommand.Name

@@ -40,6 +40,8 @@ function Get-SSMHistoryBuffer {
         Commands              = [System.Collections.Generic.List[object]]::new()
         MaxCmdletHistory      = 5
         MaxServiceCallHistory = 5
+        # $true keeps TokenValue in recorded responses (see Add-SSMHistoryRecord).
+        IncludeSensitiveData  = $false
         LastCommand           = $null
         LastServiceResponse   = $null
         LastServiceRequest    = $null
