@@ -299,12 +299,72 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
     }
 
     Context 'module lifetime' {
-        It 'stops running forwards and terminates their sessions when the module is removed' {
+        It 'stops running forwards and terminates their sessions when the module is removed, and forwards again once re-imported' {
             $forward = Start-PortSession | Connect-SSMSession -AsJob
             $sessionId = $forward.SessionId
             Remove-Module SSMSession
             Import-Module $manifestPath -Force
             Test-SessionEnded $sessionId | Should -BeTrue
+            $again = Start-PortSession | Connect-SSMSession -AsJob
+            try {
+                Test-SSMTestEcho -Port $again.LocalPort -Length 100000 -Seed 21 | Should -BeTrue
+            } finally {
+                $again.Stop()
+            }
+        }
+    }
+
+    Context 'shutdown' {
+        It 'terminates the session of a running forward when pwsh exits, and the process ends' {
+            $pwshPath = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+            $script = @'
+$ErrorActionPreference = 'Stop'
+Import-Module '__MANIFEST__'
+$client = @{ Region = 'eu-west-3'; EndpointUrl = '__URL__'; AccessKey = 'AKIDSSMEMULATOR'; SecretKey = 'ssm-emulator-secret-key' }
+$forward = Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = '__PORT__'; localPortNumber = '0' } @client | Connect-SSMSession -AsJob
+$forward.SessionId
+'@.Replace('__MANIFEST__', $manifestPath).Replace('__URL__', $emulator.Url).Replace('__PORT__', "$($echo.Port)")
+            $startInfo = [System.Diagnostics.ProcessStartInfo]::new($pwshPath)
+            foreach ($argument in '-NoProfile', '-NonInteractive', '-Command', $script) { $startInfo.ArgumentList.Add($argument) }
+            $startInfo.RedirectStandardOutput = $true
+            $startInfo.RedirectStandardError = $true
+            $process = [System.Diagnostics.Process]::Start($startInfo)
+            try {
+                $sessionId = $process.StandardOutput.ReadLine()
+                # A hang detector, not a timing: a forward's threads must not keep pwsh alive.
+                $process.WaitForExit(60000) | Should -BeTrue -Because "pwsh must exit; stderr: $($process.StandardError.ReadToEnd())"
+                $process.ExitCode | Should -Be 0
+                $sessionId | Should -BeLike 'emulator-user-*'
+                Test-SessionEnded $sessionId | Should -BeTrue
+            } finally {
+                if (-not $process.HasExited) { $process.Kill($true) }
+            }
+        }
+
+        It 'closes a runspace with a call in flight without hanging, and pwsh stays usable' {
+            $runspace = [runspacefactory]::CreateRunspace()
+            $runspace.Open()
+            $shell = [powershell]::Create($runspace)
+            $null = $shell.AddScript({
+                    param($Manifest, $Client)
+                    Import-Module $Manifest
+                    Start-SSMSession -Target i-delay-20000 @Client
+                }).AddArgument($manifestPath).AddArgument($common)
+            $pending = $shell.BeginInvoke()
+            # Time for the import and the request to go out (closing earlier is fine too: the
+            # runspace is then closed in the middle of the import).
+            Start-Sleep -Milliseconds 1500
+            $pending.IsCompleted | Should -BeFalse -Because 'the emulator answers i-delay-20000 after 20 s'
+            $runspace.CloseAsync()
+            # A hang detector: the 20 s call is abandoned, not waited for.
+            $deadline = [datetime]::UtcNow.AddSeconds(15)
+            while ($runspace.RunspaceStateInfo.State -notin 'Closed', 'Broken' -and [datetime]::UtcNow -lt $deadline) {
+                Start-Sleep -Milliseconds 50
+            }
+            $runspace.RunspaceStateInfo.State | Should -BeIn 'Closed', 'Broken'
+            $shell.Dispose()
+            $runspace.Dispose()
+            (Start-SSMSession -Target i-1 @common).SessionId | Should -BeLike 'emulator-user-*'
         }
     }
 }

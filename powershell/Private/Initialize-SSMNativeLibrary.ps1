@@ -45,7 +45,9 @@ function Initialize-SSMNativeLibrary {
         }
         @{ Name = 'ssm_string_free'; Returns = [void]; Parameters = [type[]]@([IntPtr]) }
         @{ Name = 'ssm_version'; Returns = [IntPtr]; Parameters = [type[]]@() }
+        @{ Name = 'ssm_shutdown'; Returns = [void]; Parameters = [type[]]@([uint32]) }
     )
+    $bound = @{}
     foreach ($export in $exports) {
         $method = $builder.DefinePInvokeMethod(
             $export.Name,
@@ -57,7 +59,16 @@ function Initialize-SSMNativeLibrary {
             [System.Runtime.InteropServices.CallingConvention]::Cdecl,
             [System.Runtime.InteropServices.CharSet]::Ansi)
         $method.SetImplementationFlags([System.Reflection.MethodImplAttributes]::PreserveSig)
+        $bound[$export.Name] = $method
     }
+    # OnProcessExit(sender, e) calls ssm_shutdown(5000): an AppDomain.ProcessExit handler
+    # that needs no runspace (a script block there has none and would crash the process,
+    # and PowerShell's own Exiting event does not fire for `pwsh -Command`/-File).
+    $onExit = $builder.DefineMethod('OnProcessExit', [System.Reflection.MethodAttributes]'Public, Static', [void], [type[]]@([object], [System.EventArgs]))
+    $il = $onExit.GetILGenerator()
+    $il.Emit([System.Reflection.Emit.OpCodes]::Ldc_I4, 5000)
+    $il.Emit([System.Reflection.Emit.OpCodes]::Call, $bound['ssm_shutdown'])
+    $il.Emit([System.Reflection.Emit.OpCodes]::Ret)
     $type = $builder.CreateType()
 
     # Resolve the library now, so a broken file fails here with its loader message instead

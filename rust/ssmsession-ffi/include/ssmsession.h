@@ -79,6 +79,12 @@ char *ssm_call_wait(const char *request_json);
 // unmodified until this function returns.
 char *ssm_call_cancel(const char *request_json);
 
+// Stops every running port forward and terminates its session (unless it was started to
+// keep it), waiting at most `timeout_ms` milliseconds in all. For a host's process-exit
+// path, where nothing else will end the sessions; returns at once when no forward runs.
+// Safe to call from any thread, any number of times.
+void ssm_shutdown(uint32_t timeout_ms);
+
 // Releases a string returned by this library. NULL is ignored, and so is any pointer this
 // library does not currently own: one released already (a double free) or one it never
 // returned. The library keeps the addresses of the strings it has handed out and frees

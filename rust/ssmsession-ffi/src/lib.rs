@@ -119,6 +119,17 @@ pub unsafe extern "C" fn ssm_call_cancel(request_json: *const c_char) -> *mut c_
     unsafe { boundary::json_call(request_json, calls::cancel) }
 }
 
+/// Stops every running port forward and terminates its session (unless it was started to
+/// keep it), waiting at most `timeout_ms` milliseconds in all. For a host's process-exit
+/// path, where nothing else will end the sessions; returns at once when no forward runs.
+/// Safe to call from any thread, any number of times.
+#[no_mangle]
+pub extern "C" fn ssm_shutdown(timeout_ms: u32) {
+    let _ = std::panic::catch_unwind(|| {
+        forwards::shutdown(std::time::Duration::from_millis(timeout_ms.into()))
+    });
+}
+
 /// Releases a string returned by this library. NULL is ignored, and so is any pointer this
 /// library does not currently own: one released already (a double free) or one it never
 /// returned. The library keeps the addresses of the strings it has handed out and frees

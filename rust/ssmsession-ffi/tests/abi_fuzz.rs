@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use ssmsession::{
     live_string_count, resolve_client, ssm_call_cancel, ssm_call_start, ssm_call_wait,
-    ssm_string_free, ssm_version, start_session,
+    ssm_shutdown, ssm_string_free, ssm_version, start_session,
 };
 
 type Export = unsafe extern "C" fn(*const c_char) -> *mut c_char;
@@ -314,6 +314,15 @@ fn foreign_and_repeated_frees_are_ignored() {
         before,
         "every string was released once"
     );
+}
+
+#[test]
+fn shutdown_without_forwards_returns_at_once_whatever_the_limit() {
+    let started = std::time::Instant::now();
+    for limit in [0, 1, u32::MAX] {
+        ssm_shutdown(limit);
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 #[test]
