@@ -57,3 +57,83 @@ Describe 'unencrypted endpoints' {
         $caught.Exception.Message | Should -BeLike "Refusing unencrypted ws:// to '192.0.2.10'*"
     }
 }
+
+Describe 'secrets in a full run' {
+    BeforeAll {
+        $repositoryRoot = Split-Path $PSScriptRoot -Parent
+        Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'SSMEmulator.psm1')) -Force
+        Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'EchoServer.psm1')) -Force
+        $emulatorPath = if ($env:SSMSESSION_EMULATOR_PATH) { $env:SSMSESSION_EMULATOR_PATH } else { [System.IO.Path]::Combine($repositoryRoot, 'target', 'release', 'ssm-emulator') }
+        # A key pair of this test's own, so the secret is unmistakable in any text.
+        $secretKey = 'S3cr3t-only-in-this-test-7f2c9d41'
+        $emulator = Start-SSMEmulator -Path $emulatorPath -ArgumentList '--credential', "AKIDSECRETSCAN:${secretKey}:scanner"
+        $echo = Start-SSMTestEchoServer
+        Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+        Remove-Variable -Name AWSHistory -Scope Global -ErrorAction SilentlyContinue
+        $logFile = Join-Path $TestDrive 'native.log'
+        $client = @{ Region = 'eu-west-3'; EndpointUrl = $emulator.Url; AccessKey = 'AKIDSECRETSCAN'; SecretKey = $secretKey }
+
+        # Everything a user would run, every stream merged and kept: verbose, debug,
+        # warnings, errors and information; the objects themselves are set apart.
+        $env:SSMSESSION_LOG = 'trace'
+        $env:SSMSESSION_LOG_FILE = $logFile
+        $outputs = [System.Collections.Generic.List[object]]::new()
+        $records = & {
+            $session = Start-SSMSession -Target i-0123456789abcdef0 -DocumentName AWS-StartPortForwardingSession `
+                -Parameter @{ portNumber = "$($echo.Port)"; localPortNumber = '0' } @client -Verbose -Debug
+            $outputs.Add($session)
+            $forward = $session | Connect-SSMSession -AsJob -Verbose -Debug
+            $outputs.Add($forward)
+            $null = Test-SSMTestEcho -Port $forward.LocalPort -Length 5000 -Seed 3
+            $forward.Stop()
+            $other = Start-SSMSession -Target i-0fedcba9876543210 @client
+            $outputs.Add($other)
+            $outputs.Add((Resume-SSMSession -SessionId $other.SessionId @client -Force -Verbose -Debug))
+            $outputs.Add((Stop-SSMSession -SessionId $other.SessionId @client -Force -Verbose -Debug))
+            try { Start-SSMSession -Target i-targetnotconnected @client -Verbose -Debug } catch { $_ }
+            $wrongKey = $client.Clone()
+            $wrongKey.SecretKey = 'wrong-secret-9a8b7c'
+            try { Start-SSMSession -Target i-1 @wrongKey -Verbose -Debug } catch { $_ }
+        } *>&1
+        Remove-Item Env:SSMSESSION_LOG, Env:SSMSESSION_LOG_FILE
+        $token = $outputs[0].TokenValue
+        $text = [System.Text.StringBuilder]::new()
+        foreach ($record in $records) { $null = $text.AppendLine(($record | Out-String -Width 500)) }
+        foreach ($record in @($records | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })) {
+            $null = $text.AppendLine(($record | Format-List * -Force | Out-String -Width 500))
+            $null = $text.AppendLine(($record.Exception | Format-List * -Force | Out-String -Width 500))
+        }
+        $null = $text.AppendLine(($global:AWSHistory.Commands | ConvertTo-Json -Depth 6))
+        if (Test-Path -LiteralPath $logFile) { $null = $text.AppendLine((Get-Content -Raw -LiteralPath $logFile)) }
+        $scanned = $text.ToString()
+    }
+
+    AfterAll {
+        Remove-Variable -Name AWSHistory -Scope Global -ErrorAction SilentlyContinue
+        Stop-SSMTestEchoServer -Server $echo
+        Stop-SSMEmulator -Emulator $emulator
+    }
+
+    It 'ran the commands and produced the streams and log it scans' {
+        $token | Should -Not -BeNullOrEmpty
+        $scanned | Should -Match 'VERBOSE|Invoking AWS Systems Manager'
+        $scanned | Should -Match 'Credentials obtained from'
+        $scanned | Should -Match 'TargetNotConnected|not connected'
+        $scanned | Should -Match 'handshake complete'
+        $scanned | Should -Match '\(redacted; set \$AWSHistory' -Because 'the history was scanned, with its tokens redacted'
+    }
+
+    It 'shows no secret key, wrong or right, in any stream, the history, error records or the log' {
+        $scanned | Should -Not -Match ([regex]::Escape($secretKey))
+        $scanned | Should -Not -Match 'wrong-secret-9a8b7c'
+    }
+
+    It 'shows no session token in any of them' {
+        $scanned | Should -Not -Match ([regex]::Escape($token))
+        $scanned | Should -Not -Match ([regex]::Escape($outputs[3].TokenValue)) -Because 'nor the one ResumeSession gave'
+    }
+
+    It 'shows no request signature in any of them' {
+        $scanned | Should -Not -Match 'Signature=[0-9a-f]{64}'
+    }
+}
