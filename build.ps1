@@ -16,8 +16,11 @@ On a machine that cannot reach crates.io but has the workplace's vendored crates
 first. When Pester 5 is not installed, -Test fetches it from NuGet with the dotnet CLI.
 
 -Package builds the installable module folder out/SSMSession/<ModuleVersion>/ (the
-manifest, the functions merged into one SSMSession.psm1, the format file and the staged
-native libraries); -Test and -Benchmark build it too (the benchmarks measure it).
+manifest, the functions merged into one SSMSession.psm1, the format file, the about_ help
+topic, and the native library and emulator under runtimes/<rid>/native/) from the dist
+profile (fat LTO, codegen-units = 1, stripped), and prints their sizes. -Test and
+-Benchmark build the same folder from the release build they already made (the benchmarks
+measure it; CI compiles the AWS SDK once).
 
 -Demo starts the emulator on a free loopback port, imports the module, runs
 Start-SSMSession against it, forwards a local port through the session with
@@ -30,11 +33,18 @@ Cargo profile: Release (default) or Debug.
 Run all checks and tests after building.
 
 .PARAMETER Package
-Build the installable module folder out/SSMSession/<ModuleVersion>/.
+Build the installable module folder out/SSMSession/<ModuleVersion>/ from the shipping
+(dist) build. Copy out/SSMSession onto a $env:PSModulePath folder to install it.
+
+.PARAMETER TestPackage
+With -Test: run the Pester suite against the package in out/SSMSession/<ModuleVersion>/
+instead of the source tree (with -Package, the shipping build).
 
 .PARAMETER Soak
 Run the long reliability runs (tests/Soak/Invoke-SSMSoak.ps1): the C ABI fuzz harness at
-100,000 cases per property and again under valgrind; writes out/soak/summary.json.
+100,000 cases per property and again under valgrind, the data channel under faults and the
+emulator under load at 20x the CI volume, 20 rounds of 8 x 1,000 parallel calls, and 100
+rounds of cancellation and shutdown; writes out/soak/summary.json (~15 minutes).
 
 .PARAMETER Demo
 Run the emulator demo after building.
@@ -67,6 +77,8 @@ param(
     [switch] $Test,
 
     [switch] $Package,
+
+    [switch] $TestPackage,
 
     [switch] $Soak,
 
@@ -167,24 +179,57 @@ $emulatorPath = Join-Path $targetDir "ssm-emulator$executableSuffix"
 Push-Location $repositoryRoot
 try {
     Initialize-CargoSource
-    Invoke-Step -Name 'cargo build' -File cargo -Arguments (@('build', '--workspace', '--locked') + $cargoProfileArgs)
-
     $runtimeId = Get-RuntimeId
     $libraryFile = if ($IsWindows) { 'ssmsession.dll' } elseif ($IsMacOS) { 'libssmsession.dylib' } else { 'libssmsession.so' }
-    $stageDir = [System.IO.Path]::Combine($repositoryRoot, 'runtimes', $runtimeId, 'native')
-    New-Item -ItemType Directory -Force -Path $stageDir | Out-Null
-    $stagedLibrary = Join-Path $stageDir $libraryFile
-    try {
-        Copy-Item -LiteralPath (Join-Path $targetDir $libraryFile) -Destination $stagedLibrary -Force
-    } catch [System.IO.IOException] {
-        throw "Cannot replace '$stagedLibrary' (is a PowerShell session using it? Close it and build again): $($_.Exception.Message)"
+    $emulatorFile = "ssm-emulator$executableSuffix"
+    # -Package alone builds only the shipping profile; everything else needs the workspace.
+    $packageOnly = $Package -and -not ($Test -or $Soak -or $Demo -or $Benchmark)
+
+    if (-not $packageOnly) {
+        Invoke-Step -Name 'cargo build' -File cargo -Arguments (@('build', '--workspace', '--locked') + $cargoProfileArgs)
+        # The library and the emulator beside it, where the module looks for them.
+        $stageDir = [System.IO.Path]::Combine($repositoryRoot, 'runtimes', $runtimeId, 'native')
+        New-Item -ItemType Directory -Force -Path $stageDir | Out-Null
+        foreach ($file in $libraryFile, $emulatorFile) {
+            try {
+                Copy-Item -LiteralPath (Join-Path $targetDir $file) -Destination (Join-Path $stageDir $file) -Force
+            } catch [System.IO.IOException] {
+                throw "Cannot replace '$(Join-Path $stageDir $file)' (is a PowerShell session or an emulator using it? Close it and build again): $($_.Exception.Message)"
+            }
+        }
+        $stagedLibrary = Join-Path $stageDir $libraryFile
+        Write-Information "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB) and $emulatorFile" -InformationAction Continue
     }
-    Write-Information "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB)" -InformationAction Continue
 
     $packageManifest = $null
-    if ($Package -or $Test -or $Benchmark) {
-        $packageFolder = & ([System.IO.Path]::Combine($repositoryRoot, 'powershell', 'Build', 'New-SSMSessionPackage.ps1')) `
-            -RepositoryRoot $repositoryRoot -OutputRoot (Join-Path $repositoryRoot 'out')
+    $packageScript = [System.IO.Path]::Combine($repositoryRoot, 'powershell', 'Build', 'New-SSMSessionPackage.ps1')
+    if ($Package) {
+        # The shipping build: the dist profile (fat LTO, one codegen unit, stripped). Other
+        # platforms' libraries already under runtimes/<rid>/native/ are packaged as they are.
+        Invoke-Step -Name 'cargo build --profile dist' -File cargo -Arguments @('build', '--profile', 'dist', '--locked', '-p', 'ssmsession-ffi', '-p', 'ssm-emulator')
+        $distDir = [System.IO.Path]::Combine($repositoryRoot, 'target', 'dist')
+        $runtimesRoot = [System.IO.Path]::Combine($repositoryRoot, 'out', 'staging', 'runtimes')
+        if (Test-Path -LiteralPath $runtimesRoot) { Remove-Item -LiteralPath $runtimesRoot -Recurse -Force }
+        $sourceRuntimes = Join-Path $repositoryRoot 'runtimes'
+        if (Test-Path -LiteralPath $sourceRuntimes) {
+            New-Item -ItemType Directory -Force -Path (Split-Path $runtimesRoot -Parent) | Out-Null
+            Copy-Item -LiteralPath $sourceRuntimes -Destination $runtimesRoot -Recurse
+        }
+        $distStage = [System.IO.Path]::Combine($runtimesRoot, $runtimeId, 'native')
+        New-Item -ItemType Directory -Force -Path $distStage | Out-Null
+        foreach ($file in $libraryFile, $emulatorFile) {
+            Copy-Item -LiteralPath (Join-Path $distDir $file) -Destination (Join-Path $distStage $file) -Force
+        }
+        $packageFolder = & $packageScript -RepositoryRoot $repositoryRoot -OutputRoot (Join-Path $repositoryRoot 'out') -RuntimesRoot $runtimesRoot
+        foreach ($file in $libraryFile, $emulatorFile) {
+            $shipped = Get-Item -LiteralPath ([System.IO.Path]::Combine($packageFolder.FullName, 'runtimes', $runtimeId, 'native', $file))
+            Write-Information ('{0}: {1:N1} MB (dist profile: fat LTO, codegen-units = 1, stripped)' -f $shipped.Name, ($shipped.Length / 1MB)) -InformationAction Continue
+        }
+        $packageManifest = Join-Path $packageFolder.FullName 'SSMSession.psd1'
+        Write-Information "Packaged $($packageFolder.FullName)" -InformationAction Continue
+    } elseif ($Test -or $Benchmark) {
+        # Tests and benchmarks package the libraries just built (no second compile of the SDK).
+        $packageFolder = & $packageScript -RepositoryRoot $repositoryRoot -OutputRoot (Join-Path $repositoryRoot 'out')
         $packageManifest = Join-Path $packageFolder.FullName 'SSMSession.psd1'
         Write-Information "Packaged $($packageFolder.FullName)" -InformationAction Continue
     }
@@ -197,6 +242,9 @@ try {
         Write-Information '==> Pester' -InformationAction Continue
         Import-Module (Get-PesterManifest) -Force
         $env:SSMSESSION_EMULATOR_PATH = $emulatorPath
+        # -TestPackage: the suite imports the package instead of the source tree.
+        $env:SSMSESSION_TEST_MANIFEST = if ($TestPackage) { $packageManifest } else { $null }
+        if ($TestPackage) { Write-Information "Pester runs against the package $packageManifest" -InformationAction Continue }
         $pesterConfiguration = New-PesterConfiguration
         $pesterConfiguration.Run.Path = Join-Path $repositoryRoot 'tests'
         $pesterConfiguration.Run.PassThru = $true
@@ -224,23 +272,21 @@ try {
 
     if ($Soak) {
         & ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Soak', 'Invoke-SSMSoak.ps1')) -RepositoryRoot $repositoryRoot `
+            -ManifestPath (Join-Path $repositoryRoot 'SSMSession.psd1') -EmulatorPath $emulatorPath `
             -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'soak', 'summary.json'))
     }
 
     if ($Demo) {
         $support = [System.IO.Path]::Combine($repositoryRoot, 'tests', 'Support')
-        Import-Module (Join-Path $support 'SSMEmulator.psm1') -Force
         Import-Module (Join-Path $support 'EchoServer.psm1') -Force
-        $emulator = Start-SSMEmulator -Path $emulatorPath -ShowRequests
+        # The demo uses the module as a user would: the package when one was built.
+        Import-Module $(if ($packageManifest) { $packageManifest } else { Join-Path $repositoryRoot 'SSMSession.psd1' }) -Force
+        $emulator = Start-SSMSessionEmulator -ShowRequests
         $echo = Start-SSMTestEchoServer
         $forward = $null
         try {
-            Write-Information "==> Demo: Start-SSMSession against the local emulator at $($emulator.Url)" -InformationAction Continue
-            Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
-            $emulatorClient = @{
-                Region = 'eu-west-3'; EndpointUrl = $emulator.Url
-                AccessKey = 'AKIDSSMEMULATOR'; SecretKey = 'ssm-emulator-secret-key'
-            }
+            Write-Information "==> Demo: Start-SSMSession against the local emulator at $($emulator.Url) (Start-SSMSessionEmulator)" -InformationAction Continue
+            $emulatorClient = $emulator.Parameters
             $session = Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession `
                 -Parameter @{ localPortNumber = '0'; portNumber = "$($echo.Port)" } @emulatorClient
             # A fixed width keeps all columns in narrow terminals and CI logs.
@@ -265,7 +311,7 @@ try {
         } finally {
             if ($null -ne $forward) { $forward.Stop() }
             Stop-SSMTestEchoServer -Server $echo
-            Stop-SSMEmulator -Emulator $emulator
+            $emulator.Stop()
         }
     }
 } finally {

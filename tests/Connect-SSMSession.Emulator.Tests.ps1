@@ -13,8 +13,10 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
         $emulator = Start-SSMEmulator -Path $emulatorPath
         # Loses, duplicates and reorders frames, and closes every socket after 700 ms.
         $faulty = Start-SSMEmulator -Path $emulatorPath -ArgumentList '--fault-drop', '0.05', '--fault-duplicate', '0.05', '--fault-reorder', '0.05', '--fault-close-after-ms', '700', '--agent-chunk-size', '16384'
+        # Goes silent 300 ms after each socket opens: reads and discards, acknowledges nothing.
+        $stalled = Start-SSMEmulator -Path $emulatorPath -ArgumentList '--fault-stall-after-ms', '300'
         $echo = Start-SSMTestEchoServer
-        $manifestPath = Join-Path $repositoryRoot 'SSMSession.psd1'
+        $manifestPath = $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })
         Import-Module $manifestPath -Force
 
         $savedEnvironment = @{}
@@ -51,6 +53,7 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
         Stop-SSMTestEchoServer -Server $echo
         Stop-SSMEmulator -Emulator $emulator
         Stop-SSMEmulator -Emulator $faulty
+        Stop-SSMEmulator -Emulator $stalled
         Get-ChildItem Env: | Where-Object Name -like 'AWS_*' | ForEach-Object { Remove-Item -LiteralPath "Env:$($_.Name)" }
         foreach ($entry in $savedEnvironment.GetEnumerator()) {
             Set-Item -LiteralPath "Env:$($entry.Key)" -Value $entry.Value
@@ -173,6 +176,67 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
             } finally {
                 $forward.Stop()
             }
+        }
+
+        It 'gives up on an agent that stops acknowledging, with an error, in bounded time and memory' {
+            $stalledClient = $common.Clone()
+            $stalledClient.EndpointUrl = $stalled.Url
+            $probe = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+            $probe.Start(); $localPort = $probe.LocalEndpoint.Port; $probe.Stop()
+            $session = Start-PortSession -Client $stalledClient
+            # The foreground forward runs in its own runspace; this one plays the application.
+            $runspace = [powershell]::Create()
+            $null = $runspace.AddScript({
+                    param($ManifestPath, $Session, $Client, $LocalPort)
+                    Import-Module $ManifestPath
+                    $Session | Connect-SSMSession @Client -LocalPortNumber $LocalPort -StallTimeoutSec 2 -TimeoutSec 60 -InformationAction SilentlyContinue
+                }).AddArgument($manifestPath).AddArgument($session).AddArgument($stalledClient).AddArgument($localPort)
+            $block = [byte[]]::new(1MB)
+            $process = [System.Diagnostics.Process]::GetCurrentProcess()
+            $process.Refresh(); $rssBefore = $process.WorkingSet64
+            $running = $runspace.BeginInvoke()
+            $client = [System.Net.Sockets.TcpClient]::new()
+            try {
+                $deadline = [datetime]::UtcNow.AddSeconds(20)
+                while (-not $client.Connected -and [datetime]::UtcNow -lt $deadline) {
+                    try { $client.Connect([System.Net.IPAddress]::Loopback, $localPort) } catch { Start-Sleep -Milliseconds 100 }
+                }
+                $client.Connected | Should -BeTrue
+                Start-Sleep -Milliseconds 500
+                # Offer 256 MB as fast as the forward takes it; it must stop taking.
+                $watch = [System.Diagnostics.Stopwatch]::StartNew()
+                $stream = $client.GetStream()
+                $offered = 0
+                while ($offered -lt 256MB -and -not $running.IsCompleted) {
+                    # A write that waits is back-pressure; one that fails is the forward's end.
+                    try {
+                        if (-not $stream.WriteAsync($block, 0, $block.Length).Wait(3000)) { break }
+                    } catch {
+                        break
+                    }
+                    $offered += $block.Length
+                }
+                $running.AsyncWaitHandle.WaitOne([TimeSpan]::FromSeconds(15)) | Should -BeTrue
+                $elapsed = $watch.Elapsed
+                $process.Refresh(); $rssGrowthMB = ($process.WorkingSet64 - $rssBefore) / 1MB
+                $result = $runspace.EndInvoke($running)
+                Write-Information "stalled agent: offered $offered bytes, ended after $elapsed, RSS +$([math]::Round($rssGrowthMB)) MB" -InformationAction Continue
+
+                $result.State | Should -Be 'Failed'
+                # What the forward took: its window and queues, not what was offered (the
+                # rest waits in the kernel's socket buffers, which autotuning grows to tens of MB).
+                $result.Statistics.BytesSent | Should -BeLessThan 6MB
+                $elapsed.TotalSeconds | Should -BeLessThan 10
+                $rssGrowthMB | Should -BeLessThan 48
+                $runspace.Streams.Error.Count | Should -Be 1
+                $runspace.Streams.Error[0].FullyQualifiedErrorId | Should -Be 'SSMSession.DataChannelFailed,Connect-SSMSession'
+                $runspace.Streams.Error[0].CategoryInfo.Category | Should -Be 'ConnectionError'
+                $runspace.Streams.Error[0].Exception.Message | Should -BeLike '*did not acknowledge data for 2 s*'
+            } finally {
+                $client.Dispose()
+                $runspace.Dispose()
+            }
+            Test-SessionEnded $session.SessionId -Client $stalledClient | Should -BeTrue
         }
 
         It 'ends with the service''s channel_closed message when Stop-SSMSession terminates the session' {

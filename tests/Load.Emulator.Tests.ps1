@@ -15,7 +15,7 @@ Describe 'Start-SSMSession under parallel load' {
         $emulator = Start-SSMEmulator -Path $emulatorPath -ArgumentList $credentials
         $pwshPath = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
         $loadScript = [System.IO.Path]::Combine($PSScriptRoot, 'Support', 'Invoke-SSMParallelLoad.ps1')
-        $output = & $pwshPath -NoProfile -NonInteractive -File $loadScript -ManifestPath (Join-Path $repositoryRoot 'SSMSession.psd1') `
+        $output = & $pwshPath -NoProfile -NonInteractive -File $loadScript -ManifestPath $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' }) `
             -EndpointUrl $emulator.Url -PerRunspace 1000 2>&1
         $exitCode = $LASTEXITCODE
         $report = $output | Select-Object -Last 1 | ConvertFrom-Json

@@ -3,7 +3,7 @@
 Describe 'SSMSession module' {
     BeforeAll {
         $repositoryRoot = Split-Path $PSScriptRoot -Parent
-        $manifestPath = Join-Path $repositoryRoot 'SSMSession.psd1'
+        $manifestPath = $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })
         $pwshPath = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
     }
 
@@ -17,6 +17,11 @@ Describe 'SSMSession module' {
         $manifest.ExportedCmdlets.Count | Should -Be 0
         $manifest.CompatiblePSEditions | Should -Be @('Core')
         $manifest.PowerShellVersion | Should -Be ([version]'7.2')
+        $data = Import-PowerShellDataFile -LiteralPath $manifestPath
+        $moduleBase = Split-Path $manifestPath -Parent
+        foreach ($file in @($data.RootModule) + @($data.FormatsToProcess) + @($data['FileList'] | Where-Object { $_ })) {
+            Join-Path $moduleBase $file | Should -Exist
+        }
     }
 
     It 'imports idempotently with -Force' {
@@ -24,7 +29,7 @@ Describe 'SSMSession module' {
         Import-Module $manifestPath -Force
         @(Get-Module SSMSession).Count | Should -Be 1
         (Get-Command Start-SSMSession).Module.Name | Should -Be 'SSMSession'
-        @((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) | Should -Be @('Connect-SSMSession', 'Get-SSMPortForward', 'Resume-SSMSession', 'Start-SSMSession', 'Stop-SSMSession')
+        @((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) | Should -Be @('Connect-SSMSession', 'Get-SSMPortForward', 'Invoke-SSMSessionCommand', 'Resume-SSMSession', 'Start-SSMSession', 'Start-SSMSessionEmulator', 'Stop-SSMSession')
     }
 
     It 'exports no private helper' {
@@ -46,11 +51,12 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
         $output | Should -Contain 'call:True'
     }
 
-    It 'gives every exported command help with a synopsis, an example and every parameter described' {
+    It 'gives every exported command help with a synopsis, a description, an example and every parameter described' {
         Import-Module $manifestPath -Force
         foreach ($command in Get-Command -Module SSMSession) {
             $help = Get-Help $command.Name -Full
             $help.Synopsis | Should -Not -BeNullOrEmpty
+            ($help.Description | Out-String).Trim() | Should -Not -BeNullOrEmpty -Because "$($command.Name) needs a description"
             @($help.Examples.Example).Count | Should -BeGreaterThan 0
             $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
             foreach ($parameter in $command.Parameters.Keys | Where-Object { $_ -notin $common }) {
@@ -77,6 +83,26 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
             Get-ChildItem -LiteralPath $package.FullName -Filter *.ps1 -Recurse | Should -BeNullOrEmpty -Because 'the functions are merged into SSMSession.psm1'
         }
 
+        It 'carries the gallery metadata, the about_ topic and the emulator' {
+            $data = Import-PowerShellDataFile -LiteralPath $packageManifest
+            foreach ($tag in 'PSEdition_Core', 'Linux', 'MacOS', 'Windows') {
+                $data.PrivateData.PSData.Tags | Should -Contain $tag
+            }
+            $data.PrivateData.PSData.ProjectUri | Should -Match '^https://'
+            $data.PrivateData.PSData.LicenseUri | Should -Match '^https://'
+            $data.PrivateData.PSData.ReleaseNotes | Should -Not -BeNullOrEmpty
+            $data.FileList | Should -Contain 'en-US/about_SSMSession.help.txt'
+            $emulatorFile = 'ssm-emulator' + $(if ($IsWindows) { '.exe' } else { '' })
+            @($data.FileList | Where-Object { $_ -like "runtimes/*/native/$emulatorFile" }).Count | Should -BeGreaterThan 0
+            $probe = @'
+Import-Module '__MANIFEST__'
+(Get-Help about_SSMSession | Out-String)
+'@.Replace('__MANIFEST__', $packageManifest)
+            $output = (& $pwshPath -NoProfile -NonInteractive -Command $probe 2>&1) -join [System.Environment]::NewLine
+            $output | Should -Match 'about_SSMSession'
+            $output | Should -Match ([regex]::Escape('SSMSession\Start-SSMSession'))
+        }
+
         It 'holds every source function, and imports in a fresh pwsh with the native library working' {
             $merged = Get-Content -Raw -LiteralPath (Join-Path $package.FullName 'SSMSession.psm1')
             foreach ($file in Get-ChildItem ([System.IO.Path]::Combine($repositoryRoot, 'powershell')) -Filter *.ps1 -Recurse | Where-Object { $_.Directory.Name -in 'Private', 'Public' }) {
@@ -91,9 +117,50 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
             $output = & $pwshPath -NoProfile -NonInteractive -Command $probe 2>&1
             $LASTEXITCODE | Should -Be 0 -Because ($output -join [System.Environment]::NewLine)
             $output[0] | Should -Be $package.FullName
-            $output[1] | Should -Be 'Connect-SSMSession,Get-SSMPortForward,Resume-SSMSession,Start-SSMSession,Stop-SSMSession'
+            $output[1] | Should -Be 'Connect-SSMSession,Get-SSMPortForward,Invoke-SSMSessionCommand,Resume-SSMSession,Start-SSMSession,Start-SSMSessionEmulator,Stop-SSMSession'
             # A refused connection is reported by the native core: the packaged library loaded.
             $output[2] | Should -Be 'SSMSession.ConnectionFailure,Start-SSMSession'
+        }
+    }
+
+    Context 'next to AWS.Tools.SimpleSystemsManagement' {
+        BeforeAll {
+            # A stand-in for AWS Tools' module: the same three command names, answering 'aws-tools'.
+            $fakeRoot = Join-Path $TestDrive 'modules'
+            $fakeFolder = Join-Path $fakeRoot 'AWS.Tools.SimpleSystemsManagement'
+            New-Item -ItemType Directory -Force -Path $fakeFolder | Out-Null
+            Set-Content -LiteralPath (Join-Path $fakeFolder 'AWS.Tools.SimpleSystemsManagement.psm1') -Value @'
+function Start-SSMSession { [CmdletBinding()] param([string] $Target) 'aws-tools' }
+function Stop-SSMSession { [CmdletBinding()] param([string] $SessionId) 'aws-tools' }
+function Resume-SSMSession { [CmdletBinding()] param([string] $SessionId) 'aws-tools' }
+'@
+            New-ModuleManifest -Path (Join-Path $fakeFolder 'AWS.Tools.SimpleSystemsManagement.psd1') -RootModule 'AWS.Tools.SimpleSystemsManagement.psm1' `
+                -FunctionsToExport 'Start-SSMSession', 'Stop-SSMSession', 'Resume-SSMSession' -ModuleVersion '4.1.0'
+            function Invoke-Both([string] $First, [string] $Second, [string] $Call) {
+                $script = @'
+$ErrorActionPreference = 'Stop'
+Import-Module '__FIRST__'; Import-Module '__SECOND__'
+(Get-Command Start-SSMSession).Source
+try { __CALL__ } catch { $_.FullyQualifiedErrorId }
+'@.Replace('__FIRST__', $First).Replace('__SECOND__', $Second).Replace('__CALL__', $Call)
+                & $pwshPath -NoProfile -NonInteractive -Command $script 2>&1
+            }
+            $fakeManifest = Join-Path $fakeFolder 'AWS.Tools.SimpleSystemsManagement.psd1'
+            $call = 'Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0.1:9 -AccessKey AKIDX -SecretKey x'
+        }
+
+        It 'is reached module-qualified even when AWS Tools was imported last' {
+            $output = Invoke-Both -First $manifestPath -Second $fakeManifest -Call "SSMSession\$call"
+            $output[0] | Should -Be 'AWS.Tools.SimpleSystemsManagement'
+            # Ours answered: the native core reports the refused connection.
+            $output[1] | Should -Be 'SSMSession.ConnectionFailure,Start-SSMSession'
+            (Invoke-Both -First $manifestPath -Second $fakeManifest -Call 'AWS.Tools.SimpleSystemsManagement\Start-SSMSession -Target i-1')[1] | Should -Be 'aws-tools'
+        }
+
+        It 'wins the plain name when imported last' {
+            $output = Invoke-Both -First $fakeManifest -Second $manifestPath -Call $call
+            $output[0] | Should -Be 'SSMSession'
+            $output[1] | Should -Be 'SSMSession.ConnectionFailure,Start-SSMSession'
         }
     }
 

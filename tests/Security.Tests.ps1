@@ -8,7 +8,7 @@
 Describe 'unencrypted endpoints' {
     BeforeAll {
         $repositoryRoot = Split-Path $PSScriptRoot -Parent
-        Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' }) -Force
         $savedAllow = $env:SSMSESSION_ALLOW_HTTP
         $keys = @{ Region = 'eu-west-3'; AccessKey = 'AKIDSSMEMULATOR'; SecretKey = 'ssm-emulator-secret-key' }
         $remote = 'http://192.0.2.10:8080'
@@ -68,7 +68,7 @@ Describe 'secrets in a full run' {
         $secretKey = 'S3cr3t-only-in-this-test-7f2c9d41'
         $emulator = Start-SSMEmulator -Path $emulatorPath -ArgumentList '--credential', "AKIDSECRETSCAN:${secretKey}:scanner"
         $echo = Start-SSMTestEchoServer
-        Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' }) -Force
         Remove-Variable -Name AWSHistory -Scope Global -ErrorAction SilentlyContinue
         $logFile = Join-Path $TestDrive 'native.log'
         $client = @{ Region = 'eu-west-3'; EndpointUrl = $emulator.Url; AccessKey = 'AKIDSECRETSCAN'; SecretKey = $secretKey }

@@ -13,7 +13,7 @@ Describe 'Start-SSMSession when the service fails' {
         $emulatorPath = if ($env:SSMSESSION_EMULATOR_PATH) { $env:SSMSESSION_EMULATOR_PATH } else { [System.IO.Path]::Combine($repositoryRoot, 'target', 'release', 'ssm-emulator') }
         # Temporary credentials it issues expire after 2 s (for the expired-token case).
         $emulator = Start-SSMEmulator -Path $emulatorPath -ArgumentList '--credential-lifetime-seconds', '2'
-        Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' }) -Force
 
         $savedEnvironment = @{}
         foreach ($item in @(Get-ChildItem Env: | Where-Object { $_.Name -like 'AWS_*' })) {

@@ -5,7 +5,7 @@
 
 Describe 'Stop-SSMSession and Resume-SSMSession (native calls mocked)' {
     BeforeAll {
-        Import-Module (Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1') -Force
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
         $resolved = [pscustomobject]@{
             ok   = $true
             data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
@@ -101,7 +101,7 @@ Describe 'Stop-SSMSession and Resume-SSMSession (native calls mocked)' {
 
 Describe 'Connect-SSMSession (native calls mocked)' {
     BeforeAll {
-        Import-Module (Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1') -Force
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
         $resolved = [pscustomobject]@{
             ok   = $true
             data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }

@@ -9,7 +9,7 @@ Describe 'Start-SSMSession against the local emulator' {
         Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'SSMEmulator.psm1')) -Force
         $emulatorPath = if ($env:SSMSESSION_EMULATOR_PATH) { $env:SSMSESSION_EMULATOR_PATH } else { [System.IO.Path]::Combine($repositoryRoot, 'target', 'release', 'ssm-emulator') }
         $emulator = Start-SSMEmulator -Path $emulatorPath
-        Import-Module (Join-Path $repositoryRoot 'SSMSession.psd1') -Force
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' }) -Force
 
         # Nothing from the developer's own AWS setup may leak in: no AWS_* variables, a
         # home folder without ~/.aws, and no instance metadata.
@@ -167,7 +167,7 @@ Try-Case 'confirm-false' { Start-SSMSession -Target i-1 @common -Confirm:$false 
 Try-Case 'force-confirm' { Start-SSMSession -Target i-1 @common -Force -Confirm }
 Try-Case 'preference-medium' { $ConfirmPreference = 'Medium'; Start-SSMSession -Target i-1 @common }
 Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSession -Target i-1 @common -Force }
-'@.Replace('__MANIFEST__', (Join-Path $repositoryRoot 'SSMSession.psd1')).Replace('__URL__', $emulator.Url)
+'@.Replace('__MANIFEST__', $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })).Replace('__URL__', $emulator.Url)
             $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
             $output = & $pwsh -NoProfile -NonInteractive -Command $probe 2>&1
             $output | Should -Be @(
@@ -184,7 +184,7 @@ Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSes
                     param($Manifest, $Url)
                     Import-Module $Manifest
                     Start-SSMSession -Target i-delay-20000 -Region eu-west-3 -EndpointUrl $Url -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
-                }).AddArgument((Join-Path $repositoryRoot 'SSMSession.psd1')).AddArgument($emulator.Url)
+                }).AddArgument($(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })).AddArgument($emulator.Url)
             try {
                 $pending = $runspace.BeginInvoke()
                 # Let the call reach the emulator's 20 s answer delay.

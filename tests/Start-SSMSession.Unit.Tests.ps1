@@ -5,7 +5,7 @@
 
 Describe 'Start-SSMSession (native call mocked)' {
     BeforeAll {
-        Import-Module (Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1') -Force
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
         $success = [pscustomobject]@{
             ok   = $true
             data = [pscustomobject]@{

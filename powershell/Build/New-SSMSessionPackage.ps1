@@ -7,8 +7,9 @@ Builds the installable module folder: <OutputRoot>/SSMSession/<ModuleVersion>/.
 Copies what a user needs and nothing else: the manifest (RootModule and FormatsToProcess
 pointed at the package's own files, FileList filled in), the root script module with every
 function under powershell/Private and powershell/Public merged into it (one file to parse:
-measured ~70 ms faster to import than dot-sourcing ~40 files), the format file and the
-native libraries staged under runtimes/<rid>/native/. The merged module is the same code:
+measured ~70 ms faster to import than dot-sourcing ~40 files), the format file, the help
+topics under en-US/, and the native libraries and emulators staged under
+runtimes/<rid>/native/ (every runtime present there). The merged module is the same code:
 each function keeps its file's text, preceded by a comment naming the source file.
 
 Returns the package folder.
@@ -18,6 +19,9 @@ The repository (holds SSMSession.psd1, powershell/ and runtimes/).
 
 .PARAMETER OutputRoot
 Where the SSMSession folder goes (e.g. out/).
+
+.PARAMETER RuntimesRoot
+The folder holding <rid>/native/ (default: the repository's runtimes/, staged by build.ps1).
 #>
 [CmdletBinding()]
 [OutputType([System.IO.DirectoryInfo])]
@@ -26,7 +30,9 @@ param(
     [string] $RepositoryRoot,
 
     [Parameter(Mandatory)]
-    [string] $OutputRoot
+    [string] $OutputRoot,
+
+    [string] $RuntimesRoot
 )
 
 Set-StrictMode -Version 3.0
@@ -64,10 +70,15 @@ if ($parseErrors) {
 [System.IO.File]::WriteAllText((Join-Path $package 'SSMSession.psm1'), $merged, [System.Text.UTF8Encoding]::new($false))
 
 Copy-Item -LiteralPath (Join-Path $sourceFolder 'SSMSession.format.ps1xml') -Destination $package
+# about_ topics: Get-Help finds them in the module folder's culture folders.
+foreach ($culture in Get-ChildItem -LiteralPath $sourceFolder -Directory | Where-Object Name -match '^[a-z]{2}-[A-Z]{2}$') {
+    Copy-Item -LiteralPath $culture.FullName -Destination (Join-Path $package $culture.Name) -Recurse
+}
 
-$nativeFiles = @(Get-ChildItem -Path ([System.IO.Path]::Combine($RepositoryRoot, 'runtimes', '*', 'native', '*')) -File -ErrorAction SilentlyContinue)
+if (-not $RuntimesRoot) { $RuntimesRoot = Join-Path $RepositoryRoot 'runtimes' }
+$nativeFiles = @(Get-ChildItem -Path ([System.IO.Path]::Combine($RuntimesRoot, '*', 'native', '*')) -File -ErrorAction SilentlyContinue)
 if ($nativeFiles.Count -eq 0) {
-    throw "No native library under $(Join-Path $RepositoryRoot 'runtimes'): run 'pwsh ./build.ps1' first."
+    throw "No native library under ${RuntimesRoot}: run 'pwsh ./build.ps1' first."
 }
 foreach ($library in $nativeFiles) {
     $runtimeFolder = [System.IO.Path]::Combine($package, 'runtimes', $library.Directory.Parent.Name, 'native')

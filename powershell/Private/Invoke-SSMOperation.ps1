@@ -21,7 +21,8 @@ function Invoke-SSMOperation {
     param(
         [Parameter(Mandatory)]
         [ValidateSet('StartSession', 'ResolveClient', 'TerminateSession', 'ResumeSession', 'StartPortForward',
-            'PortForwardStatus', 'StopPortForward', 'ListPortForwards', 'StopAllPortForwards')]
+            'PortForwardStatus', 'StopPortForward', 'ListPortForwards', 'StopAllPortForwards', 'StartCommand', 'CommandOutput',
+            'StopCommand', 'StopAllCommands')]
         [string] $Operation,
 
         [Parameter(Mandatory)]

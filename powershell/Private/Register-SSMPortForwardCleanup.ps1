@@ -1,8 +1,9 @@
 function Register-SSMPortForwardCleanup {
     <#
     .SYNOPSIS
-    Makes sure running port forwards end with the module: removing it, or exiting pwsh,
-    stops them and terminates their sessions (unless they were started with -KeepSession).
+    Makes sure running port forwards and commands end with the module: removing it, or
+    exiting pwsh, stops them and terminates their sessions (unless they were started with
+    -KeepSession).
 
     .DESCRIPTION
     Registered once, with the first forward, so that importing the module costs nothing.
@@ -19,6 +20,7 @@ function Register-SSMPortForwardCleanup {
     $module.OnRemove = {
         if ($null -ne $script:SSMNativeType) {
             $null = Invoke-SSMOperation -Operation StopAllPortForwards -Request @{}
+            $null = Invoke-SSMOperation -Operation StopAllCommands -Request @{}
         }
     }
     $native = Initialize-SSMNativeLibrary

@@ -16,7 +16,8 @@ function Connect-SSMSession {
     In the foreground it prints the plugin's lines ("Port 8080 opened for sessionId ...",
     "Waiting for connections..."), shows connections and bytes with Write-Progress, and
     runs until Ctrl+C, -TimeoutSec, or the end of the session; it then terminates the
-    session (unless -KeepSession) and outputs the final SSMSession.PortForward object.
+    session (unless -KeepSession) and outputs the final SSMSession.PortForward object (a
+    failed session also writes a non-terminating SSMSession.DataChannelFailed error first).
     With -AsJob it returns the running SSMSession.PortForward object at once: use its
     LocalPort, check State and Statistics, and call Stop() when done. Forwards still running
     when the module is removed or pwsh exits are stopped.
@@ -62,6 +63,12 @@ function Connect-SSMSession {
 
     .PARAMETER TimeoutSec
     Stops forwarding after this many seconds (foreground only).
+
+    .PARAMETER StallTimeoutSec
+    Gives the session up when the agent leaves sent data unacknowledged for this many
+    seconds (default 300, as the plugin). Meanwhile at most a few MB are buffered: local
+    applications wait instead of filling memory. The forward then fails with
+    SSMSession.DataChannelFailed (in the foreground, a non-terminating error).
 
     .PARAMETER AsJob
     Returns the running forward at once instead of running in the foreground.
@@ -172,6 +179,9 @@ function Connect-SSMSession {
         [ValidateRange(1, [int]::MaxValue)]
         [int] $TimeoutSec,
 
+        [ValidateRange(1, 86400)]
+        [int] $StallTimeoutSec,
+
         [switch] $AsJob,
 
         [switch] $KeepSession,
@@ -248,6 +258,7 @@ function Connect-SSMSession {
             if ($PSBoundParameters.ContainsKey('LocalPortNumber')) { $request.LocalPortNumber = $LocalPortNumber }
             if ($PSBoundParameters.ContainsKey('ChunkSize')) { $request.ChunkSize = $ChunkSize }
             if ($PSBoundParameters.ContainsKey('PaceMicroseconds')) { $request.PaceMicroseconds = $PaceMicroseconds }
+            if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $request.StallTimeoutMs = 1000 * $StallTimeoutSec }
             Write-Verbose "Opening the data channel of session $($session.SessionId)"
             Register-SSMPortForwardCleanup
             $opened = Invoke-SSMOperation -Operation StartPortForward -Request $request
@@ -298,7 +309,9 @@ function Connect-SSMSession {
                 try {
                     Write-Information "`n$message`n" -InformationAction $informationAction
                     if ($forward.FinalStatus.State -eq 'Failed') {
-                        Write-Warning $message
+                        # Not terminating: the forward object still follows, with its statistics.
+                        $failure = [pscustomobject]@{ kind = 'dataChannel'; code = 'DataChannelFailed'; message = $message; requestId = $null; httpStatus = $null }
+                        $PSCmdlet.WriteError((ConvertTo-SSMErrorRecord -ErrorInfo $failure -TargetObject $forward.SessionId))
                     }
                     $forward
                 } catch [System.Management.Automation.PipelineStoppedException] {

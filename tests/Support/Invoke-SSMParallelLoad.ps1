@@ -21,12 +21,17 @@ The emulator.
 .PARAMETER PerRunspace
 Calls per runspace per round.
 
+.PARAMETER Rounds
+Measured rounds (the soak mode runs many); every one's runspaces must be released.
+
 #>
 [CmdletBinding()]
 param(
     [Parameter(Mandatory)] [string] $ManifestPath,
     [Parameter(Mandatory)] [string] $EndpointUrl,
-    [int] $PerRunspace = 1000
+    [int] $PerRunspace = 1000,
+    [ValidateRange(1, 10000)]
+    [int] $Rounds = 1
 )
 
 Set-StrictMode -Version 3.0
@@ -56,12 +61,17 @@ function Get-ManagedMB {
 $null = Invoke-Round -Count 50
 $baseline = Get-ManagedMB
 $calls = 0; $unique = [System.Collections.Generic.HashSet[string]]::new(); $wrong = 0; $failures = 0
-$rounds = [System.Collections.Generic.List[object]]::new()
+$roundReferences = [System.Collections.Generic.List[object]]::new()
+# Managed heap after each round. PowerShell's member-access call sites keep up to 128 rules
+# each, and a rule holds the TypeTable of the runspace it was made in: memory grows with
+# the first ~128 runspaces that ran the same code, then levels off (measured: flat from
+# round 16 of 30; any script does this). The soak checks that it levels off.
+$managedAfterRound = [System.Collections.Generic.List[double]]::new()
 $watch = [System.Diagnostics.Stopwatch]::StartNew()
-# The measured round, then a short one: PowerShell itself keeps the runspaces of the latest
-# ForEach-Object -Parallel reachable for a while, so the measured round's runspaces are
+# The measured rounds, then a short one: PowerShell itself keeps the runspaces of the latest
+# ForEach-Object -Parallel reachable for a while, so the measured rounds' runspaces are
 # checked once another round has run.
-foreach ($count in $PerRunspace, 10) {
+foreach ($count in @(@($PerRunspace) * $Rounds) + 10) {
     $weak = [System.Collections.Generic.List[System.WeakReference]]::new()
     foreach ($result in Invoke-Round -Count $count) {
         $failures += $result.Failures
@@ -73,13 +83,22 @@ foreach ($count in $PerRunspace, 10) {
         $weak.Add([System.WeakReference]::new($result.Handle))
     }
     $result = $null
-    $rounds.Add($weak)
+    $roundReferences.Add($weak)
+    $managedAfterRound.Add([math]::Round((Get-ManagedMB), 1))
 }
 $seconds = $watch.Elapsed.TotalSeconds
 $null = Get-ManagedMB
+$measured = @($roundReferences | Select-Object -First $Rounds | ForEach-Object { $_ })
 [pscustomobject]@{
     Calls = $calls; Unique = $unique.Count; Wrong = $wrong; Failures = $failures
-    MeasuredRunspacesAlive = @($rounds[0] | Where-Object IsAlive).Count
+    MeasuredRunspacesAlive = @($measured | Where-Object IsAlive).Count
+    # Measured rounds with runspaces still alive. PowerShell's per-assembly cmdlet cache keeps
+    # the PSModuleInfo of the runspace that last auto-loaded Microsoft.PowerShell.Management
+    # (found with dotnet-dump gcroot), and with it that runspace's round: at most one such
+    # round besides the latest, whatever the number of rounds, which is what the soak checks.
+    MeasuredRoundsRetained = @($roundReferences | Select-Object -First $Rounds | Where-Object { @($_ | Where-Object IsAlive).Count -gt 0 }).Count
     ManagedGrowthMB = [math]::Round((Get-ManagedMB) - $baseline, 1)
+    ManagedAfterRoundMB = $managedAfterRound -join ','
+    RssMB = [math]::Round([System.Diagnostics.Process]::GetCurrentProcess().WorkingSet64 / 1MB, 1)
     Seconds = [math]::Round($seconds, 1)
 } | ConvertTo-Json -Compress

@@ -5,11 +5,13 @@
 //! ([`payload`]), the handshake and version rules ([`handshake`]), and reliable ordered
 //! delivery as a state machine fed with time ([`reliability`]). On top of them: the
 //! WebSocket transport ([`transport`]) and opening a session through its handshake
-//! ([`session`]). Port forwarding and shells build on these.
+//! ([`session`]). Port forwarding ([`port`]) and non-interactive commands ([`command`])
+//! build on these.
 
 #![forbid(unsafe_code)]
 
 pub mod bridge;
+pub mod command;
 pub mod engine;
 pub mod handshake;
 pub mod link;

@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use crate::bridge::{
     bridge, copy_stream, pump_from_channel, pump_to_channel, ByteCounters, Chunking,
 };
-use crate::engine::{Endpoint, EngineCounters, Payload, PumpEnd};
+use crate::engine::{Endpoint, EngineCounters, Payload, PumpEnd, DEFAULT_UNACKNOWLEDGED_LIMIT};
 use crate::handshake::{AgentFeatures, SessionKind};
 use crate::message::PayloadType;
 use crate::payload::Flag;
@@ -60,6 +60,10 @@ pub struct PortOptions {
     /// Leave the session running on the service when the forward stops (it can be
     /// resumed), instead of terminating it.
     pub keep_session: bool,
+    /// How long sent data may stay unacknowledged before the session is given up (the
+    /// agent or its host stalled). Memory stays bounded meanwhile: the window holds at
+    /// most its size in messages, and local readers wait.
+    pub stall_timeout: Duration,
 }
 
 impl Default for PortOptions {
@@ -69,6 +73,7 @@ impl Default for PortOptions {
             local_port: None,
             bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
             keep_session: false,
+            stall_timeout: DEFAULT_UNACKNOWLEDGED_LIMIT,
         }
     }
 }
@@ -99,7 +104,7 @@ pub struct PortStats {
     pub connections_total: AtomicU64,
     /// ConnectToPortError flags from the agent.
     pub connect_errors: AtomicU64,
-    pub reconnects: AtomicU64,
+    pub reconnects: Arc<AtomicU64>,
     pub bytes: Arc<ByteCounters>,
     /// The channel's own figures (retransmissions, duplicates, "not ready").
     pub engine: Arc<EngineCounters>,
@@ -248,20 +253,19 @@ pub async fn start_port_forward<C: SessionControl>(
         connections_active: AtomicU64::new(0),
         connections_total: AtomicU64::new(0),
         connect_errors: AtomicU64::new(0),
-        reconnects: AtomicU64::new(0),
+        reconnects: Arc::default(),
         bytes: Arc::default(),
         engine: opened.endpoint.counters(),
     });
-    let (stop, stop_rx) = watch::channel(false);
-    let (ended_tx, ended) = watch::channel(None);
 
     let OpenedSession {
         connection,
-        endpoint,
+        mut endpoint,
         local,
         engine,
         ..
     } = opened;
+    endpoint.set_unacknowledged_limit(options.stall_timeout);
     let app_stats = stats.clone();
     let chunking = options.chunking;
     let keepalive = !features.smux_keepalive_off;
@@ -280,12 +284,11 @@ pub async fn start_port_forward<C: SessionControl>(
         config,
         control,
         keep_session: options.keep_session,
-        stats: stats.clone(),
+        reconnects: stats.reconnects.clone(),
+        // The listener never finishes by itself: nothing to wait for at the end.
+        drain_wait: None,
     };
-    tokio::spawn(async move {
-        let end = driver.run(app, stop_rx).await;
-        let _ = ended_tx.send(Some(end));
-    });
+    let (stop, ended) = driver.spawn(app);
     Ok(PortForward {
         local_addr,
         mode,
@@ -295,15 +298,20 @@ pub async fn start_port_forward<C: SessionControl>(
     })
 }
 
-/// Owns the socket and the sequencing state; replaces the socket when it is lost.
-struct Driver<C> {
-    connection: Connection,
-    endpoint: Endpoint,
-    engine: EngineChannels,
-    config: ChannelConfig,
-    control: C,
-    keep_session: bool,
-    stats: Arc<PortStats>,
+/// Owns the socket and the sequencing state; replaces the socket when it is lost. Runs
+/// the session's local side (`app`, fed through the session's [`LocalChannels`]) until the
+/// session ends or is stopped. Shared by port and command sessions.
+pub(crate) struct Driver<C> {
+    pub(crate) connection: Connection,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) engine: EngineChannels,
+    pub(crate) config: ChannelConfig,
+    pub(crate) control: C,
+    pub(crate) keep_session: bool,
+    pub(crate) reconnects: Arc<AtomicU64>,
+    /// When the service closes the channel, how long the local side may take to finish
+    /// what was delivered before it (None: stop it at once).
+    pub(crate) drain_wait: Option<Duration>,
 }
 
 enum Outcome {
@@ -312,6 +320,20 @@ enum Outcome {
 }
 
 impl<C: SessionControl> Driver<C> {
+    /// Runs in the background; returns the stop switch and the end.
+    pub(crate) fn spawn(
+        self,
+        app: impl Future<Output = ()> + Send + 'static,
+    ) -> (watch::Sender<bool>, watch::Receiver<Option<SessionEnd>>) {
+        let (stop, stop_rx) = watch::channel(false);
+        let (ended_tx, ended) = watch::channel(None);
+        tokio::spawn(async move {
+            let end = self.run(app, stop_rx).await;
+            let _ = ended_tx.send(Some(end));
+        });
+        (stop, ended)
+    }
+
     async fn run(
         mut self,
         app: impl Future<Output = ()> + Send + 'static,
@@ -339,7 +361,7 @@ impl<C: SessionControl> Driver<C> {
                 PumpEnd::LinkLost(_) => match self.reconnect().await {
                     Ok(Some(connection)) => {
                         self.connection = connection;
-                        self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                        self.reconnects.fetch_add(1, Ordering::Relaxed);
                         // A failure here is another lost link, handled on the next round.
                         let _ = self.endpoint.resend_all(&mut self.connection).await;
                     }
@@ -353,6 +375,12 @@ impl<C: SessionControl> Driver<C> {
                 },
             }
         };
+        if let (Some(wait), Outcome::End(SessionEnd::Closed(_))) = (self.drain_wait, &outcome) {
+            // Closing the inbound channel lets the local side finish what it was given.
+            let (closed, _) = mpsc::channel(1);
+            drop(std::mem::replace(&mut self.engine.inbound, closed));
+            let _ = tokio::time::timeout(wait, local_side.join_next()).await;
+        }
         drop(local_side);
         match outcome {
             Outcome::End(SessionEnd::Failed(reason)) => {

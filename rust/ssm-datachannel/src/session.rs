@@ -23,7 +23,7 @@ pub use crate::engine::RESEND_TICK;
 pub const DEFAULT_WINDOW: usize = 10_000;
 /// Payloads buffered between the engine and the local side, each way. An arrival the local
 /// side has no room for is left unacknowledged, and the agent sends it again.
-const CHANNEL_DEPTH: usize = 256;
+const CHANNEL_DEPTH: usize = 64;
 
 /// The local side's ends of the engine's channels.
 pub struct LocalChannels {

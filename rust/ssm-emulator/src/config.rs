@@ -72,6 +72,10 @@ pub struct Faults {
     pub pause_every: Option<Duration>,
     /// Every port connection attempt fails (ConnectToPortError).
     pub refuse_ports: bool,
+    /// This long after each socket opened, the agent goes silent: it reads and discards
+    /// every frame and sends nothing (no acknowledgements, no data), like an agent whose
+    /// host froze. Clients must give up in bounded time without buffering without bound.
+    pub stall_after: Option<Duration>,
 }
 
 impl Faults {

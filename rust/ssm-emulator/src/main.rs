@@ -86,6 +86,11 @@ struct Args {
     /// Fault injection: refuse every port connection (ConnectToPortError).
     #[arg(long)]
     fault_refuse_ports: bool,
+
+    /// Fault injection: this many milliseconds after each data-channel socket opened, the
+    /// agent goes silent (reads and discards everything, acknowledges and sends nothing).
+    #[arg(long)]
+    fault_stall_after_ms: Option<u64>,
 }
 
 fn fraction(text: &str) -> Result<f64, String> {
@@ -117,6 +122,7 @@ fn main() -> ExitCode {
                 close_after: args.fault_close_after_ms.map(Duration::from_millis),
                 pause_every: args.fault_pause_every_ms.map(Duration::from_millis),
                 refuse_ports: args.fault_refuse_ports,
+                stall_after: args.fault_stall_after_ms.map(Duration::from_millis),
             },
             ..Default::default()
         },

@@ -11,6 +11,16 @@ use ssmsession_core::{ClientCache, ClientSettings, SessionCall, StartSessionCall
 const CLIENTS: usize = 200;
 const CALLS_PER_CLIENT: usize = 5;
 
+/// Rounds per client: `SSMSESSION_SOAK_SCALE` times as many in the soak mode.
+fn calls_per_client() -> usize {
+    CALLS_PER_CLIENT
+        * std::env::var("SSMSESSION_SOAK_SCALE")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .unwrap_or(1)
+}
+
 fn settings(url: &str, client: usize) -> ClientSettings {
     let mut environment = BTreeMap::new();
     environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
@@ -47,7 +57,7 @@ async fn two_hundred_concurrent_clients_each_get_their_own_sessions() {
                 // Its own cache: its own SDK client and connection pool.
                 let cache = ClientCache::new();
                 let mut sessions = Vec::new();
-                for call in 0..CALLS_PER_CLIENT {
+                for call in 0..calls_per_client() {
                     let started = ssmsession_core::start_session(
                         &cache,
                         StartSessionCall {
@@ -89,7 +99,7 @@ async fn two_hundred_concurrent_clients_each_get_their_own_sessions() {
             assert!(all.insert(session_id.clone()), "{session_id} given twice");
         }
     }
-    assert_eq!(all.len(), CLIENTS * CALLS_PER_CLIENT);
+    assert_eq!(all.len(), CLIENTS * calls_per_client());
 
     // Still answering, with a fresh client.
     let cache = ClientCache::new();

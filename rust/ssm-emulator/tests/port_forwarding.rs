@@ -73,6 +73,20 @@ async fn forward_with(
     chunk_size: usize,
     client: ClientSettings,
 ) -> Forwarding {
+    forward_configured(url, target, port, |call| {
+        call.chunk_size = Some(chunk_size);
+        call.client = client;
+    })
+    .await
+}
+
+/// Starts a session and forwards it with the call adjusted by `configure`.
+async fn forward_configured(
+    url: &str,
+    target: &str,
+    port: u16,
+    configure: impl FnOnce(&mut PortForwardCall),
+) -> Forwarding {
     let cache = ClientCache::new();
     let mut parameters = BTreeMap::new();
     parameters.insert("portNumber".to_owned(), vec![port.to_string()]);
@@ -89,14 +103,14 @@ async fn forward_with(
     )
     .await
     .expect("StartSession");
-    let call = PortForwardCall {
+    let mut call = PortForwardCall {
         session_id: started.session_id.unwrap(),
         stream_url: started.stream_url.unwrap(),
         token_value: started.token_value.unwrap(),
-        chunk_size: Some(chunk_size),
-        client,
+        client: settings(url),
         ..Default::default()
     };
+    configure(&mut call);
     let (forward, output) = ssmsession_core::start_port_forward(&cache, call)
         .await
         .expect("port forward starts");
@@ -106,6 +120,16 @@ async fn forward_with(
         forward,
         output,
     }
+}
+
+/// How much longer the transfer tests run: `SSMSESSION_SOAK_SCALE` (the soak mode of
+/// `build.ps1 -Soak` sets it; 1 in CI).
+fn soak_scale() -> usize {
+    std::env::var("SSMSESSION_SOAK_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n >= 1)
+        .unwrap_or(1)
 }
 
 /// Bytes that differ per connection and position.
@@ -216,8 +240,8 @@ async fn fifty_megabytes_arrive_byte_exact_through_loss_duplicates_and_reorderin
     let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", echo, 32 * 1024).await;
     let address = forwarding.forward.local_addr;
     tokio::time::timeout(
-        Duration::from_secs(240),
-        round_trip(address, pattern(7, 50 * 1024 * 1024)),
+        Duration::from_secs(240 * soak_scale() as u64),
+        round_trip(address, pattern(7, soak_scale() * 50 * 1024 * 1024)),
     )
     .await
     .expect("the transfer finishes");
@@ -254,16 +278,20 @@ async fn a_closed_socket_is_resumed_mid_transfer_without_losing_a_byte() {
     let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", echo, 32 * 1024).await;
     let address = forwarding.forward.local_addr;
     // Two connections across several forced closes, while the service pauses publication.
-    let first = tokio::spawn(round_trip(address, pattern(11, 24 * 1024 * 1024)));
+    let first = tokio::spawn(round_trip(
+        address,
+        pattern(11, soak_scale() * 24 * 1024 * 1024),
+    ));
     tokio::time::sleep(Duration::from_millis(900)).await;
     let second = tokio::spawn(round_trip(address, pattern(12, 4 * 1024 * 1024)));
-    tokio::time::timeout(Duration::from_secs(120), async {
+    tokio::time::timeout(Duration::from_secs(120 * soak_scale() as u64), async {
         first.await.unwrap();
         second.await.unwrap();
     })
     .await
     .expect("the transfers finish");
     let stats = forwarding.forward.stats.snapshot();
+    eprintln!("across forced closes: {stats:?}");
     assert!(stats.reconnects >= 1, "the socket was resumed: {stats:?}");
     assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
     emulator.stop().await;
@@ -318,6 +346,70 @@ async fn terminating_through_the_api_ends_the_forward_with_channel_closed() {
             forwarding.output.session_id
         ))
     );
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_that_stops_acknowledging_ends_the_forward_in_bounded_time_and_memory() {
+    let config = EmulatorConfig {
+        agent: AgentConfig {
+            faults: Faults {
+                stall_after: Some(Duration::from_millis(400)),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_configured(emulator.url(), "i-0123456789abcdef0", echo, |call| {
+        call.stall_timeout_ms = Some(2_000);
+    })
+    .await;
+    // Once the agent is silent, a local application writes as fast as the forward takes
+    // its bytes: all of them stay unacknowledged.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let stream = TcpStream::connect(forwarding.forward.local_addr)
+        .await
+        .unwrap();
+    let writing = tokio::spawn(async move {
+        let (_reader, mut writer) = stream.into_split();
+        let block = vec![7u8; 64 * 1024];
+        while writer.write_all(&block).await.is_ok() {}
+    });
+    let started = std::time::Instant::now();
+    // Once the window is full nothing more is taken from the application while stalled.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let taken_early = forwarding.forward.stats.bytes.snapshot().0;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let taken_later = forwarding.forward.stats.bytes.snapshot().0;
+    let end = tokio::time::timeout(Duration::from_secs(15), forwarding.forward.wait())
+        .await
+        .expect("the forward gives up by itself");
+    let elapsed = started.elapsed();
+    writing.abort();
+    let taken = forwarding.forward.stats.bytes.snapshot().0;
+    eprintln!("stalled: taken {taken_early} then {taken_later} then {taken} bytes; ended after {elapsed:?}: {end:?}");
+    match &end {
+        SessionEnd::Failed(reason) => assert!(
+            reason.contains("did not acknowledge data for 2 s"),
+            "{reason}"
+        ),
+        other => panic!("expected a failure naming the stall, got {other:?}"),
+    }
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "gave up {elapsed:?} after the stall"
+    );
+    assert!(taken_early > 0, "the forward took data into its window");
+    assert_eq!(
+        taken_early, taken_later,
+        "nothing more is read from the application while the agent is stalled"
+    );
+    // The window (2 MiB in flight) plus the hand-off queue (64 messages) and the smux pipe,
+    // not what the application offered.
+    assert!(taken < 6 * 1024 * 1024, "{taken} bytes buffered");
     emulator.stop().await;
 }
 

@@ -52,6 +52,9 @@ pub struct PortForwardCall {
     #[serde(default)]
     pub keep_session: bool,
     pub handshake_timeout_ms: Option<u64>,
+    /// Gives the session up when the agent leaves data unacknowledged this long (default
+    /// 300 000, the plugin's 3000 retries at 100 ms).
+    pub stall_timeout_ms: Option<u64>,
     #[serde(default)]
     pub client: ClientSettings,
 }
@@ -69,7 +72,7 @@ pub struct PortForwardOutput {
 }
 
 /// ResumeSession and TerminateSession for one session through one client.
-struct ApiControl {
+pub(crate) struct ApiControl {
     client: aws_sdk_ssm::Client,
     credentials: SharedCredentialsProvider,
     session_id: String,
@@ -111,7 +114,10 @@ impl SessionControl for ApiControl {
 }
 
 /// Credentials to sign the upgrade with.
-async fn signing(provider: &SharedCredentialsProvider, region: &str) -> Result<Signing, CoreError> {
+pub(crate) async fn signing(
+    provider: &SharedCredentialsProvider,
+    region: &str,
+) -> Result<Signing, CoreError> {
     let credentials =
         provider
             .provide_credentials()
@@ -133,7 +139,7 @@ fn proxy_settings(client: &ClientSettings) -> ProxySettings {
     }
 }
 
-fn data_channel_error(code: &'static str, message: impl Into<String>) -> CoreError {
+pub(crate) fn data_channel_error(code: &'static str, message: impl Into<String>) -> CoreError {
     CoreError::DataChannel {
         code,
         message: message.into(),
@@ -163,15 +169,36 @@ fn describe_session_error(error: SessionError) -> CoreError {
     }
 }
 
-/// Opens the channel and starts forwarding; the returned handle runs in the background.
-pub async fn start_port_forward(
+/// A session's data channel, opened and past its handshake, with what keeps it going.
+pub(crate) struct OpenedChannel {
+    pub(crate) opened: ssm_datachannel::session::OpenedSession,
+    pub(crate) config: ChannelConfig,
+    pub(crate) control: ApiControl,
+    pub(crate) agent_version: String,
+    pub(crate) customer_message: String,
+}
+
+/// The data channel of a started session: which one, and how to reach it.
+pub(crate) struct ChannelRequest<'a> {
+    pub(crate) session_id: &'a str,
+    pub(crate) stream_url: &'a str,
+    pub(crate) token_value: &'a str,
+    pub(crate) handshake_timeout_ms: Option<u64>,
+    pub(crate) client: &'a ClientSettings,
+    /// Unacknowledged messages kept at most.
+    pub(crate) window: usize,
+}
+
+/// Checks the request, signs the upgrade with the client's credentials, and runs the
+/// handshake.
+pub(crate) async fn open_channel(
     cache: &ClientCache,
-    call: PortForwardCall,
-) -> Result<(PortForward, PortForwardOutput), CoreError> {
+    request: ChannelRequest<'_>,
+) -> Result<OpenedChannel, CoreError> {
     for (name, value) in [
-        ("SessionId", &call.session_id),
-        ("StreamUrl", &call.stream_url),
-        ("TokenValue", &call.token_value),
+        ("SessionId", request.session_id),
+        ("StreamUrl", request.stream_url),
+        ("TokenValue", request.token_value),
     ] {
         if value.trim().is_empty() {
             return Err(CoreError::InvalidRequest {
@@ -181,9 +208,9 @@ pub async fn start_port_forward(
         }
     }
     // The service hands out wss:// stream URLs; a ws:// one is plain text (see plain_text).
-    let environment = crate::environment::env_for(call.client.environment.as_ref());
+    let environment = crate::environment::env_for(request.client.environment.as_ref());
     crate::plain_text::check(
-        &call.stream_url,
+        request.stream_url,
         crate::plain_text::allowed_by(
             environment
                 .get(crate::plain_text::ALLOW_VARIABLE)
@@ -191,13 +218,58 @@ pub async fn start_port_forward(
                 .as_deref(),
         ),
     )?;
-    let (client, resolution, credentials) = cache.client(&call.client).await?;
-    let signing_region = call
+    let (client, resolution, credentials) = cache.client(request.client).await?;
+    let signing_region = request
         .client
         .signing_region
         .clone()
         .filter(|r| !r.is_empty())
         .unwrap_or(resolution.region);
+    let config = ChannelConfig {
+        stream_url: request.stream_url.to_owned(),
+        token_value: request.token_value.to_owned(),
+        client_id: *CLIENT_ID,
+        client_version: CLIENT_VERSION.to_owned(),
+        signing: Some(signing(&credentials, &signing_region).await?),
+        proxy: proxy_settings(request.client),
+    };
+    let timeout = request
+        .handshake_timeout_ms
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
+    let opened = open_session_with_window(&config, timeout, request.window)
+        .await
+        .map_err(describe_session_error)?;
+    let agent_version = opened.agent_version.to_string();
+    let customer_message = opened.customer_message.clone();
+    let control = ApiControl {
+        where_to: describe_destination(&client, request.client.endpoint_url.as_deref()),
+        client,
+        credentials,
+        session_id: request.session_id.to_owned(),
+        signing_region,
+    };
+    Ok(OpenedChannel {
+        opened,
+        config,
+        control,
+        agent_version,
+        customer_message,
+    })
+}
+
+/// The stall limit of a call: its milliseconds, or the plugin's 5 minutes.
+pub(crate) fn stall_timeout(ms: Option<u64>) -> Duration {
+    ms.filter(|ms| *ms > 0)
+        .map(Duration::from_millis)
+        .unwrap_or(ssm_datachannel::engine::DEFAULT_UNACKNOWLEDGED_LIMIT)
+}
+
+/// Opens the channel and starts forwarding; the returned handle runs in the background.
+pub async fn start_port_forward(
+    cache: &ClientCache,
+    call: PortForwardCall,
+) -> Result<(PortForward, PortForwardOutput), CoreError> {
     let chunking = Chunking {
         size: call.chunk_size.unwrap_or(Chunking::default().size),
         pace: call
@@ -206,36 +278,30 @@ pub async fn start_port_forward(
             .map(Duration::from_micros),
     }
     .clamped();
-    let config = ChannelConfig {
-        stream_url: call.stream_url.clone(),
-        token_value: call.token_value.clone(),
-        client_id: *CLIENT_ID,
-        client_version: CLIENT_VERSION.to_owned(),
-        signing: Some(signing(&credentials, &signing_region).await?),
-        proxy: proxy_settings(&call.client),
-    };
-    let timeout = call
-        .handshake_timeout_ms
-        .map(Duration::from_millis)
-        .unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
-    let window = (BYTES_IN_FLIGHT / chunking.size).clamp(64, 10_000);
-    let opened = open_session_with_window(&config, timeout, window)
-        .await
-        .map_err(describe_session_error)?;
-    let agent_version = opened.agent_version.to_string();
-    let customer_message = opened.customer_message.clone();
-    let control = ApiControl {
-        where_to: describe_destination(&client, call.client.endpoint_url.as_deref()),
-        client,
-        credentials,
-        session_id: call.session_id.clone(),
-        signing_region,
-    };
+    let OpenedChannel {
+        opened,
+        config,
+        control,
+        agent_version,
+        customer_message,
+    } = open_channel(
+        cache,
+        ChannelRequest {
+            session_id: &call.session_id,
+            stream_url: &call.stream_url,
+            token_value: &call.token_value,
+            handshake_timeout_ms: call.handshake_timeout_ms,
+            client: &call.client,
+            window: (BYTES_IN_FLIGHT / chunking.size).clamp(64, 10_000),
+        },
+    )
+    .await?;
     let options = PortOptions {
         chunking,
         local_port: call.local_port_number,
         bind_address: IpAddr::V4(Ipv4Addr::LOCALHOST),
         keep_session: call.keep_session,
+        stall_timeout: stall_timeout(call.stall_timeout_ms),
     };
     let forward = start_forward(opened, config, options, control)
         .await

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod client;
+mod command;
 mod environment;
 mod error;
 mod forward;
@@ -18,6 +19,7 @@ mod session_calls;
 mod start_session;
 
 pub use client::{resolve_client, ClientCache, Resolution};
+pub use command::{start_command, CommandCall, CommandOutput, CommandRun, CommandStartOutput};
 pub use error::CoreError;
 pub use forward::{start_port_forward, PortForwardCall, PortForwardOutput, CLIENT_VERSION};
 pub use request::{ClientSettings, ResolveClientCall, StartSessionCall};

@@ -133,17 +133,25 @@ pub async fn stop_all() -> Result<Value, ErrorBody> {
     Ok(json!({ "Stopped": results.iter().filter(|r| r.is_ok()).count() }))
 }
 
-/// Stops every forward and terminates its session, waiting at most `limit` in all: the
+/// Stops every forward and command and terminates their sessions, waiting at most `limit` in all: the
 /// host's process is exiting and nothing else will. Touches no runtime when nothing runs.
 pub fn shutdown(limit: std::time::Duration) {
     let running = forwards().len();
-    tracing::info!(running, "shutdown: stopping the running forwards");
-    if running == 0 {
+    tracing::info!(
+        running,
+        "shutdown: stopping the running forwards and commands"
+    );
+    if running == 0 && !crate::commands::any() {
         return;
     }
     // The timer is made inside the runtime (a tokio timer needs one when it is created).
-    let outcome =
-        crate::runtime::block_on(async move { tokio::time::timeout(limit, stop_all()).await });
+    let outcome = crate::runtime::block_on(async move {
+        tokio::time::timeout(limit, async {
+            let (forwards, _) = tokio::join!(stop_all(), crate::commands::stop_all());
+            forwards
+        })
+        .await
+    });
     tracing::info!(
         stopped_in_time = matches!(outcome, Ok(Ok(_))),
         "shutdown: done"

@@ -14,6 +14,7 @@
 
 mod boundary;
 mod calls;
+mod commands;
 mod envelope;
 mod forwards;
 mod logging;
@@ -77,12 +78,18 @@ pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_c
 /// Operations: `StartSession`, `ResolveClient`, `TerminateSession` and `ResumeSession`
 /// (`{"SessionId","Client"}`); port forwarding: `StartPortForward` (`{"SessionId",
 /// "StreamUrl","TokenValue","LocalPortNumber","ChunkSize","PaceMicroseconds",
-/// "KeepSession","HandshakeTimeoutMs","Client"}` → the forward with its `Handle` and
-/// `LocalPort`; it keeps running after the call), `PortForwardStatus` (`{"Handle",
-/// "WaitMs"}`, waits for the end at most `WaitMs`), `StopPortForward` (`{"Handle"}`:
-/// terminates the session unless kept, releases the handle), `ListPortForwards` and
-/// `StopAllPortForwards` (`{}`); diagnostics: `ConfigureLogging` (`{"Level","Path"}`,
-/// once per process; this library's events only, never secrets or payloads).
+/// "KeepSession","HandshakeTimeoutMs","StallTimeoutMs","Client"}` → the forward with its
+/// `Handle` and `LocalPort`; it keeps running after the call), `PortForwardStatus`
+/// (`{"Handle","WaitMs"}`, waits for the end at most `WaitMs`), `StopPortForward`
+/// (`{"Handle"}`: terminates the session unless kept, releases the handle),
+/// `ListPortForwards` and `StopAllPortForwards` (`{}`); non-interactive commands:
+/// `StartCommand` (`{"SessionId","StreamUrl","TokenValue","KeepSession",
+/// "HandshakeTimeoutMs","StallTimeoutMs","Client"}` → `Handle`), `CommandOutput`
+/// (`{"Handle","WaitMs"}`: waits at most `WaitMs` for output, then takes it: `Stdout`,
+/// `Stderr`, `ExitCode`, `State`, `MoreOutput`), `StopCommand` (`{"Handle"}`: ends the
+/// session if still running, releases the handle, returns the last output) and
+/// `StopAllCommands`; diagnostics: `ConfigureLogging` (`{"Level","Path"}`, once per
+/// process; this library's events only, never secrets or payloads).
 ///
 /// # Safety
 /// `request_json` must be NULL or point to a NUL-terminated string that stays valid and

@@ -8,9 +8,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use ssmsession_core::{
-    ClientCache, CoreError, PortForwardCall, ResolveClientCall, SessionCall, StartSessionCall,
+    ClientCache, CommandCall, CoreError, PortForwardCall, ResolveClientCall, SessionCall,
+    StartSessionCall,
 };
 
+use crate::commands::{self, CommandHandleRequest};
 use crate::envelope::ErrorBody;
 use crate::forwards::{self, HandleRequest};
 use crate::runtime;
@@ -49,6 +51,10 @@ pub const OPERATIONS: &[&str] = &[
     "StopPortForward",
     "StopAllPortForwards",
     "ListPortForwards",
+    "StartCommand",
+    "CommandOutput",
+    "StopCommand",
+    "StopAllCommands",
     "ConfigureLogging",
 ];
 
@@ -98,6 +104,21 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
         }
         "StopAllPortForwards" => Ok(Box::pin(forwards::stop_all())),
         "ListPortForwards" => Ok(Box::pin(async { Ok(forwards::list()) })),
+        "StartCommand" => {
+            let call: CommandCall = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(
+                async move { commands::start(&CLIENTS, call).await },
+            ))
+        }
+        "CommandOutput" => {
+            let call: CommandHandleRequest = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(commands::output(call)))
+        }
+        "StopCommand" => {
+            let call: CommandHandleRequest = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(commands::stop(call)))
+        }
+        "StopAllCommands" => Ok(Box::pin(commands::stop_all())),
         "ConfigureLogging" => {
             let call: crate::logging::LoggingRequest =
                 serde_json::from_value(request).map_err(invalid)?;

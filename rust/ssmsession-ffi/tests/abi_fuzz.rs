@@ -152,6 +152,7 @@ const FIELDS: &[&str] = &[
     "PaceMicroseconds",
     "KeepSession",
     "HandshakeTimeoutMs",
+    "StallTimeoutMs",
     "Level",
     "Path",
 ];
@@ -165,6 +166,10 @@ const OPERATION_NAMES: &[&str] = &[
     "StopPortForward",
     "StopAllPortForwards",
     "ListPortForwards",
+    "StartCommand",
+    "CommandOutput",
+    "StopCommand",
+    "StopAllCommands",
     "ConfigureLogging",
     "NoSuchOperation",
 ];

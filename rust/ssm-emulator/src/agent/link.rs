@@ -1,6 +1,7 @@
 //! The agent's socket as an engine [`Link`], with the configured faults: lost, duplicated
-//! and reordered frames (both ways), added delay, `pause_publication` bursts and a forced
-//! close. Outgoing faults act in the link's writer, so they never hold up reading.
+//! and reordered frames (both ways), added delay, `pause_publication` bursts, a forced
+//! close and a stall (silence after a while). Outgoing faults act in the link's writer, so
+//! they never hold up reading.
 
 use std::time::Duration;
 
@@ -29,6 +30,12 @@ pub struct AgentLink {
     /// When the next pause starts, or (while paused) when it ends.
     next_publication_change: Option<Instant>,
     paused: bool,
+    /// From then on every frame is discarded, both ways (the stall fault).
+    stalls_at: Option<Instant>,
+}
+
+fn stalled(stalls_at: Option<Instant>) -> bool {
+    stalls_at.is_some_and(|at| Instant::now() >= at)
 }
 
 fn chance(fraction: f64) -> bool {
@@ -55,8 +62,10 @@ impl AgentLink {
     pub fn new(socket: WebSocket, faults: Faults) -> Self {
         let now = Instant::now();
         let (sink, reader) = socket.split();
+        let stalls_at = faults.stall_after.map(|after| now + after);
         Self {
-            writer: LinkWriter::spawn(faulty_sink(sink, faults.clone()), |item| item),
+            writer: LinkWriter::spawn(faulty_sink(sink, faults.clone(), stalls_at), |item| item),
+            stalls_at,
             reader,
             closes_at: faults.close_after.map(|after| now + after),
             next_publication_change: faults.pause_every.map(|every| now + every),
@@ -109,7 +118,7 @@ impl Link for AgentLink {
                         Some(Ok(_)) => continue,
                         Some(Err(e)) => return Err(LinkError(e.to_string())),
                     };
-                    if chance(self.faults.drop) {
+                    if stalled(self.stalls_at) || chance(self.faults.drop) {
                         continue;
                     }
                     if chance(self.faults.duplicate) {
@@ -141,14 +150,17 @@ async fn sleep_until(at: Option<Instant>) {
 /// The socket's sink with the faults applied to engine frames on their way out: a delay
 /// before each, and some lost, doubled, or held back until after the next one. Service
 /// messages (`channel_closed`, publication control) and close frames pass untouched.
+/// Once stalled, nothing but close frames passes.
 fn faulty_sink(
     sink: SplitSink<WebSocket, Message>,
     faults: Faults,
+    stalls_at: Option<Instant>,
 ) -> impl futures_util::Sink<Outgoing, Error = axum::Error> + Unpin + Send {
     let delay = faults.delay;
     let mut held: Option<bytes::Bytes> = None;
     let faulted = sink.with_flat_map(move |item: Outgoing| {
         let frames: Vec<Outgoing> = match item {
+            Outgoing::Frame(_) if stalled(stalls_at) => Vec::new(),
             Outgoing::Frame(frame) if !is_service_message(&frame) => {
                 if chance(faults.drop) {
                     Vec::new()

@@ -5,8 +5,10 @@
 //! - `run`: the handshake as the real agent drives it, the engine's delivery rules, waiting
 //!   for a resumed socket, `channel_closed` at the end.
 //! - `port`: the target side of port sessions (smux server or basic), dialling loopback only.
+//! - `command`: the target side of non-interactive command sessions (a local process).
 //! - `link`: the socket, with the configured fault injection.
 
+mod command;
 mod link;
 mod port;
 mod run;

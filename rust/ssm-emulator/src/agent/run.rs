@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use super::command;
 use super::link::AgentLink;
 use super::port::{self, Target};
 use super::{requested_session, HANDSHAKE_TIMEOUT};
@@ -249,8 +250,14 @@ async fn session_work(
         } else {
             port::basic(to_client, from_client, target, agent.chunk_size).await
         }
+    } else if parameters["SessionType"] == "NonInteractiveCommands" {
+        let command = parameters["Properties"]["commands"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        command::non_interactive(to_client, from_client, command).await
     } else {
-        // Shells come with data channel part 2; until then the session idles until ended.
+        // Interactive shells come with data channel part 2; until then the session idles.
         while let Some(payload) = from_client.recv().await {
             if is_terminate(&payload) {
                 return WorkEnd::Terminated;

@@ -1,0 +1,279 @@
+function Invoke-SSMSessionCommand {
+    <#
+    .SYNOPSIS
+    Runs a command on a managed node through a Session Manager session and returns its
+    output, with standard error apart and the remote exit code in $LASTEXITCODE.
+
+    .DESCRIPTION
+    Starts an AWS-StartNonInteractiveCommand session with the command, opens its data
+    channel in-process (no session-manager-plugin) and streams what the command writes:
+    standard output to the success stream as lines of text (or as it arrives, with -Raw),
+    standard error to the error stream (non-terminating SSMSession.RemoteStandardError
+    records, one per line). When the command ends, its exit code is set in $LASTEXITCODE;
+    -PassThru also outputs an SSMSession.CommandResult with SessionId, Target, ExitCode and
+    State. The session-manager-plugin mixes both streams and always exits 0
+    (aws/session-manager-plugin#59).
+
+    Ctrl+C, -TimeoutSec and the end of the pipeline stop the command: its session is
+    terminated. Credentials, region and endpoint resolve as for Start-SSMSession.
+
+    .PARAMETER Target
+    The managed node to run the command on, e.g. i-0123456789abcdef0 (from the pipeline
+    too, as strings or objects with a Target or InstanceId property).
+
+    .PARAMETER Command
+    The command line, run by the node's shell (sh on Linux, PowerShell on Windows nodes).
+
+    .PARAMETER Reason
+    The reason recorded with the session.
+
+    .PARAMETER Raw
+    Writes standard output as the text arrives instead of as whole lines.
+
+    .PARAMETER PassThru
+    Also outputs an SSMSession.CommandResult object at the end.
+
+    .PARAMETER TimeoutSec
+    Stops the command after this many seconds (its session is terminated; $LASTEXITCODE is
+    then not set).
+
+    .PARAMETER StallTimeoutSec
+    Gives the session up when the agent leaves data unacknowledged this long (default 300).
+
+    .PARAMETER ClientConfig
+    Client settings as for Start-SSMSession -ClientConfig.
+
+    .PARAMETER AccessKey
+    The AWS access key id; use with -SecretKey (and -SessionToken for temporary keys).
+
+    .PARAMETER SecretKey
+    The AWS secret access key that belongs to -AccessKey.
+
+    .PARAMETER SessionToken
+    The session token that belongs to temporary -AccessKey/-SecretKey credentials.
+
+    .PARAMETER Credential
+    Credentials to use, as for Start-SSMSession -Credential.
+
+    .PARAMETER ProfileName
+    A named profile in the shared AWS config and credentials files.
+
+    .PARAMETER ProfileLocation
+    A credentials file to read profiles from instead of the default shared files.
+
+    .PARAMETER Region
+    The region of the node, as a system name such as eu-west-3.
+
+    .PARAMETER EndpointUrl
+    The SSM endpoint (e.g. the local emulator, http://127.0.0.1:<port>).
+
+    .EXAMPLE
+    Invoke-SSMSessionCommand -Target i-0123456789abcdef0 -Command 'systemctl is-active nginx' -Region eu-west-3
+    if ($LASTEXITCODE -ne 0) { 'nginx is down' }
+
+    Runs a check on the node and branches on its exit code.
+
+    .EXAMPLE
+    'i-0123456789abcdef0', 'i-0fedcba9876543210' | Invoke-SSMSessionCommand -Command 'uptime' -PassThru -ErrorAction Continue
+
+    Runs the same command on two nodes; each result object carries its node and exit code.
+
+    .EXAMPLE
+    $e = Start-SSMSessionEmulator; $p = $e.Parameters
+    Invoke-SSMSessionCommand -Target i-0123456789abcdef0 -Command 'echo out; echo err >&2; exit 3' @p
+    $LASTEXITCODE   # 3
+
+    Through the local emulator, whose agent runs the command on this machine.
+
+    .INPUTS
+    System.String
+    Objects with a Target or InstanceId property.
+
+    .OUTPUTS
+    System.String
+    SSMSession.CommandResult (with -PassThru)
+
+    .LINK
+    Start-SSMSession
+
+    .LINK
+    Connect-SSMSession
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [OutputType('System.String', 'SSMSession.CommandResult')]
+    param(
+        [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
+        [Alias('InstanceId')]
+        [ValidateNotNullOrEmpty()]
+        [string] $Target,
+
+        [Parameter(Mandatory, Position = 1)]
+        [ValidateNotNullOrEmpty()]
+        [string] $Command,
+
+        [string] $Reason,
+
+        [switch] $Raw,
+
+        [switch] $PassThru,
+
+        [ValidateRange(1, [int]::MaxValue)]
+        [int] $TimeoutSec,
+
+        [ValidateRange(1, 86400)]
+        [int] $StallTimeoutSec,
+
+        [object] $ClientConfig,
+
+        [Alias('AK')]
+        [string] $AccessKey,
+
+        [Alias('SK', 'SecretAccessKey')]
+        [string] $SecretKey,
+
+        [Alias('ST')]
+        [string] $SessionToken,
+
+        [object] $Credential,
+
+        [Alias('StoredCredentials', 'AWSProfileName')]
+        [string] $ProfileName,
+
+        [Alias('AWSProfilesLocation', 'ProfilesLocation')]
+        [string] $ProfileLocation,
+
+        [Alias('RegionToCall')]
+        [object] $Region,
+
+        [string] $EndpointUrl
+    )
+
+    begin {
+        # See Start-SSMSession: the caller's preferences, not the global ones.
+        $caller = $PSCmdlet.SessionState.PSVariable
+        if (-not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = $caller.GetValue('ConfirmPreference') }
+        if (-not $PSBoundParameters.ContainsKey('WhatIf')) { $WhatIfPreference = $caller.GetValue('WhatIfPreference') }
+        if (-not $PSBoundParameters.ContainsKey('Verbose')) { $VerbosePreference = $caller.GetValue('VerbosePreference') }
+        if (-not $PSBoundParameters.ContainsKey('Debug')) { $DebugPreference = $caller.GetValue('DebugPreference') }
+        $requestParameters = 'Target', 'Reason', 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
+        $newLine = [regex]::new('\r?\n')
+    }
+
+    process {
+        $handle = $null
+        $sessionId = $null
+        $client = $null
+        $exitCode = $null
+        $state = 'Failed'
+        # Text of an unfinished last line, per stream.
+        $pending = @{ Stdout = ''; Stderr = '' }
+        # Writes complete lines (all of it at the end); stderr as error records.
+        $emit = {
+            param([string] $Stream, [string] $Text, [bool] $Final)
+            if ($Stream -eq 'Stdout' -and $Raw) {
+                if ($Text) { $Text }
+                return
+            }
+            $buffered = $pending[$Stream] + $Text
+            $lines = $newLine.Split($buffered)
+            $last = $lines.Count - 1
+            $pending[$Stream] = if ($Final) { '' } else { $lines[$last] }
+            $count = if ($Final -and $lines[$last]) { $lines.Count } else { $last }
+            for ($i = 0; $i -lt $count; $i++) {
+                if ($Stream -eq 'Stdout') {
+                    $lines[$i]
+                } else {
+                    $record = [System.Management.Automation.ErrorRecord]::new(
+                        [System.Exception]::new($lines[$i]), 'SSMSession.RemoteStandardError',
+                        [System.Management.Automation.ErrorCategory]::FromStdErr, $Target)
+                    $PSCmdlet.WriteError($record)
+                }
+            }
+        }
+        try {
+            $bound = @{}
+            foreach ($name in $requestParameters) {
+                if ($PSBoundParameters.ContainsKey($name)) { $bound[$name] = $PSBoundParameters[$name] }
+            }
+            $bound.DocumentName = 'AWS-StartNonInteractiveCommand'
+            $bound.Parameter = @{ command = $Command }
+            $built = ConvertTo-SSMServiceRequest -BoundParameters $bound -Cmdlet $PSCmdlet -ExplicitParameters @($PSBoundParameters.Keys)
+            $client = $built.Request.Client
+            $resolved = Resolve-SSMClient -Client $client
+            if (-not $resolved.ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $Target)
+            }
+            if (-not $PSCmdlet.ShouldProcess($Target, "Invoke-SSMSessionCommand (run '$Command')")) { return }
+
+            Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $client -Region $resolved.data.Region)"
+            $started = Invoke-SSMOperation -Operation StartSession -Request $built.Request
+            if (-not $started.ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.error -TargetObject $Target)
+            }
+            $sessionId = $started.data.SessionId
+            $request = @{ SessionId = $sessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue; Client = $client }
+            if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $request.StallTimeoutMs = 1000 * $StallTimeoutSec }
+            Write-Verbose "Opening the data channel of session $sessionId"
+            Register-SSMPortForwardCleanup
+            $opened = Invoke-SSMOperation -Operation StartCommand -Request $request
+            if (-not $opened.ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.error -TargetObject $Target)
+            }
+            $handle = $opened.data.Handle
+            $deadline = if ($TimeoutSec) { [datetime]::UtcNow.AddSeconds($TimeoutSec) } else { [datetime]::MaxValue }
+            while ($true) {
+                $status = Invoke-SSMOperation -Operation CommandOutput -Request @{ Handle = $handle; WaitMs = 250 }
+                if (-not $status.ok) {
+                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $status.error -TargetObject $Target)
+                }
+                $data = $status.data
+                $finished = $data.State -ne 'Running' -and -not $data.MoreOutput
+                if ($data.Stdout) { & $emit 'Stdout' $data.Stdout $false }
+                if ($data.Stderr) { & $emit 'Stderr' $data.Stderr $false }
+                if ($null -ne $data.ExitCode) { $exitCode = [int]$data.ExitCode }
+                if ($finished) {
+                    $state = $data.State
+                    if ($data.State -eq 'Failed') {
+                        $failure = [pscustomobject]@{ kind = 'dataChannel'; code = 'DataChannelFailed'; message = [string]$data.Message; requestId = $null; httpStatus = $null }
+                        $PSCmdlet.WriteError((ConvertTo-SSMErrorRecord -ErrorInfo $failure -TargetObject $Target))
+                    }
+                    break
+                }
+                if ([datetime]::UtcNow -ge $deadline) {
+                    $state = 'TimedOut'
+                    Write-Warning "The command on $Target did not finish within $TimeoutSec s; its session $sessionId is terminated."
+                    break
+                }
+            }
+        } catch {
+            $PSCmdlet.ThrowTerminatingError($_)
+        } finally {
+            # Reached on Ctrl+C too: end the session and release the handle.
+            if ($null -ne $handle) {
+                $last = Invoke-SSMOperation -Operation StopCommand -Request @{ Handle = $handle }
+                try {
+                    if ($last.ok) {
+                        if ($last.data.Stdout) { & $emit 'Stdout' $last.data.Stdout $false }
+                        if ($last.data.Stderr) { & $emit 'Stderr' $last.data.Stderr $false }
+                        if ($null -eq $exitCode -and $null -ne $last.data.ExitCode) { $exitCode = [int]$last.data.ExitCode }
+                    }
+                    & $emit 'Stdout' '' $true
+                    & $emit 'Stderr' '' $true
+                    if ($null -ne $exitCode) { $global:LASTEXITCODE = $exitCode }
+                    if ($PassThru) {
+                        [pscustomobject]@{
+                            PSTypeName = 'SSMSession.CommandResult'
+                            SessionId  = $sessionId
+                            Target     = $Target
+                            ExitCode   = $exitCode
+                            State      = $state
+                        }
+                    }
+                } catch [System.Management.Automation.PipelineStoppedException] {
+                    # Ctrl+C: the pipeline takes no more output; the session is ended anyway.
+                    $null = $_
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! Non-interactive command sessions (`AWS-StartNonInteractiveCommand`, session type
+//! `NonInteractiveCommands`): the agent runs the command and sends its standard output
+//! (Output payloads), its standard error (StdErr, 11) and its exit code (ExitCode, 12, the
+//! text `EXIT_CODE: <n>`), then closes the channel. The official plugin writes all three to
+//! one stream and always exits 0 (aws/session-manager-plugin#59); here they stay apart and
+//! the exit code reaches the caller.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::engine::Payload;
+use crate::handshake::SessionKind;
+use crate::message::PayloadType;
+use crate::port::{Driver, SessionControl, SessionEnd};
+use crate::session::OpenedSession;
+use crate::transport::ChannelConfig;
+
+/// Output held for the caller at most; beyond it the session stops reading (the agent
+/// waits) until the caller takes some.
+pub const OUTPUT_BUFFER_LIMIT: usize = 8 * 1024 * 1024;
+/// How long what arrived before `channel_closed` may take to reach the buffers.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
+
+/// How to run a command session.
+#[derive(Clone, Debug)]
+pub struct CommandOptions {
+    /// Leave the session open on the service when stopped from this side.
+    pub keep_session: bool,
+    /// Give the session up when the agent leaves data unacknowledged this long.
+    pub stall_timeout: Duration,
+}
+
+impl Default for CommandOptions {
+    fn default() -> Self {
+        Self {
+            keep_session: false,
+            stall_timeout: crate::engine::DEFAULT_UNACKNOWLEDGED_LIMIT,
+        }
+    }
+}
+
+/// Why a command session could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("this is not a non-interactive command session (the agent asked for {0})")]
+    NotACommandSession(String),
+}
+
+/// What arrived since the last [`CommandRun::take`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommandOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Once the agent reported it.
+    pub exit_code: Option<i32>,
+}
+
+#[derive(Default)]
+struct Captured {
+    output: CommandOutput,
+    /// Bytes of output the caller has taken, all told.
+    taken: u64,
+}
+
+impl Captured {
+    fn buffered(&self) -> usize {
+        self.output.stdout.len() + self.output.stderr.len()
+    }
+}
+
+/// `EXIT_CODE: <n>` (surrounding white space allowed).
+pub fn parse_exit_code(payload: &[u8]) -> Option<i32> {
+    std::str::from_utf8(payload)
+        .ok()?
+        .trim()
+        .strip_prefix("EXIT_CODE:")?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// A running command session.
+pub struct CommandRun {
+    captured: Arc<Mutex<Captured>>,
+    /// Signalled when output arrives, when the caller takes some, and at the end.
+    changed: Arc<Notify>,
+    pub reconnects: Arc<AtomicU64>,
+    stop: watch::Sender<bool>,
+    ended: watch::Receiver<Option<SessionEnd>>,
+}
+
+impl CommandRun {
+    /// Takes what arrived so far (the exit code stays readable).
+    pub fn take(&self) -> CommandOutput {
+        let taken = {
+            let mut captured = self.captured.lock().unwrap_or_else(|e| e.into_inner());
+            let output = CommandOutput {
+                stdout: std::mem::take(&mut captured.output.stdout),
+                stderr: std::mem::take(&mut captured.output.stderr),
+                exit_code: captured.output.exit_code,
+            };
+            captured.taken += (output.stdout.len() + output.stderr.len()) as u64;
+            output
+        };
+        self.changed.notify_waiters();
+        taken
+    }
+
+    /// Whether output is waiting to be taken.
+    pub fn has_output(&self) -> bool {
+        self.captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .buffered()
+            > 0
+    }
+
+    /// Waits until output is waiting, the session ended, or `timeout` passed.
+    pub async fn wait_for_output(&self, timeout: Duration) {
+        let mut ended = self.ended.clone();
+        let ready = async {
+            loop {
+                let notified = self.changed.notified();
+                if self.has_output() || ended.borrow().is_some() {
+                    return;
+                }
+                tokio::select! {
+                    _ = notified => {}
+                    _ = ended.changed() => {}
+                }
+            }
+        };
+        let _ = tokio::time::timeout(timeout, ready).await;
+    }
+
+    /// Asks the session to stop (the command is ended with the session).
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// How it ended, once it has.
+    pub fn end(&self) -> Option<SessionEnd> {
+        self.ended.borrow().clone()
+    }
+
+    /// Waits for the end.
+    pub async fn wait(&self) -> SessionEnd {
+        let mut ended = self.ended.clone();
+        let result = ended.wait_for(Option::is_some).await;
+        match result {
+            Ok(end) => end.clone().unwrap_or(SessionEnd::Stopped),
+            Err(_) => SessionEnd::Failed("the session task ended unexpectedly".into()),
+        }
+    }
+}
+
+/// Starts collecting the command's output in the background.
+pub async fn start_command<C: SessionControl>(
+    opened: OpenedSession,
+    config: ChannelConfig,
+    options: CommandOptions,
+    control: C,
+) -> Result<CommandRun, CommandError> {
+    {
+        let runs_a_command = matches!(
+            &opened.kind,
+            SessionKind::Shell { session_type, .. } if session_type == "NonInteractiveCommands"
+        );
+        if !runs_a_command {
+            let kind = match &opened.kind {
+                SessionKind::Shell { session_type, .. } => session_type.clone(),
+                SessionKind::Port { .. } => "Port".to_owned(),
+            };
+            if !options.keep_session {
+                let _ = opened.terminate(Duration::from_secs(3)).await;
+            }
+            return Err(CommandError::NotACommandSession(kind));
+        }
+        let OpenedSession {
+            connection,
+            mut endpoint,
+            local,
+            engine,
+            ..
+        } = opened;
+        endpoint.set_unacknowledged_limit(options.stall_timeout);
+        let captured = Arc::new(Mutex::new(Captured::default()));
+        let changed = Arc::new(Notify::new());
+        let app = collect(local, captured.clone(), changed.clone());
+        let reconnects = Arc::new(AtomicU64::new(0));
+        let driver = Driver {
+            connection,
+            endpoint,
+            engine,
+            config,
+            control,
+            keep_session: options.keep_session,
+            reconnects: reconnects.clone(),
+            drain_wait: Some(DRAIN_WAIT),
+        };
+        let (stop, ended) = driver.spawn(app);
+        Ok(CommandRun {
+            captured,
+            changed,
+            reconnects,
+            stop,
+            ended,
+        })
+    }
+}
+
+/// The local side: sorts the agent's payloads into the buffers, waiting while they are full.
+async fn collect(
+    local: crate::session::LocalChannels,
+    captured: Arc<Mutex<Captured>>,
+    changed: Arc<Notify>,
+) {
+    // The sender stays open: a closed outbound channel would read as "finished".
+    let crate::session::LocalChannels {
+        to_agent: _keep_open,
+        mut from_agent,
+    } = local;
+    while let Some(Payload { payload_type, data }) = from_agent.recv().await {
+        loop {
+            let notified = changed.notified();
+            let full = captured
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .buffered()
+                >= OUTPUT_BUFFER_LIMIT;
+            if !full {
+                break;
+            }
+            notified.await;
+        }
+        {
+            let mut held = captured.lock().unwrap_or_else(|e| e.into_inner());
+            match payload_type {
+                PayloadType::OUTPUT => held.output.stdout.extend_from_slice(&data),
+                PayloadType::STDERR => held.output.stderr.extend_from_slice(&data),
+                PayloadType::EXIT_CODE => {
+                    if let Some(code) = parse_exit_code(&data) {
+                        held.output.exit_code = Some(code);
+                    }
+                }
+                _ => {}
+            }
+        }
+        changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_parse_as_the_agent_writes_them() {
+        assert_eq!(parse_exit_code(b"EXIT_CODE: 0"), Some(0));
+        assert_eq!(parse_exit_code(b"EXIT_CODE: 3\n"), Some(3));
+        assert_eq!(parse_exit_code(b" EXIT_CODE:-1 "), Some(-1));
+        assert_eq!(parse_exit_code(b"EXIT_CODE: x"), None);
+        assert_eq!(parse_exit_code(b"exit 3"), None);
+        assert_eq!(parse_exit_code(&[0xff, 0xfe]), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! The target side of non-interactive command sessions (`AWS-StartNonInteractiveCommand`):
+//! the emulated instance is this machine, so the command runs here, under `sh -c` (`cmd /C`
+//! on Windows), as the real agent runs it under the user's shell. Its standard output goes
+//! out as Output payloads, its standard error as StdErr (11), then its exit status as
+//! ExitCode (12, `EXIT_CODE: <n>`); the session then ends. The TerminateSession flag kills
+//! the command. Standard input is closed: non-interactive commands read nothing.
+//!
+//! Plain threads read the pipes (the workspace's tokio has no process support, and these
+//! sessions are few).
+
+use std::io::Read;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ssm_datachannel::engine::Payload;
+use ssm_datachannel::message::PayloadType;
+use tokio::sync::mpsc;
+
+use super::run::{is_terminate, WorkEnd};
+
+/// Bytes per Output or StdErr message (the agent's stream chunk).
+const READ_CHUNK: usize = 1024;
+/// How often the command's end is checked once both pipes closed.
+const EXIT_POLL: Duration = Duration::from_millis(20);
+
+/// What the reader threads hand over.
+enum Piece {
+    Out(PayloadType, Vec<u8>),
+    /// One pipe reached its end.
+    Closed,
+}
+
+fn shell(command: &str) -> Command {
+    if cfg!(windows) {
+        let mut shell = Command::new("cmd");
+        shell.arg("/C").arg(command);
+        shell
+    } else {
+        let mut shell = Command::new("sh");
+        shell.arg("-c").arg(command);
+        shell
+    }
+}
+
+fn read_pipe(mut pipe: impl Read + Send + 'static, kind: PayloadType, pieces: mpsc::Sender<Piece>) {
+    std::thread::spawn(move || {
+        let mut buffer = vec![0u8; READ_CHUNK];
+        loop {
+            match pipe.read(&mut buffer) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if pieces
+                        .blocking_send(Piece::Out(kind, buffer[..n].to_vec()))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+        let _ = pieces.blocking_send(Piece::Closed);
+    });
+}
+
+/// Kills the command when the session ends first.
+struct KillOnDrop(Arc<Mutex<Child>>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let mut child = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(child.try_wait(), Ok(None)) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs `command` and streams its output, then its exit code.
+pub async fn non_interactive(
+    to_client: mpsc::Sender<Payload>,
+    mut from_client: mpsc::Receiver<Payload>,
+    command: String,
+) -> WorkEnd {
+    let spawned = shell(&command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => {
+            let message = format!("could not run the command: {e}\n");
+            let _ = to_client
+                .send(Payload {
+                    payload_type: PayloadType::STDERR,
+                    data: message.into_bytes(),
+                })
+                .await;
+            let _ = send_exit_code(&to_client, 127).await;
+            return WorkEnd::Closed(String::new());
+        }
+    };
+    let (pieces_tx, mut pieces) = mpsc::channel(16);
+    if let Some(stdout) = child.stdout.take() {
+        read_pipe(stdout, PayloadType::OUTPUT, pieces_tx.clone());
+    }
+    if let Some(stderr) = child.stderr.take() {
+        read_pipe(stderr, PayloadType::STDERR, pieces_tx.clone());
+    }
+    drop(pieces_tx);
+    let child = KillOnDrop(Arc::new(Mutex::new(child)));
+
+    let mut open_pipes = 2;
+    while open_pipes > 0 {
+        tokio::select! {
+            piece = pieces.recv() => match piece {
+                Some(Piece::Out(payload_type, data)) => {
+                    if to_client.send(Payload { payload_type, data }).await.is_err() {
+                        return WorkEnd::Terminated;
+                    }
+                }
+                Some(Piece::Closed) => open_pipes -= 1,
+                None => open_pipes = 0,
+            },
+            payload = from_client.recv() => match payload {
+                // Dropping `child` kills the command.
+                None => return WorkEnd::Terminated,
+                Some(payload) if is_terminate(&payload) => return WorkEnd::Terminated,
+                Some(_) => {}
+            },
+        }
+    }
+    // Both pipes closed: the command is ending; collect its status.
+    let code = loop {
+        let status = child.0.lock().unwrap_or_else(|e| e.into_inner()).try_wait();
+        match status {
+            Ok(Some(status)) => break exit_code(status),
+            Ok(None) => tokio::time::sleep(EXIT_POLL).await,
+            Err(_) => break -1,
+        }
+    };
+    if send_exit_code(&to_client, code).await.is_err() {
+        return WorkEnd::Terminated;
+    }
+    WorkEnd::Closed(String::new())
+}
+
+/// The process's exit code; a signal counts as 128 + its number, as shells report it.
+fn exit_code(status: std::process::ExitStatus) -> i32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return 128 + signal;
+        }
+    }
+    status.code().unwrap_or(-1)
+}
+
+async fn send_exit_code(
+    to_client: &mpsc::Sender<Payload>,
+    code: i32,
+) -> Result<(), mpsc::error::SendError<Payload>> {
+    to_client
+        .send(Payload {
+            payload_type: PayloadType::EXIT_CODE,
+            data: format!("EXIT_CODE: {code}").into_bytes(),
+        })
+        .await
+}

@@ -1,0 +1,140 @@
+//! Non-interactive commands end to end on loopback: StartSession with
+//! AWS-StartNonInteractiveCommand, the native client collects what the emulator's agent
+//! runs here — standard output and standard error kept apart, and the exit code.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ssm_datachannel::port::SessionEnd;
+use ssm_emulator::{Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use ssmsession_core::{ClientCache, ClientSettings, CommandCall, CommandOutput, StartSessionCall};
+
+fn settings(url: &str) -> ClientSettings {
+    let mut environment = BTreeMap::new();
+    environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
+    ClientSettings {
+        region: Some("eu-west-3".into()),
+        endpoint_url: Some(url.into()),
+        access_key: Some(DEFAULT_ACCESS_KEY.into()),
+        secret_key: Some(DEFAULT_SECRET_KEY.into()),
+        environment: Some(environment),
+        max_attempts: Some(1),
+        ..Default::default()
+    }
+}
+
+/// Runs `command` through the emulator and collects everything until the session ends.
+async fn run(url: &str, document: &str, command: &str) -> (CommandOutput, SessionEnd) {
+    let cache = ClientCache::new();
+    let mut parameters = BTreeMap::new();
+    parameters.insert("command".to_owned(), vec![command.to_owned()]);
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some("i-0123456789abcdef0".into()),
+            document_name: Some(document.into()),
+            parameters: Some(parameters),
+            reason: None,
+            client: settings(url),
+        },
+    )
+    .await
+    .expect("StartSession");
+    let call = CommandCall {
+        session_id: started.session_id.unwrap(),
+        stream_url: started.stream_url.unwrap(),
+        token_value: started.token_value.unwrap(),
+        client: settings(url),
+        ..Default::default()
+    };
+    let (running, _) = ssmsession_core::start_command(&cache, call)
+        .await
+        .expect("the command session starts");
+    let end = tokio::time::timeout(Duration::from_secs(30), running.wait())
+        .await
+        .expect("the command ends");
+    let mut all = CommandOutput::default();
+    loop {
+        let taken = running.take();
+        all.stdout.extend(taken.stdout);
+        all.stderr.extend(taken.stderr);
+        all.exit_code = taken.exit_code;
+        if !running.has_output() {
+            break;
+        }
+    }
+    (all, end)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdout_stderr_and_the_exit_code_arrive_apart() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let (output, end) = run(
+        emulator.url(),
+        "AWS-StartNonInteractiveCommand",
+        "echo out-line; echo err-line >&2; printf 'second\\n'; exit 3",
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "out-line\nsecond\n"
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "err-line\n");
+    assert_eq!(output.exit_code, Some(3));
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_output_arrives_whole_and_success_is_zero() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    // 200,000 numbered lines: many messages, more than one read of the buffers.
+    let (output, _) = run(
+        emulator.url(),
+        "AWS-StartNonInteractiveCommand",
+        "seq 1 200000",
+    )
+    .await;
+    let expected: String = (1..=200_000).map(|n| format!("{n}\n")).collect();
+    assert_eq!(output.stdout.len(), expected.len());
+    assert!(output.stdout == expected.as_bytes(), "stdout differs");
+    assert!(output.stderr.is_empty());
+    assert_eq!(output.exit_code, Some(0));
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_session_is_not_taken_for_a_command() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let cache = ClientCache::new();
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some("i-0123456789abcdef0".into()),
+            document_name: Some("AWS-StartPortForwardingSession".into()),
+            parameters: None,
+            reason: None,
+            client: settings(emulator.url()),
+        },
+    )
+    .await
+    .unwrap();
+    let call = CommandCall {
+        session_id: started.session_id.unwrap(),
+        stream_url: started.stream_url.unwrap(),
+        token_value: started.token_value.unwrap(),
+        client: settings(emulator.url()),
+        ..Default::default()
+    };
+    let error = ssmsession_core::start_command(&cache, call)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("not a non-interactive command session"),
+        "{error}"
+    );
+    emulator.stop().await;
+}
