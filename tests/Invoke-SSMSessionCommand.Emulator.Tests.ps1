@@ -86,6 +86,23 @@ Describe 'Invoke-SSMSessionCommand against the local emulator' -Skip:$IsWindows 
         Test-SessionEnded $result.SessionId | Should -BeTrue
     }
 
+    It 'runs KMS-encrypted sessions when the agent asks for encryption' {
+        $encrypting = Start-SSMSessionEmulator -ArgumentList '--kms-key-id', 'alias/ssm-sessions'
+        try {
+            $kms = $encrypting.Parameters
+            $global:LASTEXITCODE = 0
+            $lines = Invoke-SSMSessionCommand -Target i-0123456789abcdef0 -Command 'echo encrypted-out; echo encrypted-err >&2; exit 4' `
+                -ErrorVariable remoteErrors -ErrorAction SilentlyContinue -Verbose 4>&1 @kms
+            $verbose = @($lines | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
+            @($lines | Where-Object { $_ -is [string] }) | Should -Be @('encrypted-out')
+            $remoteErrors[0].Exception.Message | Should -Be 'encrypted-err'
+            $global:LASTEXITCODE | Should -Be 4
+            $verbose | Should -Contain 'This session is encrypted using AWS KMS.'
+        } finally {
+            $encrypting.Stop()
+        }
+    }
+
     It 'does nothing with -WhatIf' {
         Invoke-SSMSessionCommand -Target i-1 -Command 'exit 1' -WhatIf @p | Should -BeNullOrEmpty
     }

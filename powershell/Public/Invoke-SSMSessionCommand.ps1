@@ -17,6 +17,13 @@ function Invoke-SSMSessionCommand {
     Ctrl+C, -TimeoutSec and the end of the pipeline stop the command: its session is
     terminated. Credentials, region and endpoint resolve as for Start-SSMSession.
 
+    When the account's Session Manager preferences require KMS encryption, the session is
+    encrypted: a data key comes from KMS GenerateDataKey with the same credentials and
+    region (endpoint: AWS_ENDPOINT_URL_KMS, AWS_ENDPOINT_URL, or the SSM endpoint when that
+    is a loopback address such as the local emulator), and every message of the command's
+    output is AES-256-GCM encrypted; -Verbose shows "This session is encrypted using AWS
+    KMS.".
+
     .PARAMETER Target
     The managed node to run the command on, e.g. i-0123456789abcdef0 (from the pipeline
     too, as strings or objects with a Target or InstanceId property).
@@ -211,7 +218,8 @@ function Invoke-SSMSessionCommand {
                 throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.error -TargetObject $Target)
             }
             $sessionId = $started.data.SessionId
-            $request = @{ SessionId = $sessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue; Client = $client }
+            # The target names the session in the KMS encryption context when the agent encrypts.
+            $request = @{ SessionId = $sessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue; Target = $Target; Client = $client }
             if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $request.StallTimeoutMs = 1000 * $StallTimeoutSec }
             Write-Verbose "Opening the data channel of session $sessionId"
             Register-SSMPortForwardCleanup
@@ -220,6 +228,7 @@ function Invoke-SSMSessionCommand {
                 throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.error -TargetObject $Target)
             }
             $handle = $opened.data.Handle
+            if ($opened.data.CustomerMessage) { Write-Verbose $opened.data.CustomerMessage }
             $deadline = if ($TimeoutSec) { [datetime]::UtcNow.AddSeconds($TimeoutSec) } else { [datetime]::MaxValue }
             while ($true) {
                 $status = Invoke-SSMOperation -Operation CommandOutput -Request @{ Handle = $handle; WaitMs = 250 }

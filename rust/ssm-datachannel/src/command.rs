@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
+use crate::crypto::SessionCipher;
 use crate::engine::Payload;
 use crate::handshake::SessionKind;
 use crate::message::PayloadType;
@@ -184,12 +185,13 @@ pub async fn start_command<C: SessionControl>(
             mut endpoint,
             local,
             engine,
+            cipher,
             ..
         } = opened;
         endpoint.set_unacknowledged_limit(options.stall_timeout);
         let captured = Arc::new(Mutex::new(Captured::default()));
         let changed = Arc::new(Notify::new());
-        let app = collect(local, captured.clone(), changed.clone());
+        let app = collect(local, cipher, captured.clone(), changed.clone());
         let reconnects = Arc::new(AtomicU64::new(0));
         let driver = Driver {
             connection,
@@ -215,6 +217,7 @@ pub async fn start_command<C: SessionControl>(
 /// The local side: sorts the agent's payloads into the buffers, waiting while they are full.
 async fn collect(
     local: crate::session::LocalChannels,
+    cipher: Option<Arc<SessionCipher>>,
     captured: Arc<Mutex<Captured>>,
     changed: Arc<Notify>,
 ) {
@@ -224,6 +227,24 @@ async fn collect(
         mut from_agent,
     } = local;
     while let Some(Payload { payload_type, data }) = from_agent.recv().await {
+        // With KMS, the agent encrypts these three (protocol notes §4.3).
+        let encrypted = matches!(
+            payload_type,
+            PayloadType::OUTPUT | PayloadType::STDERR | PayloadType::EXIT_CODE
+        );
+        let (payload_type, data) = match (&cipher, encrypted) {
+            (Some(cipher), true) => match cipher.decrypt(&data) {
+                Ok(plain) => (payload_type, plain),
+                Err(e) => {
+                    tracing::warn!(%e, "dropping an undecryptable message");
+                    (
+                        PayloadType::STDERR,
+                        format!("SSMSession: {e}; its content is lost.\n").into_bytes(),
+                    )
+                }
+            },
+            _ => (payload_type, data),
+        };
         loop {
             let notified = changed.notified();
             let full = captured

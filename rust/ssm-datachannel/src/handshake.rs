@@ -101,8 +101,33 @@ fn processed(action_type: &str, status: u32, error: impl Into<String>) -> Proces
     }
 }
 
-/// Processes each requested action in order, as the reference plugin does.
+/// Processes each requested action in order, as the reference plugin does; a
+/// KMSEncryption request is answered as unsupported (see [`respond_with_key`]).
 pub fn respond(request: &HandshakeRequest, client_version: &str) -> HandshakeOutcome {
+    respond_with_key(request, client_version, None)
+}
+
+/// The KMSEncryption action of a request: its key id, when it asks for one.
+pub fn requested_kms_key(request: &HandshakeRequest) -> Option<String> {
+    request
+        .requested_client_actions
+        .iter()
+        .find(|a| a.action_type == "KMSEncryption")
+        .map(|a| {
+            a.action_parameters["KMSKeyId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+}
+
+/// [`respond`], with the outcome of the client's KMS GenerateDataKey for a KMSEncryption
+/// action: the ciphertext blob goes back as `KMSCipherTextKey`; an error fails the action.
+pub fn respond_with_key(
+    request: &HandshakeRequest,
+    client_version: &str,
+    data_key: Option<&Result<Vec<u8>, String>>,
+) -> HandshakeOutcome {
     let mut session = None;
     let mut actions = Vec::new();
     for action in &request.requested_client_actions {
@@ -129,11 +154,23 @@ pub fn respond(request: &HandshakeRequest, client_version: &str) -> HandshakeOut
                     )
                 }
             }
-            "KMSEncryption" => processed(
-                "KMSEncryption",
-                STATUS_UNSUPPORTED,
-                "KMS encryption is not supported by this client yet.",
-            ),
+            "KMSEncryption" => match data_key {
+                Some(Ok(blob)) => ProcessedClientAction {
+                    action_type: "KMSEncryption".to_owned(),
+                    action_status: STATUS_SUCCESS,
+                    action_result: Some(serde_json::json!({
+                        "KMSCipherTextKey": crate::crypto::to_base64(blob),
+                        "KMSCipherTextHash": null,
+                    })),
+                    error: String::new(),
+                },
+                Some(Err(reason)) => processed("KMSEncryption", STATUS_FAILED, reason.clone()),
+                None => processed(
+                    "KMSEncryption",
+                    STATUS_UNSUPPORTED,
+                    "KMS encryption was requested, but this client has no KMS access here.",
+                ),
+            },
             // The reference plugin leaves ActionStatus 0 here; say Unsupported properly.
             other => processed(
                 other,

@@ -12,6 +12,7 @@
 
 pub mod bridge;
 pub mod command;
+pub mod crypto;
 pub mod engine;
 pub mod handshake;
 pub mod link;

@@ -473,7 +473,7 @@ impl<C: SessionControl> Driver<C> {
 }
 
 /// The session id is the last path segment of the stream URL.
-fn session_id_of(stream_url: &str) -> &str {
+pub(crate) fn session_id_of(stream_url: &str) -> &str {
     let path = stream_url.split('?').next().unwrap_or_default();
     path.rsplit('/').next().unwrap_or_default()
 }

@@ -2,13 +2,17 @@
 //! protocol's delivery rules already in force (the [`Endpoint`] engine: acknowledgements,
 //! in-order delivery, retransmission, `channel_closed`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::crypto::{encryption_context, from_base64, to_base64, Encryption, SessionCipher};
 use crate::engine::{Endpoint, Payload, PumpEnd, Role};
-use crate::handshake::{respond, HandshakeComplete, HandshakeRequest, SessionKind, Version};
+use crate::handshake::{
+    requested_kms_key, respond_with_key, HandshakeComplete, HandshakeRequest, SessionKind, Version,
+};
 use crate::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
 };
@@ -50,6 +54,9 @@ pub struct OpenedSession {
     /// What the agent sent after HandshakeComplete is already waiting here.
     pub local: LocalChannels,
     pub engine: EngineChannels,
+    /// Set when the agent asked for KMS encryption: decrypts what it sends (Output, StdErr,
+    /// ExitCode) and encrypts the client's Output.
+    pub cipher: Option<Arc<SessionCipher>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,10 +149,27 @@ pub async fn open_session_with_window(
     timeout: Duration,
     window: usize,
 ) -> Result<OpenedSession, SessionError> {
+    open_session_with(config, timeout, window, None).await
+}
+
+/// [`open_session_with_window`], able to accept KMS encryption when the agent asks for it.
+pub async fn open_session_with(
+    config: &ChannelConfig,
+    timeout: Duration,
+    window: usize,
+    encryption: Option<&Encryption>,
+) -> Result<OpenedSession, SessionError> {
     let connection = connect(config).await?;
+    let session_id = crate::port::session_id_of(&config.stream_url).to_owned();
     match tokio::time::timeout(
         timeout,
-        handshake(connection, &config.client_version, window),
+        handshake(
+            connection,
+            &config.client_version,
+            window,
+            &session_id,
+            encryption,
+        ),
     )
     .await
     {
@@ -154,11 +178,52 @@ pub async fn open_session_with_window(
     }
 }
 
+/// The challenge field of EncChallengeRequest and EncChallengeResponse.
+#[derive(serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Challenge {
+    challenge: String,
+}
+
+/// Asks KMS for the session's data key; the ciphertext blob for the agent, or the reason.
+async fn data_key_for(
+    encryption: &Encryption,
+    key_id: &str,
+    session_id: &str,
+) -> Result<(Vec<u8>, SessionCipher), String> {
+    let context = encryption_context(session_id, &encryption.target);
+    let key = encryption
+        .provider
+        .generate_data_key(key_id, context)
+        .await?;
+    let cipher = SessionCipher::for_client(&key.plaintext).map_err(|e| e.to_string())?;
+    Ok((key.ciphertext_blob, cipher))
+}
+
+/// The answer to the agent's challenge: its bytes decrypted with our decryption key and
+/// encrypted with our encryption key.
+fn answer_challenge(cipher: &SessionCipher, request: &[u8]) -> Result<Vec<u8>, SessionError> {
+    let refused = |why: String| SessionError::Refused(format!("KMS challenge: {why}"));
+    let challenge: Challenge =
+        serde_json::from_slice(request).map_err(|e| refused(e.to_string()))?;
+    let sealed = from_base64(&challenge.challenge).map_err(|e| refused(e.to_string()))?;
+    let plain = cipher
+        .decrypt(&sealed)
+        .map_err(|e| refused(e.to_string()))?;
+    serde_json::to_vec(&Challenge {
+        challenge: to_base64(&cipher.encrypt(&plain)),
+    })
+    .map_err(|e| refused(e.to_string()))
+}
+
 async fn handshake(
     mut connection: Connection,
     client_version: &str,
     window: usize,
+    session_id: &str,
+    encryption: Option<&Encryption>,
 ) -> Result<OpenedSession, SessionError> {
+    let mut cipher: Option<Arc<SessionCipher>> = None;
     let mut endpoint = Endpoint::new(Role::Client, window);
     let (to_agent, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
     let (inbound, mut from_agent) = mpsc::channel(CHANNEL_DEPTH);
@@ -184,7 +249,19 @@ async fn handshake(
                     serde_json::from_slice(&delivered.data).map_err(|e| {
                         SessionError::Refused(format!("unreadable HandshakeRequest: {e}"))
                     })?;
-                let outcome = respond(&request, client_version);
+                let data_key = match (requested_kms_key(&request), encryption) {
+                    (Some(key_id), Some(encryption)) => {
+                        Some(match data_key_for(encryption, &key_id, session_id).await {
+                            Ok((blob, session_cipher)) => {
+                                cipher = Some(Arc::new(session_cipher));
+                                Ok(blob)
+                            }
+                            Err(reason) => Err(format!("KMS GenerateDataKey failed: {reason}")),
+                        })
+                    }
+                    _ => None,
+                };
+                let outcome = respond_with_key(&request, client_version, data_key.as_ref());
                 let response = serde_json::to_vec(&outcome.response).unwrap_or_default();
                 to_agent
                     .send(Payload {
@@ -193,9 +270,12 @@ async fn handshake(
                     })
                     .await
                     .map_err(|_| SessionError::ClosedDuringHandshake)?;
+                let failed_kms = data_key.as_ref().and_then(|k| k.as_ref().err()).cloned();
                 match outcome.session {
-                    Some(kind) => requested = Some((kind, Version::parse(&request.agent_version))),
-                    None => {
+                    Some(kind) if failed_kms.is_none() => {
+                        requested = Some((kind, Version::parse(&request.agent_version)))
+                    }
+                    _ => {
                         // Let the response reach the agent, so it can end the session.
                         let _ = tokio::time::timeout(
                             Duration::from_secs(1),
@@ -207,6 +287,21 @@ async fn handshake(
                         ));
                     }
                 }
+            }
+            PayloadType::ENC_CHALLENGE_REQUEST => {
+                let Some(session_cipher) = cipher.as_deref() else {
+                    return Err(SessionError::Refused(
+                        "the agent sent a KMS challenge, but no key was agreed".into(),
+                    ));
+                };
+                let answer = answer_challenge(session_cipher, &delivered.data)?;
+                to_agent
+                    .send(Payload {
+                        payload_type: PayloadType::ENC_CHALLENGE_RESPONSE,
+                        data: answer,
+                    })
+                    .await
+                    .map_err(|_| SessionError::ClosedDuringHandshake)?;
             }
             PayloadType::HANDSHAKE_COMPLETE => {
                 let complete: HandshakeComplete = serde_json::from_slice(&delivered.data)
@@ -231,6 +326,7 @@ async fn handshake(
                         from_agent,
                     },
                     engine: EngineChannels { outbound, inbound },
+                    cipher,
                 });
             }
             // Anything else before the handshake completes is not for us yet.

@@ -93,6 +93,9 @@ pub struct AgentConfig {
     /// How long the agent keeps a session whose socket was lost, waiting for the client
     /// to resume it.
     pub resume_wait: Duration,
+    /// Asks clients for KMS encryption with this key (shell and command sessions; port
+    /// sessions are never encrypted), as an agent whose preferences name a KMS key does.
+    pub kms_key_id: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -101,6 +104,7 @@ impl Default for AgentConfig {
             chunk_size: 1024,
             faults: Faults::default(),
             resume_wait: Duration::from_secs(60),
+            kms_key_id: None,
         }
     }
 }

@@ -16,6 +16,8 @@ use crate::server::AppState;
 use crate::service_error::ServiceError;
 
 const TARGET_PREFIX: &str = "AmazonSSM.";
+/// KMS's JSON target prefix (the local KMS shares the port).
+const KMS_PREFIX: &str = "TrentService.";
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const OPERATIONS: &[&str] = &[
     "StartSession",
@@ -80,6 +82,64 @@ pub async fn handle(
     respond(status, &request_id, &payload)
 }
 
+/// The body as JSON, after checking the content type.
+fn json_input(headers: &HeaderMap, body: &[u8]) -> Result<Value, ServiceError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !content_type.starts_with(CONTENT_TYPE) {
+        return Err(ServiceError::framework(
+            "SerializationException",
+            format!("Content-Type must be {CONTENT_TYPE}, not '{content_type}'."),
+        ));
+    }
+    if body.is_empty() {
+        return Ok(Value::Object(Default::default()));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ServiceError::framework(
+            "SerializationException",
+            format!("The request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+/// `TrentService.GenerateDataKey` and `TrentService.Decrypt`, signed for `kms`.
+fn process_kms(
+    state: &AppState,
+    operation: &str,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(Value, String), ServiceError> {
+    if !matches!(operation, "GenerateDataKey" | "Decrypt") {
+        return Err(ServiceError::framework(
+            "UnknownOperationException",
+            format!("Unknown operation 'TrentService.{operation}'."),
+        ));
+    }
+    let caller = auth::verify(
+        &state.config,
+        &state.issued,
+        "kms",
+        method,
+        uri,
+        headers,
+        body,
+        SystemTime::now(),
+    )?;
+    let input = json_input(headers, body)?;
+    let region = caller.region.as_str();
+    let output = match operation {
+        "GenerateDataKey" => crate::kms::generate_data_key(&state.kms, region, &input)?,
+        _ => crate::kms::decrypt(&state.kms, region, &input)?,
+    };
+    let summary = input["KeyId"].as_str().unwrap_or("-").to_owned();
+    Ok((output, summary))
+}
+
 /// Anything but `POST /`.
 pub async fn not_found(method: Method, uri: Uri) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -110,6 +170,9 @@ fn process(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(Value, String), ServiceError> {
+    if let Some(operation) = target_header.strip_prefix(KMS_PREFIX) {
+        return process_kms(state, operation, method, uri, headers, body);
+    }
     let operation = target_header
         .strip_prefix(TARGET_PREFIX)
         .filter(|op| OPERATIONS.contains(op))
@@ -130,26 +193,7 @@ fn process(
         SystemTime::now(),
     )?;
 
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !content_type.starts_with(CONTENT_TYPE) {
-        return Err(ServiceError::framework(
-            "SerializationException",
-            format!("Content-Type must be {CONTENT_TYPE}, not '{content_type}'."),
-        ));
-    }
-    let input: Value = if body.is_empty() {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(body).map_err(|e| {
-            ServiceError::framework(
-                "SerializationException",
-                format!("The request body is not valid JSON: {e}"),
-            )
-        })?
-    };
+    let input = json_input(headers, body)?;
 
     let ctx = Context {
         config: &state.config,

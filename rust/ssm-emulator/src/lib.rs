@@ -23,6 +23,7 @@ pub mod config;
 mod credential_endpoints;
 mod issued;
 mod json_api;
+mod kms;
 mod operations;
 mod server;
 mod service_error;

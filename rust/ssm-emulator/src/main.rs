@@ -87,6 +87,11 @@ struct Args {
     #[arg(long)]
     fault_refuse_ports: bool,
 
+    /// Ask clients for KMS encryption with this key id (shell and command sessions), as
+    /// the Session Manager preference "KMS encryption" does; the emulator serves KMS too.
+    #[arg(long)]
+    kms_key_id: Option<String>,
+
     /// Fault injection: this many milliseconds after each data-channel socket opened, the
     /// agent goes silent (reads and discards everything, acknowledges and sends nothing).
     #[arg(long)]
@@ -124,6 +129,7 @@ fn main() -> ExitCode {
                 refuse_ports: args.fault_refuse_ports,
                 stall_after: args.fault_stall_after_ms.map(Duration::from_millis),
             },
+            kms_key_id: args.kms_key_id.filter(|k| !k.is_empty()),
             ..Default::default()
         },
         ..Default::default()

@@ -24,6 +24,8 @@ pub struct AppState {
     pub agents: crate::agent::AgentRegistry,
     /// Requests seen per flaky fault target (see [`crate::api_faults`]).
     pub flaky: crate::api_faults::FlakyCounts,
+    /// The local KMS's master key (see [`crate::kms`]).
+    pub kms: crate::kms::KmsKeys,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +68,7 @@ impl Emulator {
             stream_base: format!("ws://{local}"),
             agents: Default::default(),
             flaky: Default::default(),
+            kms: Default::default(),
         });
         let router = Router::new()
             .route("/", post(json_api::handle))

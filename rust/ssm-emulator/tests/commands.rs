@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ssm_datachannel::port::SessionEnd;
-use ssm_emulator::{Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 use ssmsession_core::{ClientCache, ClientSettings, CommandCall, CommandOutput, StartSessionCall};
 
 fn settings(url: &str) -> ClientSettings {
@@ -25,6 +25,20 @@ fn settings(url: &str) -> ClientSettings {
 
 /// Runs `command` through the emulator and collects everything until the session ends.
 async fn run(url: &str, document: &str, command: &str) -> (CommandOutput, SessionEnd) {
+    let (output, end, _) = run_as(url, document, command, Some("i-0123456789abcdef0"))
+        .await
+        .expect("the command session starts");
+    (output, end)
+}
+
+/// [`run`], naming `target` as the session's target for the KMS context; also returns the
+/// handshake's customer message.
+async fn run_as(
+    url: &str,
+    document: &str,
+    command: &str,
+    target: Option<&str>,
+) -> Result<(CommandOutput, SessionEnd, String), ssmsession_core::CoreError> {
     let cache = ClientCache::new();
     let mut parameters = BTreeMap::new();
     parameters.insert("command".to_owned(), vec![command.to_owned()]);
@@ -44,12 +58,11 @@ async fn run(url: &str, document: &str, command: &str) -> (CommandOutput, Sessio
         session_id: started.session_id.unwrap(),
         stream_url: started.stream_url.unwrap(),
         token_value: started.token_value.unwrap(),
+        target: target.map(str::to_owned),
         client: settings(url),
         ..Default::default()
     };
-    let (running, _) = ssmsession_core::start_command(&cache, call)
-        .await
-        .expect("the command session starts");
+    let (running, started) = ssmsession_core::start_command(&cache, call).await?;
     let end = tokio::time::timeout(Duration::from_secs(30), running.wait())
         .await
         .expect("the command ends");
@@ -63,7 +76,7 @@ async fn run(url: &str, document: &str, command: &str) -> (CommandOutput, Sessio
             break;
         }
     }
-    (all, end)
+    Ok((all, end, started.customer_message))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,5 +149,70 @@ async fn a_port_session_is_not_taken_for_a_command() {
             .contains("not a non-interactive command session"),
         "{error}"
     );
+    emulator.stop().await;
+}
+
+fn kms_emulator_config() -> EmulatorConfig {
+    EmulatorConfig {
+        agent: AgentConfig {
+            kms_key_id: Some("alias/ssm-sessions".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kms_encrypted_session_decrypts_every_stream() {
+    let emulator = Emulator::start(kms_emulator_config()).await.unwrap();
+    // The client's KMS calls go to the emulator too: its SSM endpoint is on loopback.
+    let (output, end, message) = run_as(
+        emulator.url(),
+        "AWS-StartNonInteractiveCommand",
+        "echo secret-out; echo secret-err >&2; exit 5",
+        Some("i-0123456789abcdef0"),
+    )
+    .await
+    .expect("the encrypted session starts");
+    assert_eq!(message, "This session is encrypted using AWS KMS.");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "secret-out\n");
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "secret-err\n");
+    assert_eq!(output.exit_code, Some(5));
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_encryption_context_is_refused_by_the_agent() {
+    let emulator = Emulator::start(kms_emulator_config()).await.unwrap();
+    let error = run_as(
+        emulator.url(),
+        "AWS-StartNonInteractiveCommand",
+        "echo never",
+        Some("i-someone-else"),
+    )
+    .await
+    .expect_err("refused");
+    assert!(
+        error
+            .to_string()
+            .contains("KMS Decrypt of the session's data key failed"),
+        "{error}"
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_target_an_encrypted_session_is_declined_clearly() {
+    let emulator = Emulator::start(kms_emulator_config()).await.unwrap();
+    let error = run_as(
+        emulator.url(),
+        "AWS-StartNonInteractiveCommand",
+        "echo x",
+        None,
+    )
+    .await
+    .expect_err("declined");
+    assert!(error.to_string().contains("KMS"), "{error}");
     emulator.stop().await;
 }

@@ -58,7 +58,12 @@ pub struct Resolution {
 /// A client, where its settings came from, and its credentials provider (the data channel
 /// signs its WebSocket upgrade with the same credentials; the SDK config no longer exposes
 /// the provider).
-pub type CachedClient = (aws_sdk_ssm::Client, Resolution, SharedCredentialsProvider);
+pub type CachedClient = (
+    aws_sdk_ssm::Client,
+    Resolution,
+    SharedCredentialsProvider,
+    aws_sdk_kms::Client,
+);
 
 /// Clients by settings. Thread-safe; share one per process.
 #[derive(Default)]
@@ -256,6 +261,13 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
         .region(Region::new(region.clone()))
         .credentials_provider(provider.clone())
         .build();
+    // KMS (for sessions the agent encrypts) with the same credentials and region; its
+    // endpoint is its own, not an SSM endpoint given with -EndpointUrl (see kms_endpoint).
+    let mut kms_config = aws_sdk_kms::config::Builder::from(&config)
+        .region(Region::new(region.clone()))
+        .credentials_provider(provider.clone());
+    kms_config.set_endpoint_url(kms_endpoint(settings, &env));
+    let kms_config = kms_config.build();
     let resolution = Resolution {
         region,
         region_source,
@@ -271,7 +283,22 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
         aws_sdk_ssm::Client::from_conf(client_config),
         resolution,
         provider,
+        aws_sdk_kms::Client::from_conf(kms_config),
     ))
+}
+
+/// Where KMS calls go: `AWS_ENDPOINT_URL_KMS`, else `AWS_ENDPOINT_URL`, else the SSM
+/// endpoint when that is a loopback address (the local emulator serves KMS too), else the
+/// regional KMS endpoint. A VPC or other SSM endpoint is never used for KMS.
+fn kms_endpoint(settings: &ClientSettings, env: &Env) -> Option<String> {
+    let variable = |name: &str| env.get(name).ok().filter(|v| !v.trim().is_empty());
+    variable("AWS_ENDPOINT_URL_KMS")
+        .or_else(|| variable("AWS_ENDPOINT_URL"))
+        .or_else(|| {
+            non_empty(&settings.endpoint_url)
+                .filter(|url| crate::plain_text::is_loopback_url(url))
+                .map(str::to_owned)
+        })
 }
 
 /// Wraps the resolved credentials provider so that the credentials fetched to check that
@@ -512,6 +539,39 @@ mod tests {
     }
 
     #[test]
+    fn kms_goes_to_its_own_endpoint_or_the_local_emulator_never_a_vpc_ssm_endpoint() {
+        let with = |endpoint: Option<&str>, extra: &[(&str, &str)]| {
+            let settings = ClientSettings {
+                endpoint_url: endpoint.map(str::to_owned),
+                environment: isolated_env(extra),
+                ..Default::default()
+            };
+            kms_endpoint(&settings, &env_for(settings.environment.as_ref()))
+        };
+        assert_eq!(
+            with(Some("http://127.0.0.1:5061"), &[]).as_deref(),
+            Some("http://127.0.0.1:5061")
+        );
+        assert_eq!(
+            with(Some("https://vpce-1.ssm.eu-west-3.vpce.amazonaws.com"), &[]),
+            None
+        );
+        assert_eq!(with(None, &[]), None);
+        assert_eq!(
+            with(
+                Some("https://vpce-1.ssm.eu-west-3.vpce.amazonaws.com"),
+                &[("AWS_ENDPOINT_URL_KMS", "https://kms.example")]
+            )
+            .as_deref(),
+            Some("https://kms.example")
+        );
+        assert_eq!(
+            with(None, &[("AWS_ENDPOINT_URL", "http://localhost:9")]).as_deref(),
+            Some("http://localhost:9")
+        );
+    }
+
+    #[test]
     fn endpoint_urls_are_checked() {
         assert!(validate_endpoint("http://127.0.0.1:5061").is_ok());
         assert!(validate_endpoint("https://ssm.eu-west-3.amazonaws.com/").is_ok());
@@ -599,7 +659,7 @@ mod tests {
             ]),
             ..Default::default()
         };
-        let (client, resolution, _) = build_client(&settings).await.unwrap();
+        let (client, resolution, _, _) = build_client(&settings).await.unwrap();
         assert_eq!(client.config().region().unwrap().as_ref(), "ap-south-2");
         assert_eq!(resolution.region_source, "Environment");
         assert_eq!(resolution.credential_source, "Environment");
@@ -635,7 +695,7 @@ mod tests {
             environment: isolated_env(&[]),
             ..Default::default()
         };
-        let (_, resolution, _) = build_client(&settings).await.unwrap();
+        let (_, resolution, _, _) = build_client(&settings).await.unwrap();
         assert_eq!(resolution.region, "eu-central-2");
         assert_eq!(resolution.region_source, "Profile");
         assert_eq!(resolution.credential_source, "Profile");
@@ -676,21 +736,21 @@ mod tests {
             environment: isolated_env(&[]),
             ..Default::default()
         };
-        let (_, resolution, _) = build_client(&settings).await.unwrap();
+        let (_, resolution, _, _) = build_client(&settings).await.unwrap();
         assert_eq!(
             (resolution.region.as_str(), resolution.region_source),
             ("us-west-2", "ClientConfig")
         );
 
         settings.region = Some("eu-west-3".into());
-        let (_, resolution, _) = build_client(&settings).await.unwrap();
+        let (_, resolution, _, _) = build_client(&settings).await.unwrap();
         assert_eq!(
             (resolution.region.as_str(), resolution.region_source),
             ("eu-west-3", "Parameter")
         );
 
         settings.signing_region = Some("eu-north-1".into());
-        let (client, resolution, _) = build_client(&settings).await.unwrap();
+        let (client, resolution, _, _) = build_client(&settings).await.unwrap();
         assert_eq!(resolution.region_source, "AuthenticationRegion");
         assert_eq!(client.config().region().unwrap().as_ref(), "eu-north-1");
     }
@@ -704,7 +764,7 @@ mod tests {
             environment: isolated_env(&[("AWS_MAX_ATTEMPTS", "7"), ("AWS_RETRY_MODE", "adaptive")]),
             ..Default::default()
         };
-        let (client, _, _) = build_client(&settings).await.unwrap();
+        let (client, _, _, _) = build_client(&settings).await.unwrap();
         let retry = client.config().retry_config().unwrap();
         assert_eq!(retry.max_attempts(), 7);
         assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);

@@ -19,6 +19,9 @@ pub struct CommandCall {
     pub session_id: String,
     pub stream_url: String,
     pub token_value: String,
+    /// The session's target: the KMS encryption context names it when the agent encrypts
+    /// the session (without it, an encrypted session is refused).
+    pub target: Option<String>,
     /// Leave the session open on the service when stopped from this side.
     #[serde(default)]
     pub keep_session: bool,
@@ -52,6 +55,7 @@ pub async fn start_command(
             handshake_timeout_ms: call.handshake_timeout_ms,
             client: &call.client,
             window: DEFAULT_WINDOW,
+            kms_target: call.target.as_deref().filter(|t| !t.is_empty()),
         },
     )
     .await?;

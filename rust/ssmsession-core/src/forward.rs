@@ -3,18 +3,20 @@
 //! alive with ResumeSession and ends it with TerminateSession through the same client.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use once_cell::sync::Lazy;
 use serde::{Deserialize, Serialize};
 use ssm_datachannel::bridge::Chunking;
+use ssm_datachannel::crypto::Encryption;
 use ssm_datachannel::port::{
     start_port_forward as start_forward, PortError, PortForward, PortMode, PortOptions, Resumed,
     SessionControl,
 };
 use ssm_datachannel::proxy::ProxySettings;
-use ssm_datachannel::session::{open_session_with_window, SessionError};
+use ssm_datachannel::session::{open_session_with, SessionError};
 use ssm_datachannel::transport::{ChannelConfig, Signing};
 use uuid::Uuid;
 
@@ -187,6 +189,9 @@ pub(crate) struct ChannelRequest<'a> {
     pub(crate) client: &'a ClientSettings,
     /// Unacknowledged messages kept at most.
     pub(crate) window: usize,
+    /// For sessions the agent may encrypt: the session's target (KMS encryption context);
+    /// None for port sessions, which are never encrypted.
+    pub(crate) kms_target: Option<&'a str>,
 }
 
 /// Checks the request, signs the upgrade with the client's credentials, and runs the
@@ -218,7 +223,7 @@ pub(crate) async fn open_channel(
                 .as_deref(),
         ),
     )?;
-    let (client, resolution, credentials) = cache.client(request.client).await?;
+    let (client, resolution, credentials, kms) = cache.client(request.client).await?;
     let signing_region = request
         .client
         .signing_region
@@ -237,7 +242,11 @@ pub(crate) async fn open_channel(
         .handshake_timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
-    let opened = open_session_with_window(&config, timeout, request.window)
+    let encryption = request.kms_target.map(|target| Encryption {
+        provider: Arc::new(crate::kms::KmsKeyProvider::new(kms)),
+        target: target.to_owned(),
+    });
+    let opened = open_session_with(&config, timeout, request.window, encryption.as_ref())
         .await
         .map_err(describe_session_error)?;
     let agent_version = opened.agent_version.to_string();
@@ -293,6 +302,7 @@ pub async fn start_port_forward(
             handshake_timeout_ms: call.handshake_timeout_ms,
             client: &call.client,
             window: (BYTES_IN_FLIGHT / chunking.size).clamp(64, 10_000),
+            kms_target: None,
         },
     )
     .await?;

@@ -12,6 +12,7 @@ mod command;
 mod environment;
 mod error;
 mod forward;
+mod kms;
 mod plain_text;
 mod request;
 mod response;

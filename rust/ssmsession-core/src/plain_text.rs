@@ -25,6 +25,13 @@ fn is_loopback_host(host: &url::Host<&str>) -> bool {
     }
 }
 
+/// Whether `endpoint` is a URL whose host is a loopback address or `localhost`.
+pub fn is_loopback_url(endpoint: &str) -> bool {
+    url::Url::parse(endpoint)
+        .ok()
+        .is_some_and(|url| url.host().is_some_and(|host| is_loopback_host(&host)))
+}
+
 /// Checks `endpoint` (an API or data-channel URL). Ok(None) when it is encrypted or on
 /// loopback; Ok(Some(warning)) when it is plain text elsewhere and `allowed`; otherwise an
 /// `InsecureEndpoint` error saying how to opt in.

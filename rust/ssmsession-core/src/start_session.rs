@@ -22,7 +22,7 @@ pub async fn start_session(
     cache: &ClientCache,
     call: StartSessionCall,
 ) -> Result<StartSessionOutput, CoreError> {
-    let (client, _, _) = cache.client(&call.client).await?;
+    let (client, _, _, _) = cache.client(&call.client).await?;
     let where_to = describe_destination(&client, call.client.endpoint_url.as_deref());
     let content_length = ContentLengthCapture::default();
 

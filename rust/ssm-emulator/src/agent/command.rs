@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ssm_datachannel::crypto::SessionCipher;
 use ssm_datachannel::engine::Payload;
 use ssm_datachannel::message::PayloadType;
 use tokio::sync::mpsc;
@@ -81,7 +82,10 @@ pub async fn non_interactive(
     to_client: mpsc::Sender<Payload>,
     mut from_client: mpsc::Receiver<Payload>,
     command: String,
+    cipher: Option<Arc<SessionCipher>>,
 ) -> WorkEnd {
+    // With KMS, Output, StdErr and ExitCode go out encrypted.
+    let to_client = Sealed { to_client, cipher };
     let spawned = shell(&command)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -158,8 +162,27 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
     status.code().unwrap_or(-1)
 }
 
+/// The channel to the client, encrypting when the session is.
+struct Sealed {
+    to_client: mpsc::Sender<Payload>,
+    cipher: Option<Arc<SessionCipher>>,
+}
+
+impl Sealed {
+    async fn send(&self, payload: Payload) -> Result<(), mpsc::error::SendError<Payload>> {
+        let payload = match &self.cipher {
+            Some(cipher) => Payload {
+                payload_type: payload.payload_type,
+                data: cipher.encrypt(&payload.data),
+            },
+            None => payload,
+        };
+        self.to_client.send(payload).await
+    }
+}
+
 async fn send_exit_code(
-    to_client: &mpsc::Sender<Payload>,
+    to_client: &Sealed,
     code: i32,
 ) -> Result<(), mpsc::error::SendError<Payload>> {
     to_client

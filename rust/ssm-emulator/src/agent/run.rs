@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocket;
 use serde_json::json;
+use ssm_datachannel::crypto::{self, SessionCipher};
 use ssm_datachannel::engine::{Endpoint, Payload, PumpEnd, Role};
 use ssm_datachannel::handshake::{
-    HandshakeComplete, HandshakeRequest, HandshakeResponse, STATUS_SUCCESS,
+    HandshakeComplete, HandshakeRequest, HandshakeResponse, RequestedClientAction, STATUS_SUCCESS,
 };
 use ssm_datachannel::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
@@ -119,8 +120,14 @@ pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Re
         let end = tokio::select! {
             pumped = endpoint.pump(&mut link, &mut outbound, &inbound) => match pumped {
                 PumpEnd::LinkLost(_) => None,
-                // The work dropped its sender and everything was acknowledged.
-                PumpEnd::Finished => Some(String::new()),
+                // The work dropped its sender (it ended) and everything was acknowledged:
+                // its own end says why (the two can be ready at once).
+                PumpEnd::Finished => Some(
+                    match tokio::time::timeout(DRAIN_WAIT, &mut work.0).await {
+                        Ok(Ok(WorkEnd::Closed(reason))) => reason,
+                        _ => String::new(),
+                    },
+                ),
                 PumpEnd::Unacknowledged(age) => {
                     log(&format!("gave up: nothing acknowledged for {age:?}"));
                     Some("The client stopped acknowledging data.".to_owned())
@@ -193,9 +200,23 @@ async fn session_work(
     mut from_client: mpsc::Receiver<Payload>,
 ) -> WorkEnd {
     let action = requested_session(&session);
+    // Port sessions are never encrypted (protocol notes §4.1).
+    let kms_key_id = state
+        .config
+        .agent
+        .kms_key_id
+        .clone()
+        .filter(|_| action.action_parameters["SessionType"] != "Port");
+    let mut actions = vec![action.clone()];
+    if let Some(key_id) = &kms_key_id {
+        actions.push(RequestedClientAction {
+            action_type: "KMSEncryption".into(),
+            action_parameters: json!({ "KMSKeyId": key_id }),
+        });
+    }
     let request = HandshakeRequest {
         agent_version: agent_version(&session).into(),
-        requested_client_actions: vec![action.clone()],
+        requested_client_actions: actions,
     };
     let handshake_request = Payload {
         payload_type: PayloadType::HANDSHAKE_REQUEST,
@@ -204,6 +225,7 @@ async fn session_work(
     if to_client.send(handshake_request).await.is_err() {
         return WorkEnd::Terminated;
     }
+    let mut cipher: Option<Arc<SessionCipher>> = None;
     // Until the handshake completes, any other payload is acknowledged and discarded.
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     loop {
@@ -215,20 +237,61 @@ async fn session_work(
         if payload.payload_type != PayloadType::HANDSHAKE_RESPONSE {
             continue;
         }
-        let accepted = serde_json::from_slice::<HandshakeResponse>(&payload.data).is_ok_and(|r| {
+        let response = serde_json::from_slice::<HandshakeResponse>(&payload.data).ok();
+        let accepted = response.as_ref().is_some_and(|r| {
             !r.processed_client_actions.is_empty()
                 && r.processed_client_actions
                     .iter()
                     .all(|a| a.action_status == STATUS_SUCCESS)
         });
         if !accepted {
-            return WorkEnd::Closed("The client did not accept the requested session.".into());
+            let errors = response
+                .and_then(|r| r.errors)
+                .unwrap_or_default()
+                .join("; ");
+            return WorkEnd::Closed(if errors.is_empty() {
+                "The client did not accept the requested session.".into()
+            } else {
+                format!("The client did not accept the requested session: {errors}")
+            });
+        }
+        if kms_key_id.is_some() {
+            let blob = response.as_ref().and_then(|r| {
+                r.processed_client_actions
+                    .iter()
+                    .find(|a| a.action_type == "KMSEncryption")
+                    .and_then(|a| a.action_result.as_ref())
+                    .and_then(|result| result["KMSCipherTextKey"].as_str())
+                    .and_then(|text| crypto::from_base64(text).ok())
+            });
+            let Some(blob) = blob else {
+                return WorkEnd::Closed(
+                    "The client did not answer the KMS encryption request.".into(),
+                );
+            };
+            match encryption(
+                &state,
+                &session,
+                &blob,
+                &to_client,
+                &mut from_client,
+                deadline,
+            )
+            .await
+            {
+                Ok(agreed) => cipher = Some(Arc::new(agreed)),
+                Err(reason) => return WorkEnd::Closed(reason),
+            }
         }
         break;
     }
     let complete = HandshakeComplete {
         handshake_time_to_complete: 1_000_000,
-        customer_message: String::new(),
+        customer_message: if cipher.is_some() {
+            ENCRYPTED_MESSAGE.to_owned()
+        } else {
+            String::new()
+        },
     };
     let complete = Payload {
         payload_type: PayloadType::HANDSHAKE_COMPLETE,
@@ -255,7 +318,7 @@ async fn session_work(
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        command::non_interactive(to_client, from_client, command).await
+        command::non_interactive(to_client, from_client, command, cipher).await
     } else {
         // Interactive shells come with data channel part 2; until then the session idles.
         while let Some(payload) = from_client.recv().await {
@@ -264,6 +327,63 @@ async fn session_work(
             }
         }
         WorkEnd::Terminated
+    }
+}
+
+/// What the agent prints when a session is encrypted.
+const ENCRYPTED_MESSAGE: &str = "This session is encrypted using AWS KMS.";
+
+/// The KMS steps of the handshake, as the agent takes them: decrypt the client's data key
+/// with the session's encryption context (KMS Decrypt), then send a challenge encrypted
+/// with the agent's key and check that the client returns it under its own.
+async fn encryption(
+    state: &AppState,
+    session: &Session,
+    blob: &[u8],
+    to_client: &mpsc::Sender<Payload>,
+    from_client: &mut mpsc::Receiver<Payload>,
+    deadline: tokio::time::Instant,
+) -> Result<SessionCipher, String> {
+    let context: std::collections::BTreeMap<String, String> =
+        crypto::encryption_context(&session.id, &session.target)
+            .into_iter()
+            .collect();
+    let (data_key, _) = state.kms.decrypt(blob, &context).map_err(|e| {
+        format!(
+            "KMS Decrypt of the session's data key failed ({}): the client used another encryption context or key.",
+            e.code()
+        )
+    })?;
+    let cipher = SessionCipher::for_agent(&data_key).map_err(|e| e.to_string())?;
+    let challenge: Vec<u8> = (0..crypto::CHALLENGE_LENGTH)
+        .map(|_| rand::random::<u8>())
+        .collect();
+    let request = json!({ "Challenge": crypto::to_base64(&cipher.encrypt(&challenge)) });
+    to_client
+        .send(Payload {
+            payload_type: PayloadType::ENC_CHALLENGE_REQUEST,
+            data: serde_json::to_vec(&request).unwrap_or_default(),
+        })
+        .await
+        .map_err(|_| "The session ended during the KMS challenge.".to_owned())?;
+    loop {
+        let payload = match tokio::time::timeout_at(deadline, from_client.recv()).await {
+            Err(_) => return Err("Handshake timed out. Please ensure that you have the latest version of the session manager plugin.".into()),
+            Ok(None) => return Err("The session ended during the KMS challenge.".into()),
+            Ok(Some(payload)) => payload,
+        };
+        if payload.payload_type != PayloadType::ENC_CHALLENGE_RESPONSE {
+            continue;
+        }
+        let answered = serde_json::from_slice::<serde_json::Value>(&payload.data)
+            .ok()
+            .and_then(|v| v["Challenge"].as_str().map(str::to_owned))
+            .and_then(|text| crypto::from_base64(&text).ok())
+            .and_then(|sealed| cipher.decrypt(&sealed).ok());
+        return match answered {
+            Some(plain) if plain == challenge => Ok(cipher),
+            _ => Err("The client failed the KMS challenge.".into()),
+        };
     }
 }
 
