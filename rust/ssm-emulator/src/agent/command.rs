@@ -49,6 +49,8 @@ fn read_pipe(mut pipe: impl Read + Send + 'static, kind: PayloadType, pieces: mp
         let mut buffer = vec![0u8; READ_CHUNK];
         loop {
             match pipe.read(&mut buffer) {
+                // A signal interrupted the read: nothing is lost, read again.
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     if pieces
