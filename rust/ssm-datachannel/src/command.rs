@@ -9,13 +9,13 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::Notify;
 
 use crate::crypto::SessionCipher;
 use crate::engine::Payload;
 use crate::handshake::SessionKind;
 use crate::message::PayloadType;
-use crate::port::{Driver, SessionControl, SessionEnd};
+use crate::port::{Driver, SessionControl, SessionEnd, SessionRun};
 use crate::session::OpenedSession;
 use crate::transport::ChannelConfig;
 
@@ -89,8 +89,7 @@ pub struct CommandRun {
     /// Signalled when output arrives, when the caller takes some, and at the end.
     changed: Arc<Notify>,
     pub reconnects: Arc<AtomicU64>,
-    stop: watch::Sender<bool>,
-    ended: watch::Receiver<Option<SessionEnd>>,
+    run: SessionRun,
 }
 
 impl CommandRun {
@@ -121,7 +120,7 @@ impl CommandRun {
 
     /// Waits until output is waiting, the session ended, or `timeout` passed.
     pub async fn wait_for_output(&self, timeout: Duration) {
-        let mut ended = self.ended.clone();
+        let mut ended = self.run.ended();
         let ready = async {
             loop {
                 let notified = self.changed.notified();
@@ -139,22 +138,17 @@ impl CommandRun {
 
     /// Asks the session to stop (the command is ended with the session).
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
+        self.run.stop();
     }
 
     /// How it ended, once it has.
     pub fn end(&self) -> Option<SessionEnd> {
-        self.ended.borrow().clone()
+        self.run.end()
     }
 
     /// Waits for the end.
     pub async fn wait(&self) -> SessionEnd {
-        let mut ended = self.ended.clone();
-        let result = ended.wait_for(Option::is_some).await;
-        match result {
-            Ok(end) => end.clone().unwrap_or(SessionEnd::Stopped),
-            Err(_) => SessionEnd::Failed("the session task ended unexpectedly".into()),
-        }
+        self.run.wait().await
     }
 }
 
@@ -203,13 +197,12 @@ pub async fn start_command<C: SessionControl>(
             reconnects: reconnects.clone(),
             drain_wait: Some(DRAIN_WAIT),
         };
-        let (stop, ended) = driver.spawn(app);
+        let run = driver.spawn(app);
         Ok(CommandRun {
             captured,
             changed,
             reconnects,
-            stop,
-            ended,
+            run,
         })
     }
 }

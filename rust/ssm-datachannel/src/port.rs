@@ -154,17 +154,15 @@ pub enum SessionEnd {
     Failed(String),
 }
 
-/// A running port session.
-pub struct PortForward {
-    pub local_addr: SocketAddr,
-    pub mode: PortMode,
-    pub stats: Arc<PortStats>,
+/// A session running in the background ([`Driver::spawn`]): stop it, read or await its end.
+/// Port forwards and commands both hold one.
+pub struct SessionRun {
     stop: watch::Sender<bool>,
     ended: watch::Receiver<Option<SessionEnd>>,
 }
 
-impl PortForward {
-    /// Asks the session to stop; [`PortForward::wait`] tells when it has.
+impl SessionRun {
+    /// Asks the session to stop; [`SessionRun::wait`] tells when it has.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
     }
@@ -182,6 +180,36 @@ impl PortForward {
             Ok(end) => end.clone().unwrap_or(SessionEnd::Stopped),
             Err(_) => SessionEnd::Failed("the session task ended unexpectedly".into()),
         }
+    }
+
+    /// A receiver that sees the end (for waiting next to other things).
+    pub(crate) fn ended(&self) -> watch::Receiver<Option<SessionEnd>> {
+        self.ended.clone()
+    }
+}
+
+/// A running port session.
+pub struct PortForward {
+    pub local_addr: SocketAddr,
+    pub mode: PortMode,
+    pub stats: Arc<PortStats>,
+    run: SessionRun,
+}
+
+impl PortForward {
+    /// Asks the session to stop; [`PortForward::wait`] tells when it has.
+    pub fn stop(&self) {
+        self.run.stop();
+    }
+
+    /// How it ended, once it has.
+    pub fn end(&self) -> Option<SessionEnd> {
+        self.run.end()
+    }
+
+    /// Waits for the end.
+    pub async fn wait(&self) -> SessionEnd {
+        self.run.wait().await
     }
 }
 
@@ -288,13 +316,12 @@ pub async fn start_port_forward<C: SessionControl>(
         // The listener never finishes by itself: nothing to wait for at the end.
         drain_wait: None,
     };
-    let (stop, ended) = driver.spawn(app);
+    let run = driver.spawn(app);
     Ok(PortForward {
         local_addr,
         mode,
         stats,
-        stop,
-        ended,
+        run,
     })
 }
 
@@ -320,18 +347,15 @@ enum Outcome {
 }
 
 impl<C: SessionControl> Driver<C> {
-    /// Runs in the background; returns the stop switch and the end.
-    pub(crate) fn spawn(
-        self,
-        app: impl Future<Output = ()> + Send + 'static,
-    ) -> (watch::Sender<bool>, watch::Receiver<Option<SessionEnd>>) {
+    /// Runs in the background.
+    pub(crate) fn spawn(self, app: impl Future<Output = ()> + Send + 'static) -> SessionRun {
         let (stop, stop_rx) = watch::channel(false);
         let (ended_tx, ended) = watch::channel(None);
         tokio::spawn(async move {
             let end = self.run(app, stop_rx).await;
             let _ = ended_tx.send(Some(end));
         });
-        (stop, ended)
+        SessionRun { stop, ended }
     }
 
     async fn run(
