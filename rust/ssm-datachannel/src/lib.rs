@@ -5,8 +5,8 @@
 //! ([`payload`]), the handshake and version rules ([`handshake`]), and reliable ordered
 //! delivery as a state machine fed with time ([`reliability`]). On top of them: the
 //! WebSocket transport ([`transport`]) and opening a session through its handshake
-//! ([`session`]). Port forwarding ([`port`]) and non-interactive commands ([`command`])
-//! build on these.
+//! ([`session`]). Port forwarding ([`port`]), non-interactive commands ([`command`]) and
+//! shells ([`shell`]) build on these.
 
 #![forbid(unsafe_code)]
 
@@ -22,6 +22,7 @@ pub mod port;
 pub mod proxy;
 pub mod reliability;
 pub mod session;
+pub mod shell;
 pub mod transport;
 
 pub use message::{

@@ -96,6 +96,9 @@ pub struct AgentConfig {
     /// Asks clients for KMS encryption with this key (shell and command sessions; port
     /// sessions are never encrypted), as an agent whose preferences name a KMS key does.
     pub kms_key_id: Option<String>,
+    /// The program shell sessions (`Standard_Stream`) run under a pseudo-terminal; None:
+    /// `bash` when there is one, else `sh` (`cmd.exe` on Windows).
+    pub shell: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -105,6 +108,7 @@ impl Default for AgentConfig {
             faults: Faults::default(),
             resume_wait: Duration::from_secs(60),
             kms_key_id: None,
+            shell: None,
         }
     }
 }

@@ -96,6 +96,11 @@ struct Args {
     /// agent goes silent (reads and discards everything, acknowledges and sends nothing).
     #[arg(long)]
     fault_stall_after_ms: Option<u64>,
+
+    /// The program shell sessions run under a pseudo-terminal (default: bash if found,
+    /// else sh; cmd.exe on Windows).
+    #[arg(long)]
+    shell: Option<String>,
 }
 
 fn fraction(text: &str) -> Result<f64, String> {
@@ -130,6 +135,7 @@ fn main() -> ExitCode {
                 stall_after: args.fault_stall_after_ms.map(Duration::from_millis),
             },
             kms_key_id: args.kms_key_id.filter(|k| !k.is_empty()),
+            shell: args.shell.filter(|s| !s.is_empty()),
             ..Default::default()
         },
         ..Default::default()

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod channel_call;
 mod client;
 mod command;
 mod environment;
@@ -17,8 +18,10 @@ mod plain_text;
 mod request;
 mod response;
 mod session_calls;
+mod shell;
 mod start_session;
 
+pub use channel_call::{ChannelCall, ChannelStartOutput};
 pub use client::{resolve_client, ClientCache, Resolution};
 pub use command::{start_command, CommandCall, CommandOutput, CommandRun, CommandStartOutput};
 pub use error::CoreError;
@@ -28,5 +31,6 @@ pub use response::StartSessionOutput;
 pub use session_calls::{
     resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
 };
+pub use shell::{start_shell, ShellCall, ShellSession};
 pub use ssm_datachannel::port::{PortForward, PortStatsSnapshot, SessionEnd};
 pub use start_session::start_session;

@@ -165,13 +165,16 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 /// The channel to the client, encrypting when the session is.
-struct Sealed {
-    to_client: mpsc::Sender<Payload>,
-    cipher: Option<Arc<SessionCipher>>,
+pub(super) struct Sealed {
+    pub(super) to_client: mpsc::Sender<Payload>,
+    pub(super) cipher: Option<Arc<SessionCipher>>,
 }
 
 impl Sealed {
-    async fn send(&self, payload: Payload) -> Result<(), mpsc::error::SendError<Payload>> {
+    pub(super) async fn send(
+        &self,
+        payload: Payload,
+    ) -> Result<(), mpsc::error::SendError<Payload>> {
         let payload = match &self.cipher {
             Some(cipher) => Payload {
                 payload_type: payload.payload_type,

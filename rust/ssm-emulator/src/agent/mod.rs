@@ -6,12 +6,15 @@
 //!   for a resumed socket, `channel_closed` at the end.
 //! - `port`: the target side of port sessions (smux server or basic), dialling loopback only.
 //! - `command`: the target side of non-interactive command sessions (a local process).
+//! - `shell`: the target side of shell and interactive command sessions (a local program
+//!   under a pseudo-terminal).
 //! - `link`: the socket, with the configured fault injection.
 
 mod command;
 mod link;
 mod port;
 mod run;
+mod shell;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

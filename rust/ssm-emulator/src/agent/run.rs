@@ -19,9 +19,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use super::command;
 use super::link::AgentLink;
 use super::port::{self, Target};
+use super::{command, shell};
 use super::{requested_session, HANDSHAKE_TIMEOUT};
 use crate::config::{AGENT_VERSION, BASIC_AGENT_TARGET_PREFIX, BASIC_AGENT_VERSION};
 use crate::server::AppState;
@@ -320,13 +320,17 @@ async fn session_work(
             .to_owned();
         command::non_interactive(to_client, from_client, command, cipher).await
     } else {
-        // Interactive shells come with data channel part 2; until then the session idles.
-        while let Some(payload) = from_client.recv().await {
-            if is_terminate(&payload) {
-                return WorkEnd::Terminated;
-            }
-        }
-        WorkEnd::Terminated
+        let program = if parameters["SessionType"] == "InteractiveCommands" {
+            shell::Program::Command(
+                parameters["Properties"]["commands"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        } else {
+            shell::Program::Shell(agent.shell.clone())
+        };
+        shell::interactive(to_client, from_client, program, cipher).await
     }
 }
 

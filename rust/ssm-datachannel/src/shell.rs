@@ -1,0 +1,261 @@
+//! Shell sessions (`Standard_Stream`, `InteractiveCommands`, and `NonInteractiveCommands`
+//! when run as a terminal would): keystrokes go to the agent as Output payloads, the
+//! terminal size as Size payloads (protocol notes §5.2), and what the agent sends comes
+//! back as bytes for the local terminal. The terminal itself (raw mode, reading keys,
+//! watching the size) is the caller's: this module only speaks the session.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::command::parse_exit_code;
+use crate::crypto::SessionCipher;
+use crate::engine::Payload;
+use crate::handshake::SessionKind;
+use crate::message::PayloadType;
+use crate::port::{Driver, SessionControl, SessionEnd, SessionRun};
+use crate::session::OpenedSession;
+use crate::transport::ChannelConfig;
+
+/// Bytes of input per message at most (the plugin reads stdin in 1024-byte chunks).
+pub const INPUT_CHUNK: usize = 1024;
+/// What arrived before `channel_closed` may take this long to reach the terminal.
+const DRAIN_WAIT: Duration = Duration::from_secs(2);
+/// Output chunks waiting for the terminal; beyond it the session stops reading and the
+/// agent waits.
+const OUTPUT_DEPTH: usize = 64;
+/// How long an ended-from-here session waits for its TerminateSession flag.
+const TERMINATE_WAIT: Duration = Duration::from_secs(3);
+
+/// How to run a shell session.
+#[derive(Clone, Debug)]
+pub struct ShellOptions {
+    /// Leave the session open on the service when stopped from this side.
+    pub keep_session: bool,
+    /// Give the session up when the agent leaves data unacknowledged this long.
+    pub stall_timeout: Duration,
+}
+
+impl Default for ShellOptions {
+    fn default() -> Self {
+        Self {
+            keep_session: false,
+            stall_timeout: crate::engine::DEFAULT_UNACKNOWLEDGED_LIMIT,
+        }
+    }
+}
+
+/// Why a shell session could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ShellError {
+    #[error("this is a port session, not a shell session")]
+    NotAShellSession,
+}
+
+/// The session ended: nothing more can be sent.
+#[derive(Debug, thiserror::Error)]
+#[error("the session has ended")]
+pub struct SessionGone;
+
+/// Sends keystrokes and terminal sizes. Cheap to clone.
+#[derive(Clone)]
+pub struct ShellInput {
+    to_agent: mpsc::Sender<Payload>,
+    /// With KMS, the client's Output is encrypted (protocol notes §2.5).
+    cipher: Option<Arc<SessionCipher>>,
+}
+
+/// The plugin's rule (`SendInputDataMessage`): a payload that is exactly one line feed is
+/// sent as a carriage return, which is what a terminal's Enter key produces.
+fn enter_as_carriage_return(chunk: &[u8]) -> &[u8] {
+    if chunk == b"\n" {
+        b"\r"
+    } else {
+        chunk
+    }
+}
+
+impl ShellInput {
+    /// Sends typed bytes, in messages of at most [`INPUT_CHUNK`] bytes.
+    pub async fn keys(&self, bytes: &[u8]) -> Result<(), SessionGone> {
+        for chunk in bytes.chunks(INPUT_CHUNK) {
+            let chunk = enter_as_carriage_return(chunk);
+            let data = match &self.cipher {
+                Some(cipher) => cipher.encrypt(chunk),
+                None => chunk.to_vec(),
+            };
+            self.to_agent
+                .send(Payload::output(data))
+                .await
+                .map_err(|_| SessionGone)?;
+        }
+        Ok(())
+    }
+
+    /// Tells the agent the terminal's size (it resizes its pseudo-terminal).
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), SessionGone> {
+        self.to_agent
+            .send(Payload {
+                payload_type: PayloadType::SIZE,
+                data: size_payload(cols, rows),
+            })
+            .await
+            .map_err(|_| SessionGone)
+    }
+}
+
+/// `{"cols":W,"rows":H}`, as the plugin sends it.
+pub fn size_payload(cols: u16, rows: u16) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "cols": cols, "rows": rows })).unwrap_or_default()
+}
+
+/// A running shell session.
+pub struct ShellSession {
+    pub input: ShellInput,
+    /// What the agent sends for the terminal (Output and StdErr, decrypted), in order.
+    /// Ends when the session does.
+    pub output: mpsc::Receiver<Vec<u8>>,
+    /// `Standard_Stream`, `InteractiveCommands` or `NonInteractiveCommands`.
+    pub session_type: String,
+    pub reconnects: Arc<AtomicU64>,
+    exit_code: Arc<Mutex<Option<i32>>>,
+    run: SessionRun,
+}
+
+impl ShellSession {
+    /// The remote exit code, when the agent reported one (ExitCode payload).
+    pub fn exit_code(&self) -> Option<i32> {
+        *self.exit_code.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the session to stop (it is terminated unless it is to be kept).
+    pub fn stop(&self) {
+        self.run.stop();
+    }
+
+    /// How it ended, once it has.
+    pub fn end(&self) -> Option<SessionEnd> {
+        self.run.end()
+    }
+
+    /// Waits for the end.
+    pub async fn wait(&self) -> SessionEnd {
+        self.run.wait().await
+    }
+}
+
+/// Starts the session in the background. Port sessions are refused (and terminated,
+/// unless they are to be kept).
+pub async fn start_shell<C: SessionControl>(
+    opened: OpenedSession,
+    config: ChannelConfig,
+    options: ShellOptions,
+    control: C,
+) -> Result<ShellSession, ShellError> {
+    let session_type = match &opened.kind {
+        SessionKind::Shell { session_type, .. } => session_type.clone(),
+        SessionKind::Port { .. } => {
+            if !options.keep_session {
+                let _ = opened.terminate(TERMINATE_WAIT).await;
+            }
+            return Err(ShellError::NotAShellSession);
+        }
+    };
+    let OpenedSession {
+        connection,
+        mut endpoint,
+        local,
+        engine,
+        cipher,
+        ..
+    } = opened;
+    endpoint.set_unacknowledged_limit(options.stall_timeout);
+    let input = ShellInput {
+        to_agent: local.to_agent.clone(),
+        cipher: cipher.clone(),
+    };
+    let (output_tx, output) = mpsc::channel(OUTPUT_DEPTH);
+    let exit_code = Arc::new(Mutex::new(None));
+    let app = relay(local, cipher, output_tx, exit_code.clone());
+    let reconnects = Arc::new(AtomicU64::new(0));
+    let driver = Driver {
+        connection,
+        endpoint,
+        engine,
+        config,
+        control,
+        keep_session: options.keep_session,
+        reconnects: reconnects.clone(),
+        drain_wait: Some(DRAIN_WAIT),
+    };
+    let run = driver.spawn(app);
+    Ok(ShellSession {
+        input,
+        output,
+        session_type,
+        reconnects,
+        exit_code,
+        run,
+    })
+}
+
+/// The local side: decrypts what the agent sends and hands it to the terminal; keeps the
+/// exit code instead of printing its `EXIT_CODE: n` text as the plugin does.
+async fn relay(
+    local: crate::session::LocalChannels,
+    cipher: Option<Arc<SessionCipher>>,
+    output: mpsc::Sender<Vec<u8>>,
+    exit_code: Arc<Mutex<Option<i32>>>,
+) {
+    // The sender stays open: a closed outbound channel would read as "finished".
+    let crate::session::LocalChannels {
+        to_agent: _keep_open,
+        mut from_agent,
+    } = local;
+    while let Some(Payload { payload_type, data }) = from_agent.recv().await {
+        let printable = matches!(payload_type, PayloadType::OUTPUT | PayloadType::STDERR);
+        if !printable && payload_type != PayloadType::EXIT_CODE {
+            continue;
+        }
+        let data = match &cipher {
+            Some(cipher) => match cipher.decrypt(&data) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    tracing::warn!(%e, "dropping an undecryptable message");
+                    format!("\r\nSSMSession: {e}; its content is lost.\r\n").into_bytes()
+                }
+            },
+            None => data,
+        };
+        if payload_type == PayloadType::EXIT_CODE {
+            if let Some(code) = parse_exit_code(&data) {
+                *exit_code.lock().unwrap_or_else(|e| e.into_inner()) = Some(code);
+            }
+            continue;
+        }
+        if output.send(data).await.is_err() {
+            // Nobody reads the terminal any more; keep acknowledging until stopped.
+            continue;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_line_feed_is_sent_as_enter() {
+        assert_eq!(enter_as_carriage_return(b"\n"), b"\r");
+        assert_eq!(enter_as_carriage_return(b"ls\n"), b"ls\n");
+        assert_eq!(enter_as_carriage_return(b"\r"), b"\r");
+    }
+
+    #[test]
+    fn sizes_are_sent_as_the_plugin_writes_them() {
+        let size: serde_json::Value = serde_json::from_slice(&size_payload(120, 40)).unwrap();
+        assert_eq!(size, serde_json::json!({ "cols": 120, "rows": 40 }));
+    }
+}

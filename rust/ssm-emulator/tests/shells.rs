@@ -1,0 +1,228 @@
+//! Shell sessions end to end on loopback: StartSession without a document (or with
+//! AWS-StartInteractiveCommand), the native client types into the shell the emulator's
+//! agent runs under a pseudo-terminal here, resizes it, reads what it prints, and sees the
+//! session end when the shell exits — plain and KMS-encrypted.
+#![cfg(unix)]
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ssm_datachannel::port::SessionEnd;
+use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use ssmsession_core::{ClientCache, ClientSettings, ShellCall, ShellSession, StartSessionCall};
+
+const TARGET: &str = "i-0123456789abcdef0";
+
+fn settings(url: &str) -> ClientSettings {
+    let mut environment = BTreeMap::new();
+    environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
+    ClientSettings {
+        region: Some("eu-west-3".into()),
+        endpoint_url: Some(url.into()),
+        access_key: Some(DEFAULT_ACCESS_KEY.into()),
+        secret_key: Some(DEFAULT_SECRET_KEY.into()),
+        environment: Some(environment),
+        max_attempts: Some(1),
+        ..Default::default()
+    }
+}
+
+fn emulator_config(kms: bool) -> EmulatorConfig {
+    EmulatorConfig {
+        agent: AgentConfig {
+            kms_key_id: kms.then(|| "alias/ssm-sessions".into()),
+            // A plain shell: no rc files, a predictable prompt.
+            shell: Some("sh".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+async fn open(
+    url: &str,
+    document: Option<&str>,
+    command: Option<&str>,
+) -> (ShellSession, ssmsession_core::ChannelStartOutput) {
+    let cache = ClientCache::new();
+    let parameters = command.map(|command| {
+        let mut parameters = BTreeMap::new();
+        parameters.insert("command".to_owned(), vec![command.to_owned()]);
+        parameters
+    });
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some(TARGET.into()),
+            document_name: document.map(str::to_owned),
+            parameters,
+            reason: None,
+            client: settings(url),
+        },
+    )
+    .await
+    .expect("StartSession");
+    let call = ShellCall {
+        session_id: started.session_id.unwrap(),
+        stream_url: started.stream_url.unwrap(),
+        token_value: started.token_value.unwrap(),
+        target: Some(TARGET.into()),
+        client: settings(url),
+        ..Default::default()
+    };
+    ssmsession_core::start_shell(&cache, call)
+        .await
+        .expect("the shell session starts")
+}
+
+/// Reads output until `wanted` appears (or the session ends); returns all of it.
+async fn read_until(shell: &mut ShellSession, wanted: &str) -> String {
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = shell.output.recv().await {
+            seen.extend(chunk);
+            if String::from_utf8_lossy(&seen).contains(wanted) {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(found, "'{wanted}' never came; got {text:?}");
+    text
+}
+
+/// The end of a session whose remote program exited: the service's plain closing line.
+fn exited(end: &SessionEnd) -> bool {
+    matches!(end, SessionEnd::Closed(reason) if reason.starts_with("Exiting session with sessionId: "))
+}
+
+async fn drain_to_end(shell: &mut ShellSession) -> SessionEnd {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while shell.output.recv().await.is_some() {}
+        shell.wait().await
+    })
+    .await
+    .expect("the session ends")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_runs_what_is_typed_follows_resizes_and_ends_when_it_exits() {
+    let emulator = Emulator::start(emulator_config(false)).await.unwrap();
+    let (mut shell, started) = open(emulator.url(), None, None).await;
+    assert_eq!(shell.session_type, "Standard_Stream");
+    assert_eq!(started.customer_message, "");
+
+    shell.input.resize(101, 33).await.unwrap();
+    // The sum is computed remotely, so an echo of the typed line cannot satisfy the test.
+    shell
+        .input
+        .keys(b"echo sum=$((40+2)); stty size\r")
+        .await
+        .unwrap();
+    let text = read_until(&mut shell, "33 101").await;
+    assert!(text.contains("sum=42"), "{text:?}");
+
+    shell.input.resize(90, 20).await.unwrap();
+    shell.input.keys(b"stty size\r").await.unwrap();
+    read_until(&mut shell, "20 90").await;
+
+    // UTF-8 both ways.
+    shell.input.keys("echo ÉtÉ-€\r".as_bytes()).await.unwrap();
+    read_until(&mut shell, "ÉtÉ-€\r\n").await;
+
+    shell.input.keys(b"exit 3\r").await.unwrap();
+    let end = drain_to_end(&mut shell).await;
+    assert!(exited(&end), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_reaches_the_remote_terminal_and_interrupts_the_foreground_command() {
+    let emulator = Emulator::start(emulator_config(false)).await.unwrap();
+    let (mut shell, _) = open(emulator.url(), None, None).await;
+    shell
+        .input
+        .keys(b"sleep 30; echo slept-through\r")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shell.input.keys(&[0x03]).await.unwrap();
+    shell.input.keys(b"echo after-$((6*7))\r").await.unwrap();
+    let text = read_until(&mut shell, "after-42").await;
+    // Once: the terminal's echo of the typed line; never the command's own output.
+    assert_eq!(text.matches("slept-through").count(), 1, "{text:?}");
+    shell.stop();
+    assert_eq!(drain_to_end(&mut shell).await, SessionEnd::Stopped);
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interactive_command_runs_under_a_terminal_and_ends_the_session() {
+    let emulator = Emulator::start(emulator_config(false)).await.unwrap();
+    let (mut shell, _) = open(
+        emulator.url(),
+        Some("AWS-StartInteractiveCommand"),
+        Some("if [ -t 0 ]; then echo on-a-terminal; fi; read line; echo got-$line"),
+    )
+    .await;
+    assert_eq!(shell.session_type, "InteractiveCommands");
+    read_until(&mut shell, "on-a-terminal").await;
+    shell.input.keys(b"hello").await.unwrap();
+    // A lone line feed is sent as Enter (CR), which the terminal turns into a line.
+    shell.input.keys(b"\n").await.unwrap();
+    read_until(&mut shell, "got-hello").await;
+    let end = drain_to_end(&mut shell).await;
+    assert!(exited(&end), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kms_encrypted_shell_works_both_ways() {
+    let emulator = Emulator::start(emulator_config(true)).await.unwrap();
+    let (mut shell, started) = open(emulator.url(), None, None).await;
+    assert_eq!(
+        started.customer_message,
+        "This session is encrypted using AWS KMS."
+    );
+    // The agent can only run this if it decrypted the keys.
+    shell.input.keys(b"echo secret-$((6*7))\r").await.unwrap();
+    read_until(&mut shell, "secret-42").await;
+    shell.input.keys(b"exit\r").await.unwrap();
+    let end = drain_to_end(&mut shell).await;
+    assert!(exited(&end), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_session_is_refused_as_a_shell() {
+    let emulator = Emulator::start(emulator_config(false)).await.unwrap();
+    let cache = ClientCache::new();
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some(TARGET.into()),
+            document_name: Some("AWS-StartPortForwardingSession".into()),
+            parameters: None,
+            reason: None,
+            client: settings(emulator.url()),
+        },
+    )
+    .await
+    .unwrap();
+    let call = ShellCall {
+        session_id: started.session_id.unwrap(),
+        stream_url: started.stream_url.unwrap(),
+        token_value: started.token_value.unwrap(),
+        client: settings(emulator.url()),
+        ..Default::default()
+    };
+    let error = ssmsession_core::start_shell(&cache, call)
+        .await
+        .err()
+        .expect("refused");
+    assert!(error.to_string().contains("not a shell session"), "{error}");
+    emulator.stop().await;
+}
