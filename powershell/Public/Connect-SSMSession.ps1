@@ -41,7 +41,7 @@ function Connect-SSMSession {
 
     .PARAMETER DocumentName
     The document of the session started with -Target: AWS-StartPortForwardingSession or
-    AWS-StartPortForwardingSessionToRemoteHost.
+    AWS-StartPortForwardingSessionToRemoteHost; none (or a shell document) opens a shell.
 
     .PARAMETER Parameter
     The document parameters of the session started with -Target, e.g.
@@ -228,6 +228,18 @@ function Connect-SSMSession {
         $startedHere = $null
         $forward = $null
         try {
+            if ($PSCmdlet.ParameterSetName -eq 'Target' -and $DocumentName -in '', 'SSM-SessionManagerRunShell', 'AWS-StartInteractiveCommand') {
+                $portOnly = @('LocalPortNumber', 'ChunkSize', 'PaceMicroseconds', 'TimeoutSec', 'AsJob') | Where-Object { $PSBoundParameters.ContainsKey($_) }
+                if ($portOnly) {
+                    throw [System.Management.Automation.ErrorRecord]::new(
+                        [System.ArgumentException]::new("-$($portOnly -join ', -') apply to port forwarding; a session without a port forwarding document is a shell (see Enter-SSMSession)."),
+                        'SSMSession.PortParameterForShell', [System.Management.Automation.ErrorCategory]::InvalidArgument, $Target)
+                }
+                $shell = @{}
+                foreach ($name in $PSBoundParameters.Keys) { $shell[$name] = $PSBoundParameters[$name] }
+                Enter-SSMSession @shell
+                return
+            }
             $built = ConvertTo-SSMServiceRequest -BoundParameters $PSBoundParameters -Cmdlet $PSCmdlet -ExplicitParameters @($PSBoundParameters.Keys)
             $client = $built.Request.Client
             $ownClient = @($clientParameters | Where-Object { $PSBoundParameters.ContainsKey($_) }).Count -gt 0

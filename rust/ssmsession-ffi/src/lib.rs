@@ -20,6 +20,7 @@ mod forwards;
 mod logging;
 mod operations;
 mod runtime;
+mod shells;
 
 #[cfg(test)]
 mod abi_tests;
@@ -88,7 +89,11 @@ pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_c
 /// (`{"Handle","WaitMs"}`: waits at most `WaitMs` for output, then takes it: `Stdout`,
 /// `Stderr`, `ExitCode`, `State`, `MoreOutput`), `StopCommand` (`{"Handle"}`: ends the
 /// session if still running, releases the handle, returns the last output) and
-/// `StopAllCommands`; diagnostics: `ConfigureLogging` (`{"Level","Path"}`, once per
+/// `StopAllCommands`; interactive shells: `RunShell` (`{"Session":{"SessionId",
+/// "StreamUrl","TokenValue","Target","KeepSession","HandshakeTimeoutMs","StallTimeoutMs",
+/// "Client"},"EscapeCharacter"}`: attaches the session to this process's terminal until it
+/// ends or the escape sequence is typed, then `{"SessionId","State","Message","Escaped",
+/// "ExitCode","AgentVersion"}`); diagnostics: `ConfigureLogging` (`{"Level","Path"}`, once per
 /// process; this library's events only, never secrets or payloads).
 ///
 /// # Safety

@@ -55,6 +55,7 @@ pub const OPERATIONS: &[&str] = &[
     "CommandOutput",
     "StopCommand",
     "StopAllCommands",
+    "RunShell",
     "ConfigureLogging",
 ];
 
@@ -119,6 +120,13 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             Ok(Box::pin(commands::stop(call)))
         }
         "StopAllCommands" => Ok(Box::pin(commands::stop_all())),
+        "RunShell" => {
+            let call: crate::shells::RunShellRequest =
+                serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(
+                async move { crate::shells::run(&CLIENTS, call).await },
+            ))
+        }
         "ConfigureLogging" => {
             let call: crate::logging::LoggingRequest =
                 serde_json::from_value(request).map_err(invalid)?;

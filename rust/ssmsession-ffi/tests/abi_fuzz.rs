@@ -155,6 +155,8 @@ const FIELDS: &[&str] = &[
     "StallTimeoutMs",
     "Level",
     "Path",
+    "Session",
+    "EscapeCharacter",
 ];
 const OPERATION_NAMES: &[&str] = &[
     "StartSession",
@@ -170,6 +172,7 @@ const OPERATION_NAMES: &[&str] = &[
     "CommandOutput",
     "StopCommand",
     "StopAllCommands",
+    "RunShell",
     "ConfigureLogging",
     "NoSuchOperation",
 ];

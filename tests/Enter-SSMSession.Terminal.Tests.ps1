@@ -1,0 +1,179 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+
+# Enter-SSMSession in a real terminal: a pwsh runs inside tmux (a pseudo-terminal this
+# test types into and reads from), attached to a shell the emulator's agent runs under its
+# own pseudo-terminal on this machine. The test types commands, reads their output,
+# resizes the terminal, interrupts with Ctrl+C, leaves with ~., and checks that the
+# terminal settings afterwards are the ones from before. Loopback only.
+
+Describe 'Enter-SSMSession in a terminal, against the local emulator' -Skip:$IsWindows {
+    BeforeAll {
+        $repositoryRoot = Split-Path $PSScriptRoot -Parent
+        $manifestPath = $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })
+        Import-Module $manifestPath -Force
+        $savedMetadata = $env:AWS_EC2_METADATA_DISABLED
+        $env:AWS_EC2_METADATA_DISABLED = 'true'
+        if (-not (Get-Command tmux -CommandType Application -ErrorAction SilentlyContinue)) {
+            throw 'These tests need tmux (apt-get install tmux); .ci/run installs it.'
+        }
+        # A plain sh: no rc files, a predictable prompt.
+        $emulator = Start-SSMSessionEmulator -ArgumentList '--shell', 'sh'
+        $kmsEmulator = Start-SSMSessionEmulator -ArgumentList '--shell', 'sh', '--kms-key-id', 'alias/ssm-sessions'
+        $work = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-terminal-$PID"
+        $null = New-Item -ItemType Directory -Path $work -Force
+        # Our own tmux server, so that nothing of the user's is touched.
+        $socket = "ssmsession-test-$PID"
+        $pwsh = Join-Path $PSHOME 'pwsh'
+
+        function Invoke-Tmux {
+            & tmux -L $socket @args
+            if ($LASTEXITCODE -ne 0) { throw "tmux $args failed ($LASTEXITCODE)" }
+        }
+
+        # Starts a pwsh in a 100×30 terminal that enters a session with these parameters
+        # and writes the result and the terminal settings before and after to files.
+        function Start-TerminalSession([string] $Name, [hashtable] $Parameters) {
+            $script = Join-Path $work "$Name.ps1"
+            $parametersFile = Join-Path $work "$Name.parameters.json"
+            $Parameters | ConvertTo-Json | Set-Content -Path $parametersFile
+            @"
+`$ErrorActionPreference = 'Stop'
+`$env:AWS_EC2_METADATA_DISABLED = 'true'
+Import-Module '$manifestPath'
+`$p = @{}
+(Get-Content -Raw '$parametersFile' | ConvertFrom-Json).PSObject.Properties | ForEach-Object { `$p[`$_.Name] = `$_.Value }
+`$before = stty -g
+try {
+    `$result = Enter-SSMSession -Target i-0123456789abcdef0 @p -PassThru
+    `$after = stty -g
+    [pscustomobject]@{ Result = `$result; Before = `$before; After = `$after } | ConvertTo-Json | Set-Content '$work/$Name.result.json'
+} catch {
+    "`$_" | Set-Content '$work/$Name.error.txt'
+}
+"@ | Set-Content -Path $script
+            Invoke-Tmux new-session -d -s $Name -x 100 -y 30 "$pwsh -NoLogo -NoProfile -File $script; sleep 600"
+        }
+
+        function Get-Screen([string] $Name) {
+            (& tmux -L $socket capture-pane -t $Name -p -S -200) -join "`n"
+        }
+
+        # Waits until the terminal shows text matching $Pattern.
+        function Wait-Screen([string] $Name, [string] $Pattern, [int] $Seconds = 30) {
+            $deadline = [datetime]::UtcNow.AddSeconds($Seconds)
+            while ([datetime]::UtcNow -lt $deadline) {
+                $screen = Get-Screen $Name
+                if ($screen -match $Pattern) { return $screen }
+                $failed = Join-Path $work "$Name.error.txt"
+                if (Test-Path $failed) { throw "Enter-SSMSession failed: $(Get-Content -Raw $failed)" }
+                Start-Sleep -Milliseconds 100
+            }
+            throw "The terminal never showed '$Pattern'. It shows:`n$(Get-Screen $Name)"
+        }
+
+        function Wait-Result([string] $Name, [int] $Seconds = 30) {
+            $file = Join-Path $work "$Name.result.json"
+            $deadline = [datetime]::UtcNow.AddSeconds($Seconds)
+            while (-not (Test-Path $file) -and [datetime]::UtcNow -lt $deadline) {
+                $failed = Join-Path $work "$Name.error.txt"
+                if (Test-Path $failed) { throw "Enter-SSMSession failed: $(Get-Content -Raw $failed)" }
+                Start-Sleep -Milliseconds 100
+            }
+            if (-not (Test-Path $file)) { throw "Enter-SSMSession did not return. The terminal shows:`n$(Get-Screen $Name)" }
+            Start-Sleep -Milliseconds 200
+            Get-Content -Raw $file | ConvertFrom-Json
+        }
+
+        function Test-SessionEnded([string] $SessionId, [hashtable] $Parameters) {
+            try {
+                $null = Resume-SSMSession -SessionId $SessionId -Force @Parameters
+                $false
+            } catch {
+                $_.FullyQualifiedErrorId -eq 'Amazon.SimpleSystemsManagement.Model.DoesNotExistException,Resume-SSMSession'
+            }
+        }
+    }
+
+    AfterAll {
+        & tmux -L $socket kill-server 2>$null
+        $emulator.Stop()
+        $kmsEmulator.Stop()
+        Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+        Get-Module SSMSession | Remove-Module
+        $env:AWS_EC2_METADATA_DISABLED = $savedMetadata
+    }
+
+    It 'runs what is typed, follows resizes, forwards Ctrl+C, and restores the terminal when the shell exits' {
+        Start-TerminalSession -Name plain -Parameters $emulator.Parameters
+        Wait-Screen plain 'Starting session with SessionId: emulator-user-\S+\s+[#$]' | Out-Null
+
+        # Computed remotely: the echo of the typed line cannot match.
+        Invoke-Tmux send-keys -t plain 'echo sum=$((40+2)); stty size' Enter
+        Wait-Screen plain 'sum=42\s+30 100' | Out-Null
+
+        Invoke-Tmux resize-window -t plain -x 120 -y 40
+        Start-Sleep -Milliseconds 1200
+        Invoke-Tmux send-keys -t plain 'stty size' Enter
+        Wait-Screen plain '40 120' | Out-Null
+
+        # Ctrl+C reaches the remote terminal and interrupts sleep; pwsh is not interrupted.
+        Invoke-Tmux send-keys -t plain 'sleep 30; echo slept-$((1+1))' Enter
+        Start-Sleep -Milliseconds 500
+        Invoke-Tmux send-keys -t plain C-c
+        Invoke-Tmux send-keys -t plain 'echo after-$((6*7))' Enter
+        $screen = Wait-Screen plain 'after-42'
+        $screen | Should -Not -Match 'slept-2'
+
+        # UTF-8 both ways.
+        Invoke-Tmux send-keys -t plain -l 'echo "été-€-$((2*3))"'
+        Invoke-Tmux send-keys -t plain Enter
+        Wait-Screen plain 'été-€-6' | Out-Null
+
+        Invoke-Tmux send-keys -t plain 'exit' Enter
+        $outcome = Wait-Result plain
+        $outcome.Result.State | Should -Be 'Closed'
+        $outcome.Result.Escaped | Should -BeFalse
+        $outcome.After | Should -Be $outcome.Before
+        Wait-Screen plain "Exiting session with sessionId: $([regex]::Escape($outcome.Result.SessionId))\." | Out-Null
+    }
+
+    It 'leaves a hung session with ~. after Enter, terminates it, and restores the terminal' {
+        Start-TerminalSession -Name escape -Parameters $emulator.Parameters
+        Wait-Screen escape 'Starting session with SessionId: emulator-user-\S+\s+[#$]' | Out-Null
+        # A ~ inside a line is typed as it is.
+        Invoke-Tmux send-keys -t escape -l 'echo a~.b'
+        Invoke-Tmux send-keys -t escape Enter
+        Wait-Screen escape 'a~\.b\s+[#$]' | Out-Null
+        Invoke-Tmux send-keys -t escape 'sleep 100' Enter
+        Start-Sleep -Milliseconds 300
+        Invoke-Tmux send-keys -t escape Enter
+        Invoke-Tmux send-keys -t escape -l '~.'
+        $outcome = Wait-Result escape
+        $outcome.Result.Escaped | Should -BeTrue
+        $outcome.Result.State | Should -Be 'Stopped'
+        $outcome.After | Should -Be $outcome.Before
+        Test-SessionEnded $outcome.Result.SessionId $emulator.Parameters | Should -BeTrue
+    }
+
+    It 'runs a KMS-encrypted shell, encrypted both ways' {
+        Start-TerminalSession -Name kms -Parameters $kmsEmulator.Parameters
+        Wait-Screen kms 'This session is encrypted using AWS KMS\.' | Out-Null
+        # The agent runs this only if it could decrypt the keys; we read it only if we
+        # could decrypt its output.
+        Invoke-Tmux send-keys -t kms 'echo secret-$((6*7))' Enter
+        Wait-Screen kms 'secret-42' | Out-Null
+        Invoke-Tmux send-keys -t kms 'exit' Enter
+        $outcome = Wait-Result kms
+        $outcome.Result.State | Should -Be 'Closed'
+        $outcome.After | Should -Be $outcome.Before
+    }
+
+    It 'runs an interactive command under a terminal with -Command' {
+        Start-TerminalSession -Name command -Parameters ($emulator.Parameters + @{ Command = 'read answer; echo got-$answer-$((1+2))' })
+        Wait-Screen command 'Starting session with SessionId' | Out-Null
+        Invoke-Tmux send-keys -t command 'yes' Enter
+        Wait-Screen command 'got-yes-3' | Out-Null
+        $outcome = Wait-Result command
+        $outcome.Result.State | Should -Be 'Closed'
+    }
+}
