@@ -4,9 +4,9 @@
 Builds SSMSession, runs its tests, or runs the demo against the local emulator.
 
 .DESCRIPTION
-Without switches: builds the Rust workspace (native library and ssm-emulator) and stages
-the library at runtimes/<rid>/native/, so that Import-Module ./SSMSession.psd1 works from
-the repository root.
+Without switches: builds the Rust workspace (native library, ssm-emulator and the drop-in
+session-manager-plugin) and stages them at runtimes/<rid>/native/, so that
+Import-Module ./SSMSession.psd1 works from the repository root.
 
 -Test also checks formatting (cargo fmt), lints (cargo clippy -D warnings), runs every
 cargo test and every Pester test under tests/, and fails when any of them fails.
@@ -17,7 +17,7 @@ first. When Pester 5 is not installed, -Test fetches it from NuGet with the dotn
 
 -Package builds the installable module folder out/SSMSession/<ModuleVersion>/ (the
 manifest, the functions merged into one SSMSession.psm1, the format file, the about_ help
-topic, and the native library and emulator under runtimes/<rid>/native/) from the dist
+topic, and the native library, emulator and plugin under runtimes/<rid>/native/) from the dist
 profile (fat LTO, codegen-units = 1, stripped), and prints their sizes. -Test and
 -Benchmark build the same folder from the release build they already made (the benchmarks
 measure it; CI compiles the AWS SDK once).
@@ -182,6 +182,7 @@ try {
     $runtimeId = Get-RuntimeId
     $libraryFile = if ($IsWindows) { 'ssmsession.dll' } elseif ($IsMacOS) { 'libssmsession.dylib' } else { 'libssmsession.so' }
     $emulatorFile = "ssm-emulator$executableSuffix"
+    $pluginFile = "session-manager-plugin$executableSuffix"
     # -Package alone builds only the shipping profile; everything else needs the workspace.
     $packageOnly = $Package -and -not ($Test -or $Soak -or $Demo -or $Benchmark)
 
@@ -190,7 +191,7 @@ try {
         # The library and the emulator beside it, where the module looks for them.
         $stageDir = [System.IO.Path]::Combine($repositoryRoot, 'runtimes', $runtimeId, 'native')
         New-Item -ItemType Directory -Force -Path $stageDir | Out-Null
-        foreach ($file in $libraryFile, $emulatorFile) {
+        foreach ($file in $libraryFile, $emulatorFile, $pluginFile) {
             try {
                 Copy-Item -LiteralPath (Join-Path $targetDir $file) -Destination (Join-Path $stageDir $file) -Force
             } catch [System.IO.IOException] {
@@ -198,7 +199,7 @@ try {
             }
         }
         $stagedLibrary = Join-Path $stageDir $libraryFile
-        Write-Information "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB) and $emulatorFile" -InformationAction Continue
+        Write-Information "Staged $stagedLibrary ($([math]::Round((Get-Item $stagedLibrary).Length / 1MB, 1)) MB), $emulatorFile and $pluginFile" -InformationAction Continue
     }
 
     $packageManifest = $null
@@ -206,7 +207,7 @@ try {
     if ($Package) {
         # The shipping build: the dist profile (fat LTO, one codegen unit, stripped). Other
         # platforms' libraries already under runtimes/<rid>/native/ are packaged as they are.
-        Invoke-Step -Name 'cargo build --profile dist' -File cargo -Arguments @('build', '--profile', 'dist', '--locked', '-p', 'ssmsession-ffi', '-p', 'ssm-emulator')
+        Invoke-Step -Name 'cargo build --profile dist' -File cargo -Arguments @('build', '--profile', 'dist', '--locked', '-p', 'ssmsession-ffi', '-p', 'ssm-emulator', '-p', 'session-manager-plugin')
         $distDir = [System.IO.Path]::Combine($repositoryRoot, 'target', 'dist')
         $runtimesRoot = [System.IO.Path]::Combine($repositoryRoot, 'out', 'staging', 'runtimes')
         if (Test-Path -LiteralPath $runtimesRoot) { Remove-Item -LiteralPath $runtimesRoot -Recurse -Force }
@@ -217,11 +218,11 @@ try {
         }
         $distStage = [System.IO.Path]::Combine($runtimesRoot, $runtimeId, 'native')
         New-Item -ItemType Directory -Force -Path $distStage | Out-Null
-        foreach ($file in $libraryFile, $emulatorFile) {
+        foreach ($file in $libraryFile, $emulatorFile, $pluginFile) {
             Copy-Item -LiteralPath (Join-Path $distDir $file) -Destination (Join-Path $distStage $file) -Force
         }
         $packageFolder = & $packageScript -RepositoryRoot $repositoryRoot -OutputRoot (Join-Path $repositoryRoot 'out') -RuntimesRoot $runtimesRoot
-        foreach ($file in $libraryFile, $emulatorFile) {
+        foreach ($file in $libraryFile, $emulatorFile, $pluginFile) {
             $shipped = Get-Item -LiteralPath ([System.IO.Path]::Combine($packageFolder.FullName, 'runtimes', $runtimeId, 'native', $file))
             Write-Information ('{0}: {1:N1} MB (dist profile: fat LTO, codegen-units = 1, stripped)' -f $shipped.Name, ($shipped.Length / 1MB)) -InformationAction Continue
         }

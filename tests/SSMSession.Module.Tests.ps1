@@ -83,7 +83,7 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
             Get-ChildItem -LiteralPath $package.FullName -Filter *.ps1 -Recurse | Should -BeNullOrEmpty -Because 'the functions are merged into SSMSession.psm1'
         }
 
-        It 'carries the gallery metadata, the about_ topic and the emulator' {
+        It 'carries the gallery metadata, the about_ topic, the emulator and the drop-in plugin' {
             $data = Import-PowerShellDataFile -LiteralPath $packageManifest
             foreach ($tag in 'PSEdition_Core', 'Linux', 'MacOS', 'Windows') {
                 $data.PrivateData.PSData.Tags | Should -Contain $tag
@@ -94,6 +94,8 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
             $data.FileList | Should -Contain 'en-US/about_SSMSession.help.txt'
             $emulatorFile = 'ssm-emulator' + $(if ($IsWindows) { '.exe' } else { '' })
             @($data.FileList | Where-Object { $_ -like "runtimes/*/native/$emulatorFile" }).Count | Should -BeGreaterThan 0
+            $pluginFile = 'session-manager-plugin' + $(if ($IsWindows) { '.exe' } else { '' })
+            @($data.FileList | Where-Object { $_ -like "runtimes/*/native/$pluginFile" }).Count | Should -BeGreaterThan 0
             $probe = @'
 Import-Module '__MANIFEST__'
 (Get-Help about_SSMSession | Out-String)

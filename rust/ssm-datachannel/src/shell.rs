@@ -21,6 +21,9 @@ use crate::transport::ChannelConfig;
 
 /// Bytes of input per message at most (the plugin reads stdin in 1024-byte chunks).
 pub const INPUT_CHUNK: usize = 1024;
+/// Bytes per message of a byte stream (SSH through `AWS-StartSSHSession`): agents accept
+/// 32 KiB payloads (protocol notes §3.7), and bulk copies (scp) want few messages.
+pub const STREAM_CHUNK: usize = 32 * 1024;
 /// What arrived before `channel_closed` may take this long to reach the terminal.
 const DRAIN_WAIT: Duration = Duration::from_secs(2);
 /// Output chunks waiting for the terminal; beyond it the session stops reading and the
@@ -52,6 +55,8 @@ impl Default for ShellOptions {
 pub enum ShellError {
     #[error("this is a port session, not a shell session")]
     NotAShellSession,
+    #[error("this is not a standard stream session (the agent asked for {0})")]
+    NotAStreamSession(String),
 }
 
 /// The session ended: nothing more can be sent.
@@ -65,6 +70,11 @@ pub struct ShellInput {
     to_agent: mpsc::Sender<Payload>,
     /// With KMS, the client's Output is encrypted (protocol notes §2.5).
     cipher: Option<Arc<SessionCipher>>,
+    /// Terminals only: a lone line feed is sent as Enter. Never for byte streams, whose
+    /// bytes must arrive as they are.
+    rewrite_enter: bool,
+    /// Bytes per message at most.
+    chunk: usize,
 }
 
 /// The plugin's rule (`SendInputDataMessage`): a payload that is exactly one line feed is
@@ -78,10 +88,15 @@ fn enter_as_carriage_return(chunk: &[u8]) -> &[u8] {
 }
 
 impl ShellInput {
-    /// Sends typed bytes, in messages of at most [`INPUT_CHUNK`] bytes.
+    /// Sends typed bytes (a shell's; a byte stream's bytes), in messages of at most
+    /// [`INPUT_CHUNK`] bytes for shells, [`STREAM_CHUNK`] for streams.
     pub async fn keys(&self, bytes: &[u8]) -> Result<(), SessionGone> {
-        for chunk in bytes.chunks(INPUT_CHUNK) {
-            let chunk = enter_as_carriage_return(chunk);
+        for chunk in bytes.chunks(self.chunk) {
+            let chunk = if self.rewrite_enter {
+                enter_as_carriage_return(chunk)
+            } else {
+                chunk
+            };
             let data = match &self.cipher {
                 Some(cipher) => cipher.encrypt(chunk),
                 None => chunk.to_vec(),
@@ -163,6 +178,62 @@ pub async fn start_shell<C: SessionControl>(
             return Err(ShellError::NotAShellSession);
         }
     };
+    Ok(relay_session(
+        opened,
+        config,
+        options,
+        control,
+        session_type,
+        true,
+        INPUT_CHUNK,
+    ))
+}
+
+/// Whether a port session is a standard stream (`AWS-StartSSHSession` and other port
+/// documents without `type: LocalPortForwarding`): its bytes are one stream, like
+/// standard input and output of an SSH ProxyCommand (protocol notes §5.6).
+pub fn is_byte_stream(kind: &SessionKind) -> bool {
+    matches!(kind, SessionKind::Port { properties } if properties["type"] != "LocalPortForwarding")
+}
+
+/// Starts a standard stream session in the background: what is sent arrives at the
+/// target's port as it is, and the port's bytes come back as output.
+pub async fn start_byte_stream<C: SessionControl>(
+    opened: OpenedSession,
+    config: ChannelConfig,
+    options: ShellOptions,
+    control: C,
+) -> Result<ShellSession, ShellError> {
+    if !is_byte_stream(&opened.kind) {
+        let kind = match &opened.kind {
+            SessionKind::Shell { session_type, .. } => session_type.clone(),
+            SessionKind::Port { .. } => "LocalPortForwarding".to_owned(),
+        };
+        if !options.keep_session {
+            let _ = opened.terminate(TERMINATE_WAIT).await;
+        }
+        return Err(ShellError::NotAStreamSession(kind));
+    }
+    Ok(relay_session(
+        opened,
+        config,
+        options,
+        control,
+        "Port".into(),
+        false,
+        STREAM_CHUNK,
+    ))
+}
+
+fn relay_session<C: SessionControl>(
+    opened: OpenedSession,
+    config: ChannelConfig,
+    options: ShellOptions,
+    control: C,
+    session_type: String,
+    rewrite_enter: bool,
+    chunk: usize,
+) -> ShellSession {
     let OpenedSession {
         connection,
         mut endpoint,
@@ -175,6 +246,8 @@ pub async fn start_shell<C: SessionControl>(
     let input = ShellInput {
         to_agent: local.to_agent.clone(),
         cipher: cipher.clone(),
+        rewrite_enter,
+        chunk,
     };
     let (output_tx, output) = mpsc::channel(OUTPUT_DEPTH);
     let exit_code = Arc::new(Mutex::new(None));
@@ -191,14 +264,14 @@ pub async fn start_shell<C: SessionControl>(
         drain_wait: Some(DRAIN_WAIT),
     };
     let run = driver.spawn(app);
-    Ok(ShellSession {
+    ShellSession {
         input,
         output,
         session_type,
         reconnects,
         exit_code,
         run,
-    })
+    }
 }
 
 /// The local side: decrypts what the agent sends and hands it to the terminal; keeps the

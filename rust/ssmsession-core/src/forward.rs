@@ -35,7 +35,7 @@ const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 /// Bytes in flight at most; the window in messages follows from the chunk size. Large
 /// enough for ~40 MB/s at 50 ms round trips, small enough that a busy agent's queue stays
 /// well under the retransmission timeout.
-const BYTES_IN_FLIGHT: usize = 2 * 1024 * 1024;
+pub(crate) const BYTES_IN_FLIGHT: usize = 2 * 1024 * 1024;
 
 /// Open the data channel of a started port session and forward a local port through it.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

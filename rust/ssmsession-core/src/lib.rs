@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod any_session;
 mod channel_call;
 mod client;
 mod command;
@@ -21,6 +22,7 @@ mod session_calls;
 mod shell;
 mod start_session;
 
+pub use any_session::{start_any_session, AnySession};
 pub use channel_call::{ChannelCall, ChannelStartOutput};
 pub use client::{resolve_client, ClientCache, Resolution};
 pub use command::{start_command, CommandCall, CommandOutput, CommandRun, CommandStartOutput};
@@ -33,4 +35,5 @@ pub use session_calls::{
 };
 pub use shell::{start_shell, ShellCall, ShellSession};
 pub use ssm_datachannel::port::{PortForward, PortStatsSnapshot, SessionEnd};
+pub use ssm_datachannel::shell::STREAM_CHUNK;
 pub use start_session::start_session;

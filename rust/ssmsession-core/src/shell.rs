@@ -30,6 +30,10 @@ pub async fn start_shell(
                 "NotAShellSession",
                 format!("Session {} is a port session, not a shell session; use Connect-SSMSession to forward its port.", call.session_id),
             ),
+            ShellError::NotAStreamSession(kind) => data_channel_error(
+                "NotAStreamSession",
+                format!("Session {} is a {kind} session, not a standard stream session.", call.session_id),
+            ),
         })?;
     Ok((
         session,
