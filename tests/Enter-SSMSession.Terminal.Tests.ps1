@@ -1,12 +1,13 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 
-# Enter-SSMSession in a real terminal: a pwsh runs inside tmux (a pseudo-terminal this
-# test types into and reads from), attached to a shell the emulator's agent runs under its
-# own pseudo-terminal on this machine. The test types commands, reads their output,
-# resizes the terminal, interrupts with Ctrl+C, leaves with ~., and checks that the
-# terminal settings afterwards are the ones from before. Loopback only.
+# Interactive sessions in a real terminal: a pwsh running Enter-SSMSession, or the drop-in
+# session-manager-plugin binary, inside tmux (a pseudo-terminal this test types into and
+# reads from), attached to a shell the emulator's agent runs under its own pseudo-terminal
+# on this machine. The test types commands, reads their output, resizes the terminal,
+# interrupts with Ctrl+C, leaves with ~., and checks that the terminal settings afterwards
+# are the ones from before. Loopback only.
 
-Describe 'Enter-SSMSession in a terminal, against the local emulator' -Skip:$IsWindows {
+Describe 'Interactive sessions in a terminal (Enter-SSMSession, the plugin binary), against the local emulator' -Skip:$IsWindows {
     BeforeAll {
         $repositoryRoot = Split-Path $PSScriptRoot -Parent
         $manifestPath = $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })
@@ -24,6 +25,7 @@ Describe 'Enter-SSMSession in a terminal, against the local emulator' -Skip:$IsW
         # Our own tmux server, so that nothing of the user's is touched.
         $socket = "ssmsession-test-$PID"
         $pwsh = Join-Path $PSHOME 'pwsh'
+        $plugin = [System.IO.Path]::Combine((Split-Path $manifestPath -Parent), 'runtimes', 'linux-x64', 'native', 'session-manager-plugin')
 
         function Invoke-Tmux {
             & tmux -L $socket @args
@@ -82,6 +84,32 @@ try {
             if (-not (Test-Path $file)) { throw "Enter-SSMSession did not return. The terminal shows:`n$(Get-Screen $Name)" }
             Start-Sleep -Milliseconds 200
             Get-Content -Raw $file | ConvertFrom-Json
+        }
+
+        # The drop-in plugin as the AWS CLI runs it: the response in the environment
+        # variable, the request and endpoint on argv; then its exit code and whether the
+        # terminal settings came back.
+        function Start-PluginSession([string] $Name, $Emulator, [string] $Document, [hashtable] $Parameter) {
+            $p = $Emulator.Parameters
+            $start = @{ Target = 'i-0123456789abcdef0' }
+            if ($Document) { $start.DocumentName = $Document; $start.Parameter = $Parameter }
+            $started = Start-SSMSession @start @p
+            $response = @{ SessionId = $started.SessionId; TokenValue = $started.TokenValue; StreamUrl = $started.StreamUrl } | ConvertTo-Json -Compress
+            $request = @{ Target = 'i-0123456789abcdef0'; DocumentName = $Document } | ConvertTo-Json -Compress
+            $script = Join-Path $work "$Name.sh"
+            $responseFile = Join-Path $work "$Name.response.json"
+            Set-Content -Path $responseFile -Value $response -NoNewline
+            @"
+before=`$(stty -g)
+export AWS_SSM_START_SESSION_RESPONSE="`$(cat '$responseFile')"
+AWS_ACCESS_KEY_ID='$($p.AccessKey)' AWS_SECRET_ACCESS_KEY='$($p.SecretKey)' AWS_EC2_METADATA_DISABLED=true '$plugin' AWS_SSM_START_SESSION_RESPONSE '$($p.Region)' StartSession '' '$request' '$($p.EndpointUrl)'
+code=`$?
+[ "`$before" = "`$(stty -g)" ] && restored=yes || restored=no
+echo "plugin-exit=`$code restored=`$restored"
+sleep 600
+"@ | Set-Content -Path $script
+            Invoke-Tmux new-session -d -s $Name -x 100 -y 30 "sh $script"
+            $started.SessionId
         }
 
         function Test-SessionEnded([string] $SessionId, [hashtable] $Parameters) {
@@ -175,5 +203,37 @@ try {
         Wait-Screen command 'got-yes-3' | Out-Null
         $outcome = Wait-Result command
         $outcome.Result.State | Should -Be 'Closed'
+    }
+
+    It 'runs a shell through the drop-in session-manager-plugin binary in a terminal' {
+        $sessionId = Start-PluginSession -Name plugin -Emulator $emulator
+        Wait-Screen plugin "Starting session with SessionId: $sessionId\s+[#$]" | Out-Null
+        Invoke-Tmux send-keys -t plugin 'echo via-plugin-$((6*7)); stty size' Enter
+        Wait-Screen plugin 'via-plugin-42\s+30 100' | Out-Null
+        Invoke-Tmux resize-window -t plugin -x 110 -y 35
+        Start-Sleep -Milliseconds 1200
+        Invoke-Tmux send-keys -t plugin 'stty size' Enter
+        Wait-Screen plugin '35 110' | Out-Null
+        Invoke-Tmux send-keys -t plugin 'exit' Enter
+        Wait-Screen plugin "Exiting session with sessionId: $sessionId\.\s+plugin-exit=0 restored=yes" | Out-Null
+    }
+
+    It 'runs a KMS-encrypted shell through the plugin binary' {
+        $sessionId = Start-PluginSession -Name pluginkms -Emulator $kmsEmulator
+        Wait-Screen pluginkms 'This session is encrypted using AWS KMS\.' | Out-Null
+        Invoke-Tmux send-keys -t pluginkms 'echo kms-$((6*7))' Enter
+        Wait-Screen pluginkms 'kms-42' | Out-Null
+        # ~. leaves it too: the plugin then exits 0 and the terminal is restored.
+        Invoke-Tmux send-keys -t pluginkms 'sleep 100' Enter
+        Start-Sleep -Milliseconds 300
+        Invoke-Tmux send-keys -t pluginkms Enter
+        Invoke-Tmux send-keys -t pluginkms -l '~.'
+        Wait-Screen pluginkms 'plugin-exit=0 restored=yes' | Out-Null
+        Test-SessionEnded $sessionId $kmsEmulator.Parameters | Should -BeTrue
+    }
+
+    It 'exits with the remote exit code of a command run through the plugin binary' {
+        $null = Start-PluginSession -Name plugincommand -Emulator $emulator -Document 'AWS-StartNonInteractiveCommand' -Parameter @{ command = 'echo ran; exit 4' }
+        Wait-Screen plugincommand 'ran\s+(.|\n)*plugin-exit=4 restored=yes' | Out-Null
     }
 }

@@ -170,3 +170,85 @@ Describe 'Connect-SSMSession (native calls mocked)' {
         Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq 'StartPortForward' }
     }
 }
+
+Describe 'Enter-SSMSession and Connect-SSMSession to a shell (native calls mocked)' {
+    BeforeAll {
+        Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
+        $resolved = [pscustomobject]@{
+            ok   = $true
+            data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
+        }
+        $started = [pscustomobject]@{
+            ok   = $true
+            data = [pscustomobject]@{ SessionId = 'alice-2'; StreamUrl = 'wss://example/v1/data-channel/alice-2'; TokenValue = 'token' }
+        }
+        $ranShell = [pscustomobject]@{
+            ok   = $true
+            data = [pscustomobject]@{ SessionId = 'alice-2'; State = 'Closed'; Message = 'Exiting session with sessionId: alice-2.'; Escaped = $false; ExitCode = 6; AgentVersion = '3.3.3572.0' }
+        }
+        $keys = @{ Region = 'eu-west-3'; AccessKey = 'AKIDTEST'; SecretKey = 'secret' }
+    }
+
+    BeforeEach {
+        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { $started }
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'RunShell' } { $ranShell }
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'TerminateSession' } { [pscustomobject]@{ ok = $true; data = $null } }
+    }
+
+    It 'starts a shell session, attaches it with the escape character, and reports the result and exit code' {
+        $global:LASTEXITCODE = 0
+        $result = Enter-SSMSession -Target i-0123456789abcdef0 -EscapeCharacter '%' -PassThru @keys
+        $result.PSObject.TypeNames[0] | Should -Be 'SSMSession.ShellResult'
+        $result.State | Should -Be 'Closed'
+        $result.ExitCode | Should -Be 6
+        $result.Target | Should -Be 'i-0123456789abcdef0'
+        $global:LASTEXITCODE | Should -Be 6
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter {
+            $Operation -eq 'StartSession' -and -not $Request.Contains('DocumentName') -and $Request.Target -eq 'i-0123456789abcdef0'
+        }
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter {
+            $Operation -eq 'RunShell' -and $Request.EscapeCharacter -eq '%' -and $Request.Session.SessionId -eq 'alice-2' -and
+            $Request.Session.Target -eq 'i-0123456789abcdef0' -and $Request.Session.TokenValue -eq 'token'
+        }
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq 'TerminateSession' }
+    }
+
+    It '-Command starts AWS-StartInteractiveCommand with the command' {
+        Enter-SSMSession i-1 -Command 'top -b' @keys
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter {
+            $Operation -eq 'StartSession' -and $Request.DocumentName -eq 'AWS-StartInteractiveCommand' -and $Request.Parameters.command[0] -eq 'top -b'
+        }
+    }
+
+    It 'refuses a bad escape character, and -Command with a document, before starting anything' {
+        { Enter-SSMSession i-1 -EscapeCharacter 'ab' @keys } | Should -Throw -ErrorId 'SSMSession.InvalidEscapeCharacter,Enter-SSMSession'
+        { Enter-SSMSession i-1 -EscapeCharacter ' ' @keys } | Should -Throw -ErrorId 'SSMSession.InvalidEscapeCharacter,Enter-SSMSession'
+        { Enter-SSMSession i-1 -Command 'x' -DocumentName 'AWS-StartInteractiveCommand' @keys } | Should -Throw -ErrorId 'SSMSession.CommandWithDocument,Enter-SSMSession'
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq 'StartSession' }
+    }
+
+    It 'terminates a session it started when the channel could not be attached' {
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'RunShell' } {
+            [pscustomobject]@{ ok = $false; error = [pscustomobject]@{ kind = 'dataChannel'; code = 'HandshakeTimeout'; message = 'no handshake'; requestId = $null; httpStatus = $null } }
+        }
+        { Enter-SSMSession i-1 @keys } | Should -Throw
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter { $Operation -eq 'TerminateSession' -and $Request.SessionId -eq 'alice-2' }
+    }
+
+    It 'attaches a piped session without starting one, and starts nothing with -WhatIf' {
+        [pscustomobject]@{ SessionId = 'bob-1'; StreamUrl = 'wss://example/v1/data-channel/bob-1'; TokenValue = 't' } | Enter-SSMSession @keys
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq 'StartSession' }
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter { $Operation -eq 'RunShell' -and $Request.Session.SessionId -eq 'bob-1' }
+        Enter-SSMSession i-1 -WhatIf @keys
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq 'StartSession' }
+    }
+
+    It 'Connect-SSMSession -Target without a port document opens a shell; port-only parameters are refused there' {
+        Connect-SSMSession -Target i-1 -KeepSession @keys
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter { $Operation -eq 'RunShell' -and $Request.Session.KeepSession }
+        { Connect-SSMSession -Target i-1 -LocalPortNumber 5 @keys } | Should -Throw -ErrorId 'SSMSession.PortParameterForShell,Connect-SSMSession'
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter { $Operation -eq 'RunShell' }
+    }
+}
