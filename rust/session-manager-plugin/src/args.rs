@@ -41,6 +41,8 @@ pub struct PluginRun {
     pub profile: Option<String>,
     /// The session's target, for the KMS encryption context.
     pub target: Option<String>,
+    /// The session's document, when the request names one.
+    pub document_name: Option<String>,
     /// The SSM endpoint for ResumeSession/TerminateSession, when the caller's client was
     /// an SSM client (ECS Exec passes the ECS endpoint, which is no use for those).
     pub endpoint: Option<String>,
@@ -82,6 +84,22 @@ fn is_ssm_endpoint(endpoint: &str) -> bool {
         .to_ascii_lowercase();
     let first_label = host.split('.').next().unwrap_or_default();
     !matches!(first_label, "ecs" | "ecs-fips")
+}
+
+impl PluginRun {
+    /// Whether the document starts a shell: none (the account's shell preferences), or one
+    /// that is not a known port or command document.
+    pub fn likely_shell(&self) -> bool {
+        !matches!(
+            self.document_name.as_deref(),
+            Some(
+                "AWS-StartPortForwardingSession"
+                    | "AWS-StartPortForwardingSessionToRemoteHost"
+                    | "AWS-StartSSHSession"
+                    | "AWS-StartNonInteractiveCommand"
+            )
+        )
+    }
 }
 
 /// Reads argv (with argv[0]); `environment` looks variables up.
@@ -141,6 +159,11 @@ pub fn parse(
             Some(Value::String(target)) => run.target = Some(target.clone()),
             Some(_) => return Err("The StartSession request's Target is not a string.".into()),
         }
+        if let Some(Value::String(document)) =
+            request.as_object().and_then(|r| member(r, "DocumentName"))
+        {
+            run.document_name = Some(document.clone());
+        }
     }
     run.endpoint = non_empty(args.get(6)).filter(|e| is_ssm_endpoint(e));
     Ok(Invocation::Run(run))
@@ -188,6 +211,10 @@ mod tests {
         assert_eq!(run.region.as_deref(), Some("eu-west-3"));
         assert_eq!(run.profile, None);
         assert_eq!(run.target.as_deref(), Some("i-1"));
+        assert_eq!(
+            run.document_name.as_deref(),
+            Some("AWS-StartPortForwardingSession")
+        );
         assert_eq!(
             run.endpoint.as_deref(),
             Some("https://ssm.eu-west-3.amazonaws.com")

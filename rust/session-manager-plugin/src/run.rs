@@ -28,6 +28,7 @@ fn exit_code_of(code: i32) -> u8 {
 
 pub async fn run(plugin: PluginRun) -> u8 {
     let cache = ClientCache::new();
+    let likely_shell = plugin.likely_shell();
     let call = ChannelCall {
         session_id: plugin.session_id.clone(),
         stream_url: plugin.stream_url,
@@ -42,7 +43,7 @@ pub async fn run(plugin: PluginRun) -> u8 {
         ..Default::default()
     };
     let session_id = plugin.session_id;
-    let (session, started) = match start_any_session(&cache, call).await {
+    let (session, started) = match start_any_session(&cache, call, likely_shell).await {
         Ok(started) => started,
         Err(e) => {
             eprintln!("\nSessionId: {session_id} : {e}\n");

@@ -29,6 +29,9 @@ pub const DEFAULT_WINDOW: usize = 10_000;
 /// side has no room for is left unacknowledged, and the agent sends it again.
 const CHANNEL_DEPTH: usize = 64;
 
+/// The session type of a session the agent started without a handshake (a plain shell).
+pub const NO_HANDSHAKE_SESSION_TYPE: &str = "Standard_Stream";
+
 /// The local side's ends of the engine's channels.
 pub struct LocalChannels {
     /// Payloads to send to the agent, in order.
@@ -149,15 +152,23 @@ pub async fn open_session_with_window(
     timeout: Duration,
     window: usize,
 ) -> Result<OpenedSession, SessionError> {
-    open_session_with(config, timeout, window, None).await
+    open_session_with(config, timeout, window, None, None).await
 }
 
 /// [`open_session_with_window`], able to accept KMS encryption when the agent asks for it.
+///
+/// `quiet_shell_after`: for callers that want a shell. Agents start unencrypted shells
+/// without a handshake and the session type is learnt from their first output; a program
+/// that prints nothing until it reads input (`read`, `cat`, `tail -f` of a quiet file)
+/// would keep such a session from ever opening. After this long with nothing at all from
+/// the agent (which sends its HandshakeRequest first thing when there is one), the session
+/// is taken for a shell.
 pub async fn open_session_with(
     config: &ChannelConfig,
     timeout: Duration,
     window: usize,
     encryption: Option<&Encryption>,
+    quiet_shell_after: Option<Duration>,
 ) -> Result<OpenedSession, SessionError> {
     let connection = connect(config).await?;
     let session_id = crate::port::session_id_of(&config.stream_url).to_owned();
@@ -169,6 +180,7 @@ pub async fn open_session_with(
             window,
             &session_id,
             encryption,
+            quiet_shell_after,
         ),
     )
     .await
@@ -222,8 +234,11 @@ async fn handshake(
     window: usize,
     session_id: &str,
     encryption: Option<&Encryption>,
+    quiet_shell_after: Option<Duration>,
 ) -> Result<OpenedSession, SessionError> {
     let mut cipher: Option<Arc<SessionCipher>> = None;
+    let quiet_deadline = quiet_shell_after.map(|wait| tokio::time::Instant::now() + wait);
+    let mut heard_from_agent = false;
     let mut endpoint = Endpoint::new(Role::Client, window);
     let (to_agent, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
     let (inbound, mut from_agent) = mpsc::channel(CHANNEL_DEPTH);
@@ -238,11 +253,16 @@ async fn handshake(
                 });
             }
             delivered = from_agent.recv() => delivered,
+            _ = tokio::time::sleep_until(quiet_deadline.unwrap_or_else(tokio::time::Instant::now)), if quiet_deadline.is_some() && !heard_from_agent => {
+                tracing::info!("nothing from the agent: taking the session for a quiet shell");
+                return Ok(shell_without_handshake(connection, endpoint, to_agent, from_agent, outbound, inbound));
+            }
         };
         // The engine holds the sender, so the channel cannot close while it runs.
         let Some(delivered) = delivered else {
             return Err(SessionError::ClosedDuringHandshake);
         };
+        heard_from_agent = true;
         match delivered.payload_type {
             PayloadType::HANDSHAKE_REQUEST => {
                 let request: HandshakeRequest =
@@ -329,8 +349,52 @@ async fn handshake(
                     cipher,
                 });
             }
+            // No handshake: agents start plain shells (Standard_Stream, InteractiveCommands
+            // without KMS) by sending their output at once (protocol notes §4.1). As the
+            // plugin does, the first in-order Output makes this a shell session; it is the
+            // first thing the local side reads.
+            PayloadType::OUTPUT if requested.is_none() => {
+                tracing::info!("no handshake: the agent started a shell session");
+                // A fresh channel that starts with this payload, then what is queued behind
+                // it (the engine is not running: nothing else arrives meanwhile).
+                let (replay, replayed) = mpsc::channel(CHANNEL_DEPTH + 1);
+                let _ = replay.try_send(delivered);
+                while let Ok(queued) = from_agent.try_recv() {
+                    let _ = replay.try_send(queued);
+                }
+                return Ok(shell_without_handshake(
+                    connection, endpoint, to_agent, replayed, outbound, replay,
+                ));
+            }
             // Anything else before the handshake completes is not for us yet.
             _ => {}
         }
+    }
+}
+
+/// A session the agent started without a handshake: a plain shell.
+fn shell_without_handshake(
+    connection: Connection,
+    endpoint: Endpoint,
+    to_agent: mpsc::Sender<Payload>,
+    from_agent: mpsc::Receiver<Payload>,
+    outbound: mpsc::Receiver<Payload>,
+    inbound: mpsc::Sender<Payload>,
+) -> OpenedSession {
+    OpenedSession {
+        connection,
+        endpoint,
+        kind: SessionKind::Shell {
+            session_type: NO_HANDSHAKE_SESSION_TYPE.to_owned(),
+            properties: serde_json::Value::Null,
+        },
+        agent_version: Version::parse(""),
+        customer_message: String::new(),
+        local: LocalChannels {
+            to_agent,
+            from_agent,
+        },
+        engine: EngineChannels { outbound, inbound },
+        cipher: None,
     }
 }

@@ -112,8 +112,16 @@ async fn drain_to_end(shell: &mut ShellSession) -> SessionEnd {
 async fn a_shell_runs_what_is_typed_follows_resizes_and_ends_when_it_exits() {
     let emulator = Emulator::start(emulator_config(false)).await.unwrap();
     let (mut shell, started) = open(emulator.url(), None, None).await;
+    // Started without a handshake, as real agents start unencrypted shells: the first
+    // output (the prompt) made it a shell session and is not lost.
     assert_eq!(shell.session_type, "Standard_Stream");
+    assert_eq!(started.agent_version, "unknown");
     assert_eq!(started.customer_message, "");
+    let prompt = tokio::time::timeout(Duration::from_secs(20), shell.output.recv())
+        .await
+        .expect("the prompt comes")
+        .expect("the session runs");
+    assert!(!prompt.is_empty());
 
     shell.input.resize(101, 33).await.unwrap();
     // The sum is computed remotely, so an echo of the typed line cannot satisfy the test.
@@ -168,12 +176,37 @@ async fn an_interactive_command_runs_under_a_terminal_and_ends_the_session() {
         Some("if [ -t 0 ]; then echo on-a-terminal; fi; read line; echo got-$line"),
     )
     .await;
-    assert_eq!(shell.session_type, "InteractiveCommands");
+    // Unencrypted, the agent starts it without a handshake: to the client it is a shell.
+    assert_eq!(shell.session_type, "Standard_Stream");
     read_until(&mut shell, "on-a-terminal").await;
     shell.input.keys(b"hello").await.unwrap();
     // A lone line feed is sent as Enter (CR), which the terminal turns into a line.
     shell.input.keys(b"\n").await.unwrap();
     read_until(&mut shell, "got-hello").await;
+    let end = drain_to_end(&mut shell).await;
+    assert!(exited(&end), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_prints_nothing_until_it_reads_still_opens() {
+    let emulator = Emulator::start(emulator_config(false)).await.unwrap();
+    let opening = std::time::Instant::now();
+    let (mut shell, _) = open(
+        emulator.url(),
+        Some("AWS-StartInteractiveCommand"),
+        Some("read line; echo got-$line-$((1+1))"),
+    )
+    .await;
+    // No handshake and no output: taken for a shell after the quiet wait, not the 20 s
+    // handshake timeout.
+    assert!(
+        opening.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        opening.elapsed()
+    );
+    shell.input.keys(b"quiet\r").await.unwrap();
+    read_until(&mut shell, "got-quiet-2").await;
     let end = drain_to_end(&mut shell).await;
     assert!(exited(&end), "{end:?}");
     emulator.stop().await;

@@ -29,13 +29,18 @@ pub enum AnySession {
     Stream(ShellSession),
 }
 
-/// Opens the channel and starts the session its agent asked for.
+/// Opens the channel and starts the session its agent asked for. `likely_shell`: the
+/// session's document is a shell's (none, or not a known port or command document), so a
+/// silent agent is taken for a shell that has printed nothing yet (see
+/// `ssm_datachannel::session::open_session_with`).
 pub async fn start_any_session(
     cache: &ClientCache,
     call: ChannelCall,
+    likely_shell: bool,
 ) -> Result<(AnySession, ChannelStartOutput), CoreError> {
     let chunking = Chunking::default();
     let mut request = call.channel_request();
+    request.quiet_shell_after = likely_shell.then_some(crate::shell::QUIET_SHELL_AFTER);
     // The window counts messages; port sessions send large ones. Shells and commands send
     // a few small ones, for which this is plenty.
     request.window = (BYTES_IN_FLIGHT / chunking.size).clamp(64, 10_000);

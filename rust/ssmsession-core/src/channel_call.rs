@@ -49,6 +49,7 @@ impl ChannelCall {
             client: &self.client,
             window: DEFAULT_WINDOW,
             kms_target: self.target.as_deref().filter(|t| !t.is_empty()),
+            quiet_shell_after: None,
         }
     }
 }

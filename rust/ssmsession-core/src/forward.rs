@@ -192,6 +192,9 @@ pub(crate) struct ChannelRequest<'a> {
     /// For sessions the agent may encrypt: the session's target (KMS encryption context);
     /// None for port sessions, which are never encrypted.
     pub(crate) kms_target: Option<&'a str>,
+    /// For shells: take a silent agent for a shell started without a handshake after this
+    /// long (see `open_session_with`).
+    pub(crate) quiet_shell_after: Option<Duration>,
 }
 
 /// Checks the request, signs the upgrade with the client's credentials, and runs the
@@ -246,9 +249,15 @@ pub(crate) async fn open_channel(
         provider: Arc::new(crate::kms::KmsKeyProvider::new(kms)),
         target: target.to_owned(),
     });
-    let opened = open_session_with(&config, timeout, request.window, encryption.as_ref())
-        .await
-        .map_err(describe_session_error)?;
+    let opened = open_session_with(
+        &config,
+        timeout,
+        request.window,
+        encryption.as_ref(),
+        request.quiet_shell_after,
+    )
+    .await
+    .map_err(describe_session_error)?;
     let agent_version = opened.agent_version.to_string();
     let customer_message = opened.customer_message.clone();
     let control = ApiControl {
@@ -303,6 +312,7 @@ pub async fn start_port_forward(
             client: &call.client,
             window: (BYTES_IN_FLIGHT / chunking.size).clamp(64, 10_000),
             kms_target: None,
+            quiet_shell_after: None,
         },
     )
     .await?;

@@ -10,6 +10,10 @@ use crate::client::ClientCache;
 use crate::error::CoreError;
 use crate::forward::{data_channel_error, open_channel, stall_timeout};
 
+/// Agents send their HandshakeRequest as soon as the channel opens; silence this long means
+/// a shell started without one that has printed nothing yet.
+pub(crate) const QUIET_SHELL_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Open the data channel of a started shell session.
 pub type ShellCall = ChannelCall;
 
@@ -18,7 +22,9 @@ pub async fn start_shell(
     cache: &ClientCache,
     call: ShellCall,
 ) -> Result<(ShellSession, ChannelStartOutput), CoreError> {
-    let channel = open_channel(cache, call.channel_request()).await?;
+    let mut request = call.channel_request();
+    request.quiet_shell_after = Some(QUIET_SHELL_AFTER);
+    let channel = open_channel(cache, request).await?;
     let options = ShellOptions {
         keep_session: call.keep_session,
         stall_timeout: stall_timeout(call.stall_timeout_ms),

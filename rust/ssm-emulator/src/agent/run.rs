@@ -207,6 +207,14 @@ async fn session_work(
         .kms_key_id
         .clone()
         .filter(|_| action.action_parameters["SessionType"] != "Port");
+    let session_type = action.action_parameters["SessionType"].clone();
+    let interactive = session_type == "Standard_Stream" || session_type == "InteractiveCommands";
+    if interactive && kms_key_id.is_none() {
+        // As the real agent: plain shells start at once, without a handshake (protocol
+        // notes §4.1); the client learns the session type from the first output.
+        let program = shell_program(&action.action_parameters, &state.config.agent.shell);
+        return shell::interactive(to_client, from_client, program, None).await;
+    }
     let mut actions = vec![action.clone()];
     if let Some(key_id) = &kms_key_id {
         actions.push(RequestedClientAction {
@@ -320,17 +328,22 @@ async fn session_work(
             .to_owned();
         command::non_interactive(to_client, from_client, command, cipher).await
     } else {
-        let program = if parameters["SessionType"] == "InteractiveCommands" {
-            shell::Program::Command(
-                parameters["Properties"]["commands"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        } else {
-            shell::Program::Shell(agent.shell.clone())
-        };
+        let program = shell_program(parameters, &agent.shell);
         shell::interactive(to_client, from_client, program, cipher).await
+    }
+}
+
+/// What a shell or interactive command session runs.
+fn shell_program(parameters: &serde_json::Value, shell: &Option<String>) -> shell::Program {
+    if parameters["SessionType"] == "InteractiveCommands" {
+        shell::Program::Command(
+            parameters["Properties"]["commands"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    } else {
+        shell::Program::Shell(shell.clone())
     }
 }
 
