@@ -28,7 +28,7 @@ pub enum Invocation {
     /// `--version`.
     Version,
     /// Run a started session.
-    Run(PluginRun),
+    Run(Box<PluginRun>),
 }
 
 /// A started session and how to reach the service about it.
@@ -166,7 +166,7 @@ pub fn parse(
         }
     }
     run.endpoint = non_empty(args.get(6)).filter(|e| is_ssm_endpoint(e));
-    Ok(Invocation::Run(run))
+    Ok(Invocation::Run(Box::new(run)))
 }
 
 #[cfg(test)]

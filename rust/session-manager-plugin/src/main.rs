@@ -64,7 +64,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            let code = runtime.block_on(run::run(plugin_run));
+            let code = runtime.block_on(run::run(*plugin_run));
             // Background tasks (a key reader blocked on input) must not hold the exit up.
             runtime.shutdown_timeout(std::time::Duration::from_millis(200));
             ExitCode::from(code)

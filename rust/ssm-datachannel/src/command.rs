@@ -180,6 +180,7 @@ pub async fn start_command<C: SessionControl>(
             local,
             engine,
             cipher,
+            closed,
             ..
         } = opened;
         endpoint.set_unacknowledged_limit(options.stall_timeout);
@@ -188,6 +189,7 @@ pub async fn start_command<C: SessionControl>(
         let app = collect(local, cipher, captured.clone(), changed.clone());
         let reconnects = Arc::new(AtomicU64::new(0));
         let driver = Driver {
+            closed,
             connection,
             endpoint,
             engine,

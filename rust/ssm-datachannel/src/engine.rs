@@ -284,6 +284,31 @@ impl Endpoint {
         Ok(())
     }
 
+    /// After the service closed the channel: hands what already arrived in order — the
+    /// held message, then early arrivals that are now next — to `inbound`, waiting for
+    /// room. They were acknowledged (or no longer need to be), so the agent will not send
+    /// them again: without this, the end of a fast command's output could be lost.
+    pub async fn deliver_remaining(&mut self, inbound: &mpsc::Sender<Payload>) {
+        loop {
+            let next = match self.held.take() {
+                Some((message, _ack)) => {
+                    self.incoming.advance();
+                    Some(message)
+                }
+                None => self.incoming.take_ready(),
+            };
+            let Some(message) = next else { return };
+            bump(&self.counters.messages_delivered, 1);
+            let payload = Payload {
+                payload_type: message.payload_type,
+                data: message.payload,
+            };
+            if inbound.send(payload).await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Moves messages until the link is lost, the service closes the channel, the local
     /// side finishes, or the peer stops acknowledging. Payloads from `outbound` are sent in
     /// order (taken only while the window has room); in-order arrivals go to `inbound`. An
@@ -722,5 +747,58 @@ mod tests {
             channel_closed_reason(br#"{"SessionId":"s-2","Output":""}"#),
             "Exiting session with sessionId: s-2."
         );
+    }
+
+    #[tokio::test]
+    async fn what_arrived_before_channel_closed_is_delivered_even_when_the_local_side_was_full() {
+        let (mut link, service) = memory_pair();
+        let mut endpoint = Endpoint::new(Role::Client, 64);
+        let (_to_peer, mut outbound) = mpsc::channel(4);
+        // Room for two: the rest are held or buffered (and acknowledged) in the engine.
+        let (inbound, mut from_peer) = mpsc::channel(2);
+        for sequence in 0..20u32 {
+            let frame = ClientMessage {
+                message_type: MessageType::OutputStreamData,
+                schema_version: SCHEMA_VERSION,
+                created_date: now_ms(),
+                sequence_number: i64::from(sequence),
+                flags: 0,
+                message_id: Uuid::new_v4(),
+                payload_type: PayloadType::OUTPUT,
+                payload: sequence.to_be_bytes().to_vec(),
+            }
+            .encode()
+            .unwrap();
+            service.writer.send_urgent(frame).unwrap();
+        }
+        let closed = ClientMessage {
+            message_type: MessageType::ChannelClosed,
+            schema_version: SCHEMA_VERSION,
+            created_date: now_ms(),
+            sequence_number: 0,
+            flags: 0,
+            message_id: Uuid::new_v4(),
+            payload_type: PayloadType::OUTPUT,
+            payload: br#"{"SessionId":"s-1","Output":""}"#.to_vec(),
+        }
+        .encode()
+        .unwrap();
+        service.writer.send_urgent(closed).unwrap();
+        let end = endpoint.pump(&mut link, &mut outbound, &inbound).await;
+        assert!(matches!(end, PumpEnd::ChannelClosed(_)), "{end:?}");
+        let reader = tokio::spawn(async move {
+            let mut all = Vec::new();
+            while let Some(payload) = from_peer.recv().await {
+                all.push(payload);
+            }
+            all
+        });
+        endpoint.deliver_remaining(&inbound).await;
+        drop(inbound);
+        let delivered = reader.await.unwrap();
+        let expected: Vec<Payload> = (0..20u32)
+            .map(|i| Payload::output(i.to_be_bytes().to_vec()))
+            .collect();
+        assert_eq!(delivered, expected);
     }
 }

@@ -291,6 +291,7 @@ pub async fn start_port_forward<C: SessionControl>(
         mut endpoint,
         local,
         engine,
+        closed,
         ..
     } = opened;
     endpoint.set_unacknowledged_limit(options.stall_timeout);
@@ -306,6 +307,7 @@ pub async fn start_port_forward<C: SessionControl>(
         }
     };
     let driver = Driver {
+        closed,
         connection,
         endpoint,
         engine,
@@ -329,6 +331,9 @@ pub async fn start_port_forward<C: SessionControl>(
 /// the session's local side (`app`, fed through the session's [`LocalChannels`]) until the
 /// session ends or is stopped. Shared by port and command sessions.
 pub(crate) struct Driver<C> {
+    /// The service closed the channel during the handshake: nothing to pump, only the
+    /// queued payloads to hand to the local side.
+    pub(crate) closed: Option<String>,
     pub(crate) connection: Connection,
     pub(crate) endpoint: Endpoint,
     pub(crate) engine: EngineChannels,
@@ -367,6 +372,9 @@ impl<C: SessionControl> Driver<C> {
         let mut local_side = JoinSet::new();
         local_side.spawn(app);
         let outcome = loop {
+            if let Some(reason) = self.closed.take() {
+                break Outcome::End(SessionEnd::Closed(reason));
+            }
             let pumped = tokio::select! {
                 end = self.endpoint.pump(&mut self.connection, &mut self.engine.outbound, &self.engine.inbound) => end,
                 _ = stop.wait_for(|stop| *stop) => break Outcome::StopRequested,
@@ -400,7 +408,11 @@ impl<C: SessionControl> Driver<C> {
             }
         };
         if let (Some(wait), Outcome::End(SessionEnd::Closed(_))) = (self.drain_wait, &outcome) {
-            // Closing the inbound channel lets the local side finish what it was given.
+            // What the engine still holds goes to the local side first (the local side
+            // makes room meanwhile), then closing the inbound channel lets it finish.
+            let _ =
+                tokio::time::timeout(wait, self.endpoint.deliver_remaining(&self.engine.inbound))
+                    .await;
             let (closed, _) = mpsc::channel(1);
             drop(std::mem::replace(&mut self.engine.inbound, closed));
             let _ = tokio::time::timeout(wait, local_side.join_next()).await;

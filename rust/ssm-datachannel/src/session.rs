@@ -60,6 +60,9 @@ pub struct OpenedSession {
     /// Set when the agent asked for KMS encryption: decrypts what it sends (Output, StdErr,
     /// ExitCode) and encrypts the client's Output.
     pub cipher: Option<Arc<SessionCipher>>,
+    /// The service already closed the channel (its reason): what it sent before is queued
+    /// in `local`, and the session ends once that is handled.
+    pub closed: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,23 +242,37 @@ async fn handshake(
     let mut cipher: Option<Arc<SessionCipher>> = None;
     let quiet_deadline = quiet_shell_after.map(|wait| tokio::time::Instant::now() + wait);
     let mut heard_from_agent = false;
+    // Set when the service closed the channel while payloads were still queued for us.
+    let mut closed: Option<String> = None;
     let mut endpoint = Endpoint::new(Role::Client, window);
     let (to_agent, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
     let (inbound, mut from_agent) = mpsc::channel(CHANNEL_DEPTH);
     let mut requested: Option<(SessionKind, Version)> = None;
     loop {
-        let delivered = tokio::select! {
-            end = endpoint.pump(&mut connection, &mut outbound, &inbound) => {
-                return Err(match end {
-                    PumpEnd::ChannelClosed(reason) => SessionError::ChannelClosed(reason),
-                    PumpEnd::Unacknowledged(age) => SessionError::Unacknowledged(age),
-                    PumpEnd::LinkLost(_) | PumpEnd::Finished => SessionError::ClosedDuringHandshake,
-                });
+        let delivered = if let Some(reason) = &closed {
+            // The service closed the channel right behind what it delivered (a command
+            // that ran at once): handle what is queued, then report the close.
+            match from_agent.try_recv() {
+                Ok(payload) => Some(payload),
+                Err(_) => return Err(SessionError::ChannelClosed(reason.clone())),
             }
-            delivered = from_agent.recv() => delivered,
-            _ = tokio::time::sleep_until(quiet_deadline.unwrap_or_else(tokio::time::Instant::now)), if quiet_deadline.is_some() && !heard_from_agent => {
-                tracing::info!("nothing from the agent: taking the session for a quiet shell");
-                return Ok(shell_without_handshake(connection, endpoint, to_agent, from_agent, outbound, inbound));
+        } else {
+            tokio::select! {
+                end = endpoint.pump(&mut connection, &mut outbound, &inbound) => {
+                    match end {
+                        PumpEnd::ChannelClosed(reason) => {
+                            closed = Some(reason);
+                            continue;
+                        }
+                        PumpEnd::Unacknowledged(age) => return Err(SessionError::Unacknowledged(age)),
+                        PumpEnd::LinkLost(_) | PumpEnd::Finished => return Err(SessionError::ClosedDuringHandshake),
+                    }
+                }
+                delivered = from_agent.recv() => delivered,
+                _ = tokio::time::sleep_until(quiet_deadline.unwrap_or_else(tokio::time::Instant::now)), if quiet_deadline.is_some() && !heard_from_agent => {
+                    tracing::info!("nothing from the agent: taking the session for a quiet shell");
+                    return Ok(shell_without_handshake(connection, endpoint, to_agent, from_agent, outbound, inbound, None));
+                }
             }
         };
         // The engine holds the sender, so the channel cannot close while it runs.
@@ -347,6 +364,7 @@ async fn handshake(
                     },
                     engine: EngineChannels { outbound, inbound },
                     cipher,
+                    closed,
                 });
             }
             // No handshake: agents start plain shells (Standard_Stream, InteractiveCommands
@@ -363,7 +381,7 @@ async fn handshake(
                     let _ = replay.try_send(queued);
                 }
                 return Ok(shell_without_handshake(
-                    connection, endpoint, to_agent, replayed, outbound, replay,
+                    connection, endpoint, to_agent, replayed, outbound, replay, closed,
                 ));
             }
             // Anything else before the handshake completes is not for us yet.
@@ -380,6 +398,7 @@ fn shell_without_handshake(
     from_agent: mpsc::Receiver<Payload>,
     outbound: mpsc::Receiver<Payload>,
     inbound: mpsc::Sender<Payload>,
+    closed: Option<String>,
 ) -> OpenedSession {
     OpenedSession {
         connection,
@@ -396,5 +415,6 @@ fn shell_without_handshake(
         },
         engine: EngineChannels { outbound, inbound },
         cipher: None,
+        closed,
     }
 }

@@ -240,6 +240,7 @@ fn relay_session<C: SessionControl>(
         local,
         engine,
         cipher,
+        closed,
         ..
     } = opened;
     endpoint.set_unacknowledged_limit(options.stall_timeout);
@@ -254,6 +255,7 @@ fn relay_session<C: SessionControl>(
     let app = relay(local, cipher, output_tx, exit_code.clone());
     let reconnects = Arc::new(AtomicU64::new(0));
     let driver = Driver {
+        closed,
         connection,
         endpoint,
         engine,

@@ -116,6 +116,33 @@ async fn a_large_output_arrives_whole_and_success_is_zero() {
     emulator.stop().await;
 }
 
+/// A command that ends at once: the service can close the channel right behind
+/// HandshakeComplete, the output and the exit code, while the client is still in its
+/// handshake. Nothing may be lost then (seen as an intermittent "channel closed" failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_ends_during_the_handshake_still_reports_everything() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    for round in 0..30 {
+        let (output, end) = run(
+            emulator.url(),
+            "AWS-StartNonInteractiveCommand",
+            "echo quick; exit 7",
+        )
+        .await;
+        assert_eq!(output.exit_code, Some(7), "round {round}: {end:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "quick\n",
+            "round {round}"
+        );
+        assert!(
+            matches!(end, SessionEnd::Closed(_)),
+            "round {round}: {end:?}"
+        );
+    }
+    emulator.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_port_session_is_not_taken_for_a_command() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
