@@ -275,9 +275,13 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
     }
 
     Context 'errors' {
-        It 'refuses a shell session with a clear error and terminates the session it started' {
-            { Connect-SSMSession -Target i-1 @common } |
+        It 'refuses a piped shell session with a clear error and terminates it' {
+            # (-Target without a port document opens a shell instead: Enter-SSMSession.)
+            $shell = Start-SSMSession -Target i-1 @common
+            { $shell | Connect-SSMSession -AsJob } |
                 Should -Throw -ErrorId 'SSMSession.NotAPortSession,Connect-SSMSession' -ExpectedMessage '*not a port forwarding session*'
+            { Resume-SSMSession -SessionId $shell.SessionId -Force @common } |
+                Should -Throw -ErrorId 'Amazon.SimpleSystemsManagement.Model.DoesNotExistException,Resume-SSMSession'
         }
 
         It 'reports a local port in use as SSMSession.LocalPortUnavailable' {

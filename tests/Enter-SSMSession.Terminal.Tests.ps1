@@ -236,4 +236,28 @@ sleep 600
         $null = Start-PluginSession -Name plugincommand -Emulator $emulator -Document 'AWS-StartNonInteractiveCommand' -Parameter @{ command = 'echo ran; exit 4' }
         Wait-Screen plugincommand 'ran\s+(.|\n)*plugin-exit=4 restored=yes' | Out-Null
     }
+
+    It 'ends the remote shell at the end of standard input instead of waiting (stdin from /dev/null)' {
+        $script = Join-Path $work 'devnull.ps1'
+        $parametersFile = Join-Path $work 'devnull.parameters.json'
+        $emulator.Parameters | ConvertTo-Json | Set-Content -Path $parametersFile
+        @"
+`$ErrorActionPreference = 'Stop'
+`$env:AWS_EC2_METADATA_DISABLED = 'true'
+Import-Module '$manifestPath'
+`$p = @{}
+(Get-Content -Raw '$parametersFile' | ConvertFrom-Json).PSObject.Properties | ForEach-Object { `$p[`$_.Name] = `$_.Value }
+Enter-SSMSession -Target i-0123456789abcdef0 @p -PassThru | ConvertTo-Json | Set-Content '$work/devnull.result.json'
+"@ | Set-Content -Path $script
+        $start = [System.Diagnostics.ProcessStartInfo]::new('sh')
+        $start.ArgumentList.Add('-c')
+        $start.ArgumentList.Add("'$pwsh' -NoProfile -NonInteractive -File '$script' < /dev/null > '$work/devnull.out' 2>&1")
+        $process = [System.Diagnostics.Process]::Start($start)
+        $finished = $process.WaitForExit(30000)
+        if (-not $finished) { $process.Kill($true) }
+        $finished | Should -BeTrue -Because "Enter-SSMSession must not wait for keys that never come: $(Get-Content -Raw "$work/devnull.out" -ErrorAction SilentlyContinue)"
+        $result = Get-Content -Raw "$work/devnull.result.json" | ConvertFrom-Json
+        $result.State | Should -Be 'Closed'
+        $result.Escaped | Should -BeFalse
+    }
 }

@@ -134,7 +134,9 @@ pub async fn attach(
         }
     }
     let end = session.wait().await;
-    // Keys first (its thread stops within one poll slice), then the terminal settings.
+    // Keys first (the task, then its thread, which stops within one poll slice), then the
+    // terminal settings.
+    keys.abort();
     drop(reader);
     drop(raw);
     Ok(Attached {
@@ -158,7 +160,10 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Typed keys → the session, through the escape filter.
+/// Typed keys → the session, through the escape filter. At the end of input (standard
+/// input redirected from a file or /dev/null, or a terminal that hung up) the remote
+/// terminal gets Ctrl+D, its end-of-input character, as ssh's remote shell gets EOF: a
+/// shell then exits instead of waiting for keys that will never come.
 async fn forward_keys(
     mut typed: tokio::sync::mpsc::Receiver<Vec<u8>>,
     input: ShellInput,
@@ -182,7 +187,11 @@ async fn forward_keys(
             return;
         }
     }
+    let _ = input.keys(&[END_OF_INPUT]).await;
 }
+
+/// Ctrl+D: a terminal's end-of-input character.
+const END_OF_INPUT: u8 = 0x04;
 
 fn options_escape(filter: &EscapeFilter) -> u8 {
     filter.escape().unwrap_or(DEFAULT_ESCAPE)
