@@ -111,10 +111,24 @@ pub struct Encryption {
 
 /// The encryption context the agent decrypts the data key with.
 pub fn encryption_context(session_id: &str, target: &str) -> Vec<(String, String)> {
-    vec![
+    encryption_context_with(session_id, target, None)
+}
+
+/// [`encryption_context`], plus `aws:ssm:RandomChallenge` when the agent's anti-replay
+/// challenge was acknowledged.
+pub fn encryption_context_with(
+    session_id: &str,
+    target: &str,
+    challenge: Option<&str>,
+) -> Vec<(String, String)> {
+    let mut context = vec![
         ("aws:ssm:SessionId".to_owned(), session_id.to_owned()),
         ("aws:ssm:TargetId".to_owned(), target.to_owned()),
-    ]
+    ];
+    if let Some(challenge) = challenge {
+        context.push(("aws:ssm:RandomChallenge".to_owned(), challenge.to_owned()));
+    }
+    context
 }
 
 pub fn to_base64(bytes: &[u8]) -> String {

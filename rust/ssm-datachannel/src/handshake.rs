@@ -121,8 +121,23 @@ pub fn requested_kms_key(request: &HandshakeRequest) -> Option<String> {
         })
 }
 
+/// The anti-replay challenge of a KMSEncryption action (newer agents: base64 of 16 random
+/// bytes). A client that acknowledges it puts it in the data key's encryption context as
+/// `aws:ssm:RandomChallenge` (protocol notes §4.3).
+pub fn requested_kms_challenge(request: &HandshakeRequest) -> Option<String> {
+    request
+        .requested_client_actions
+        .iter()
+        .find(|a| a.action_type == "KMSEncryption")
+        .and_then(|a| a.action_parameters["Challenge"].as_str())
+        .filter(|challenge| !challenge.is_empty())
+        .map(str::to_owned)
+}
+
 /// [`respond`], with the outcome of the client's KMS GenerateDataKey for a KMSEncryption
-/// action: the ciphertext blob goes back as `KMSCipherTextKey`; an error fails the action.
+/// action: the ciphertext blob goes back as `KMSCipherTextKey`, with
+/// `ChallengeAcknowledgement` when the agent sent a challenge (the key was generated with
+/// it in the context); an error fails the action.
 pub fn respond_with_key(
     request: &HandshakeRequest,
     client_version: &str,
@@ -155,15 +170,21 @@ pub fn respond_with_key(
                 }
             }
             "KMSEncryption" => match data_key {
-                Some(Ok(blob)) => ProcessedClientAction {
-                    action_type: "KMSEncryption".to_owned(),
-                    action_status: STATUS_SUCCESS,
-                    action_result: Some(serde_json::json!({
+                Some(Ok(blob)) => {
+                    let mut result = serde_json::json!({
                         "KMSCipherTextKey": crate::crypto::to_base64(blob),
                         "KMSCipherTextHash": null,
-                    })),
-                    error: String::new(),
-                },
+                    });
+                    if requested_kms_challenge(request).is_some() {
+                        result["ChallengeAcknowledgement"] = serde_json::Value::Bool(true);
+                    }
+                    ProcessedClientAction {
+                        action_type: "KMSEncryption".to_owned(),
+                        action_status: STATUS_SUCCESS,
+                        action_result: Some(result),
+                        error: String::new(),
+                    }
+                }
                 Some(Err(reason)) => processed("KMSEncryption", STATUS_FAILED, reason.clone()),
                 None => processed(
                     "KMSEncryption",
@@ -347,6 +368,37 @@ mod tests {
             vec![STATUS_SUCCESS, STATUS_UNSUPPORTED, STATUS_UNSUPPORTED]
         );
         assert_eq!(outcome.response.errors.as_ref().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn an_anti_replay_challenge_is_acknowledged_only_when_the_agent_sent_one() {
+        let blob = Ok(vec![1u8, 2, 3]);
+        let with = request(json!([
+            { "ActionType": "SessionType", "ActionParameters": { "SessionType": "Standard_Stream" } },
+            { "ActionType": "KMSEncryption", "ActionParameters": { "KMSKeyId": "alias/x", "Challenge": "c2VjcmV0LWNoYWxsZW5nZQ==" } }
+        ]));
+        assert_eq!(
+            requested_kms_challenge(&with).as_deref(),
+            Some("c2VjcmV0LWNoYWxsZW5nZQ==")
+        );
+        let answered = respond_with_key(&with, "1", Some(&blob));
+        let result = answered.response.processed_client_actions[1]
+            .action_result
+            .clone()
+            .unwrap();
+        assert_eq!(result["ChallengeAcknowledgement"], json!(true));
+        assert_eq!(result["KMSCipherTextKey"], json!("AQID"));
+
+        let without = request(json!([
+            { "ActionType": "KMSEncryption", "ActionParameters": { "KMSKeyId": "alias/x" } }
+        ]));
+        assert_eq!(requested_kms_challenge(&without), None);
+        let answered = respond_with_key(&without, "1", Some(&blob));
+        let result = answered.response.processed_client_actions[0]
+            .action_result
+            .clone()
+            .unwrap();
+        assert!(result.get("ChallengeAcknowledgement").is_none(), "{result}");
     }
 
     #[test]

@@ -8,10 +8,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::crypto::{encryption_context, from_base64, to_base64, Encryption, SessionCipher};
+use crate::crypto::{encryption_context_with, from_base64, to_base64, Encryption, SessionCipher};
 use crate::engine::{Endpoint, Payload, PumpEnd, Role};
 use crate::handshake::{
-    requested_kms_key, respond_with_key, HandshakeComplete, HandshakeRequest, SessionKind, Version,
+    requested_kms_challenge, requested_kms_key, respond_with_key, HandshakeComplete,
+    HandshakeRequest, SessionKind, Version,
 };
 use crate::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
@@ -205,8 +206,9 @@ async fn data_key_for(
     encryption: &Encryption,
     key_id: &str,
     session_id: &str,
+    challenge: Option<&str>,
 ) -> Result<(Vec<u8>, SessionCipher), String> {
-    let context = encryption_context(session_id, &encryption.target);
+    let context = encryption_context_with(session_id, &encryption.target, challenge);
     let key = encryption
         .provider
         .generate_data_key(key_id, context)
@@ -288,13 +290,23 @@ async fn handshake(
                     })?;
                 let data_key = match (requested_kms_key(&request), encryption) {
                     (Some(key_id), Some(encryption)) => {
-                        Some(match data_key_for(encryption, &key_id, session_id).await {
-                            Ok((blob, session_cipher)) => {
-                                cipher = Some(Arc::new(session_cipher));
-                                Ok(blob)
-                            }
-                            Err(reason) => Err(format!("KMS GenerateDataKey failed: {reason}")),
-                        })
+                        let challenge = requested_kms_challenge(&request);
+                        Some(
+                            match data_key_for(
+                                encryption,
+                                &key_id,
+                                session_id,
+                                challenge.as_deref(),
+                            )
+                            .await
+                            {
+                                Ok((blob, session_cipher)) => {
+                                    cipher = Some(Arc::new(session_cipher));
+                                    Ok(blob)
+                                }
+                                Err(reason) => Err(format!("KMS GenerateDataKey failed: {reason}")),
+                            },
+                        )
                     }
                     _ => None,
                 };

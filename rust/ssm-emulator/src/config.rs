@@ -96,6 +96,9 @@ pub struct AgentConfig {
     /// Asks clients for KMS encryption with this key (shell and command sessions; port
     /// sessions are never encrypted), as an agent whose preferences name a KMS key does.
     pub kms_key_id: Option<String>,
+    /// With KMS: send the newer agents' anti-replay challenge and require the client to
+    /// acknowledge it (agent setting `Kms.RequireKMSChallengeResponse`).
+    pub kms_challenge: bool,
     /// The program shell sessions (`Standard_Stream`) run under a pseudo-terminal; None:
     /// `bash` when there is one, else `sh` (`cmd.exe` on Windows).
     pub shell: Option<String>,
@@ -108,6 +111,7 @@ impl Default for AgentConfig {
             faults: Faults::default(),
             resume_wait: Duration::from_secs(60),
             kms_key_id: None,
+            kms_challenge: false,
             shell: None,
         }
     }

@@ -92,6 +92,11 @@ struct Args {
     #[arg(long)]
     kms_key_id: Option<String>,
 
+    /// With --kms-key-id: send newer agents' anti-replay challenge and require clients to
+    /// acknowledge it (aws:ssm:RandomChallenge in the data key's encryption context).
+    #[arg(long)]
+    kms_challenge: bool,
+
     /// Fault injection: this many milliseconds after each data-channel socket opened, the
     /// agent goes silent (reads and discards everything, acknowledges and sends nothing).
     #[arg(long)]
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
                 stall_after: args.fault_stall_after_ms.map(Duration::from_millis),
             },
             kms_key_id: args.kms_key_id.filter(|k| !k.is_empty()),
+            kms_challenge: args.kms_challenge,
             shell: args.shell.filter(|s| !s.is_empty()),
             ..Default::default()
         },

@@ -210,6 +210,29 @@ async fn a_kms_encrypted_session_decrypts_every_stream() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_agents_anti_replay_challenge_is_acknowledged_and_bound_into_the_data_key() {
+    let mut config = kms_emulator_config();
+    // The agent sends a challenge, requires its acknowledgement, and decrypts the data key
+    // with aws:ssm:RandomChallenge in the context: this only works if the client put it
+    // there when it asked KMS for the key.
+    config.agent.kms_challenge = true;
+    let emulator = Emulator::start(config).await.unwrap();
+    let (output, end, message) = run_as(
+        emulator.url(),
+        "AWS-StartNonInteractiveCommand",
+        "echo challenged; exit 2",
+        Some("i-0123456789abcdef0"),
+    )
+    .await
+    .expect("the challenged session starts");
+    assert_eq!(message, "This session is encrypted using AWS KMS.");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "challenged\n");
+    assert_eq!(output.exit_code, Some(2));
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_encryption_context_is_refused_by_the_agent() {
     let emulator = Emulator::start(kms_emulator_config()).await.unwrap();
     let error = run_as(

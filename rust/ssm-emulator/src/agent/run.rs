@@ -216,10 +216,19 @@ async fn session_work(
         return shell::interactive(to_client, from_client, program, None).await;
     }
     let mut actions = vec![action.clone()];
+    // Newer agents' anti-replay challenge: 16 random bytes, base64.
+    let kms_challenge = (kms_key_id.is_some() && state.config.agent.kms_challenge).then(|| {
+        let bytes: Vec<u8> = (0..16).map(|_| rand::random::<u8>()).collect();
+        crypto::to_base64(&bytes)
+    });
     if let Some(key_id) = &kms_key_id {
+        let mut parameters = json!({ "KMSKeyId": key_id });
+        if let Some(challenge) = &kms_challenge {
+            parameters["Challenge"] = json!(challenge);
+        }
         actions.push(RequestedClientAction {
             action_type: "KMSEncryption".into(),
-            action_parameters: json!({ "KMSKeyId": key_id }),
+            action_parameters: parameters,
         });
     }
     let request = HandshakeRequest {
@@ -264,14 +273,25 @@ async fn session_work(
             });
         }
         if kms_key_id.is_some() {
-            let blob = response.as_ref().and_then(|r| {
+            let result = response.as_ref().and_then(|r| {
                 r.processed_client_actions
                     .iter()
                     .find(|a| a.action_type == "KMSEncryption")
-                    .and_then(|a| a.action_result.as_ref())
-                    .and_then(|result| result["KMSCipherTextKey"].as_str())
-                    .and_then(|text| crypto::from_base64(text).ok())
+                    .and_then(|a| a.action_result.clone())
             });
+            let blob = result
+                .as_ref()
+                .and_then(|result| result["KMSCipherTextKey"].as_str())
+                .and_then(|text| crypto::from_base64(text).ok());
+            let acknowledged = result
+                .as_ref()
+                .is_some_and(|result| result["ChallengeAcknowledgement"] == true);
+            if kms_challenge.is_some() && !acknowledged {
+                // As with Kms.RequireKMSChallengeResponse.
+                return WorkEnd::Closed(
+                    "The client did not acknowledge the KMS challenge; this agent requires it. Please update the session manager plugin.".into(),
+                );
+            }
             let Some(blob) = blob else {
                 return WorkEnd::Closed(
                     "The client did not answer the KMS encryption request.".into(),
@@ -281,6 +301,7 @@ async fn session_work(
                 &state,
                 &session,
                 &blob,
+                kms_challenge.as_deref(),
                 &to_client,
                 &mut from_client,
                 deadline,
@@ -357,12 +378,13 @@ async fn encryption(
     state: &AppState,
     session: &Session,
     blob: &[u8],
+    challenge: Option<&str>,
     to_client: &mpsc::Sender<Payload>,
     from_client: &mut mpsc::Receiver<Payload>,
     deadline: tokio::time::Instant,
 ) -> Result<SessionCipher, String> {
     let context: std::collections::BTreeMap<String, String> =
-        crypto::encryption_context(&session.id, &session.target)
+        crypto::encryption_context_with(&session.id, &session.target, challenge)
             .into_iter()
             .collect();
     let (data_key, _) = state.kms.decrypt(blob, &context).map_err(|e| {
