@@ -124,6 +124,7 @@ function Enter-SSMSession {
     #>
     [CmdletBinding(DefaultParameterSetName = 'Target', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('SSMSession.ShellResult')]
+    [Diagnostics.CodeAnalysis.SuppressMessageAttribute('PSAvoidGlobalVars', '', Justification = 'The remote exit code goes to the caller''s $LASTEXITCODE, as a native command''s does.')]
     param(
         [Parameter(Mandatory, ParameterSetName = 'Session', ValueFromPipelineByPropertyName)]
         [ValidateNotNullOrEmpty()]

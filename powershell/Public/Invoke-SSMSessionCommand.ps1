@@ -108,6 +108,7 @@ function Invoke-SSMSessionCommand {
     #>
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
     [OutputType('System.String', 'SSMSession.CommandResult')]
+    [Diagnostics.CodeAnalysis.SuppressMessageAttribute('PSAvoidGlobalVars', '', Justification = 'The remote exit code goes to the caller''s $LASTEXITCODE, as a native command''s does.')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)]
         [Alias('InstanceId')]
