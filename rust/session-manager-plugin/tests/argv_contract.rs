@@ -70,6 +70,21 @@ fn request_json(document: &str) -> String {
     serde_json::json!({ "Target": TARGET, "DocumentName": document }).to_string()
 }
 
+/// argv\[1..] as the AWS CLI passes it: the response (or the variable holding it), region,
+/// operation, an empty profile, the request, the endpoint.
+fn cli_argv(response: &str, document: &str, endpoint: &str) -> Vec<String> {
+    [
+        response,
+        REGION,
+        "StartSession",
+        "",
+        &request_json(document),
+        endpoint,
+    ]
+    .map(str::to_owned)
+    .to_vec()
+}
+
 /// Runs the plugin to its end (on a blocking thread: the emulator runs on this runtime).
 async fn finish(mut command: Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().expect("the plugin runs"))
@@ -130,14 +145,11 @@ async fn a_command_through_the_environment_variable_form_exits_with_the_remote_e
     let mut command = plugin();
     command
         .env("AWS_SSM_START_SESSION_RESPONSE", response.to_string())
-        .args([
+        .args(cli_argv(
             "AWS_SSM_START_SESSION_RESPONSE",
-            REGION,
-            "StartSession",
-            "",
-            &request_json(document),
+            document,
             emulator.url(),
-        ]);
+        ));
     let output = finish(command).await;
     let stdout = text(&output.stdout);
     let stderr = text(&output.stderr);
@@ -180,14 +192,7 @@ async fn a_kms_encrypted_command_with_ecs_exec_camel_case_keys_on_argv() {
         "tokenValue": response["TokenValue"],
     });
     let mut command = plugin();
-    command.args([
-        &camel.to_string(),
-        REGION,
-        "StartSession",
-        "",
-        &request_json(document),
-        emulator.url(),
-    ]);
+    command.args(cli_argv(&camel.to_string(), document, emulator.url()));
     let output = finish(command).await;
     let stdout = text(&output.stdout);
     assert_eq!(
@@ -264,14 +269,7 @@ async fn port_forwarding_prints_the_plugin_lines_carries_bytes_and_ends_on_ctrl_
     let session_id = response["SessionId"].as_str().unwrap().to_owned();
     let (status, printed) = tokio::task::spawn_blocking(move || {
         let mut child = plugin()
-            .args([
-                &response.to_string(),
-                REGION,
-                "StartSession",
-                "",
-                &request_json(document),
-                &url,
-            ])
+            .args(cli_argv(&response.to_string(), document, &url))
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -324,14 +322,7 @@ async fn an_ssh_style_session_is_a_byte_stream_on_standard_input_and_output() {
     let url = emulator.url().to_owned();
     let (status, stdout) = tokio::task::spawn_blocking(move || {
         let mut child = plugin()
-            .args([
-                &response.to_string(),
-                REGION,
-                "StartSession",
-                "",
-                &request_json(document),
-                &url,
-            ])
+            .args(cli_argv(&response.to_string(), document, &url))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

@@ -2,26 +2,16 @@
 //! AWS-StartNonInteractiveCommand, the native client collects what the emulator's agent
 //! runs here — standard output and standard error kept apart, and the exit code.
 
+mod common;
+
+use common::settings;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ssm_datachannel::port::SessionEnd;
-use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
-use ssmsession_core::{ClientCache, ClientSettings, CommandCall, CommandOutput, StartSessionCall};
-
-fn settings(url: &str) -> ClientSettings {
-    let mut environment = BTreeMap::new();
-    environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
-    ClientSettings {
-        region: Some("eu-west-3".into()),
-        endpoint_url: Some(url.into()),
-        access_key: Some(DEFAULT_ACCESS_KEY.into()),
-        secret_key: Some(DEFAULT_SECRET_KEY.into()),
-        environment: Some(environment),
-        max_attempts: Some(1),
-        ..Default::default()
-    }
-}
+use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig};
+use ssmsession_core::{ClientCache, CommandCall, CommandOutput, StartSessionCall};
 
 /// Runs `command` through the emulator and collects everything until the session ends.
 async fn run(url: &str, document: &str, command: &str) -> (CommandOutput, SessionEnd) {

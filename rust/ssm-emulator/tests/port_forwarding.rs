@@ -3,6 +3,10 @@
 //! forwarded connection to a TCP echo server on 127.0.0.1 — multiplexed and basic, with
 //! faults injected, across forced reconnects, and to a refused port.
 
+mod common;
+
+use common::settings;
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -10,29 +14,13 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use ssm_datachannel::port::{PortMode, SessionEnd};
-use ssm_emulator::{
-    AgentConfig, Emulator, EmulatorConfig, Faults, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
-};
+use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, Faults};
 use ssmsession_core::{
     ClientCache, ClientSettings, PortForward, PortForwardCall, PortForwardOutput, SessionCall,
     StartSessionCall,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-fn settings(url: &str) -> ClientSettings {
-    let mut environment = BTreeMap::new();
-    environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
-    ClientSettings {
-        region: Some("eu-west-3".into()),
-        endpoint_url: Some(url.into()),
-        access_key: Some(DEFAULT_ACCESS_KEY.into()),
-        secret_key: Some(DEFAULT_SECRET_KEY.into()),
-        environment: Some(environment),
-        max_attempts: Some(1),
-        ..Default::default()
-    }
-}
 
 /// A TCP echo server on 127.0.0.1; returns its port.
 async fn echo_server() -> u16 {

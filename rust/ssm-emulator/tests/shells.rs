@@ -4,28 +4,18 @@
 //! session end when the shell exits — plain and KMS-encrypted.
 #![cfg(unix)]
 
+mod common;
+
+use common::settings;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ssm_datachannel::port::SessionEnd;
-use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
-use ssmsession_core::{ClientCache, ClientSettings, ShellCall, ShellSession, StartSessionCall};
+use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig};
+use ssmsession_core::{ClientCache, ShellCall, ShellSession, StartSessionCall};
 
 const TARGET: &str = "i-0123456789abcdef0";
-
-fn settings(url: &str) -> ClientSettings {
-    let mut environment = BTreeMap::new();
-    environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
-    ClientSettings {
-        region: Some("eu-west-3".into()),
-        endpoint_url: Some(url.into()),
-        access_key: Some(DEFAULT_ACCESS_KEY.into()),
-        secret_key: Some(DEFAULT_SECRET_KEY.into()),
-        environment: Some(environment),
-        max_attempts: Some(1),
-        ..Default::default()
-    }
-}
 
 fn emulator_config(kms: bool) -> EmulatorConfig {
     EmulatorConfig {

@@ -57,17 +57,21 @@ pub async fn start_any_session(
             format!("Session {}: {e}", call.session_id),
         )
     };
+    // Shells, streams and commands take the same two settings.
+    let shell_options = ShellOptions {
+        keep_session: call.keep_session,
+        stall_timeout: stall,
+    };
     let session = match &channel.opened.kind {
-        kind if is_byte_stream(kind) => {
-            let options = ShellOptions {
-                keep_session: call.keep_session,
-                stall_timeout: stall,
-            };
-            start_byte_stream(channel.opened, channel.config, options, channel.control)
-                .await
-                .map(AnySession::Stream)
-                .map_err(|e| failed(&e))?
-        }
+        kind if is_byte_stream(kind) => start_byte_stream(
+            channel.opened,
+            channel.config,
+            shell_options,
+            channel.control,
+        )
+        .await
+        .map(AnySession::Stream)
+        .map_err(|e| failed(&e))?,
         SessionKind::Port { .. } => {
             let options = PortOptions {
                 chunking,
@@ -89,24 +93,23 @@ pub async fn start_any_session(
         }
         SessionKind::Shell { session_type, .. } if session_type == "NonInteractiveCommands" => {
             let options = CommandOptions {
-                keep_session: call.keep_session,
-                stall_timeout: stall,
+                keep_session: shell_options.keep_session,
+                stall_timeout: shell_options.stall_timeout,
             };
             start_command(channel.opened, channel.config, options, channel.control)
                 .await
                 .map(AnySession::Command)
                 .map_err(|e| failed(&e))?
         }
-        SessionKind::Shell { .. } => {
-            let options = ShellOptions {
-                keep_session: call.keep_session,
-                stall_timeout: stall,
-            };
-            start_shell(channel.opened, channel.config, options, channel.control)
-                .await
-                .map(AnySession::Shell)
-                .map_err(|e| failed(&e))?
-        }
+        SessionKind::Shell { .. } => start_shell(
+            channel.opened,
+            channel.config,
+            shell_options,
+            channel.control,
+        )
+        .await
+        .map(AnySession::Shell)
+        .map_err(|e| failed(&e))?,
     };
     Ok((session, started))
 }
