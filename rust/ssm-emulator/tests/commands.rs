@@ -4,14 +4,13 @@
 
 mod common;
 
-use common::settings;
+use common::started_channel;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ssm_datachannel::port::SessionEnd;
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig};
-use ssmsession_core::{ClientCache, CommandCall, CommandOutput, StartSessionCall};
+use ssmsession_core::{ClientCache, CommandOutput};
 
 /// Runs `command` through the emulator and collects everything until the session ends.
 async fn run(url: &str, document: &str, command: &str) -> (CommandOutput, SessionEnd) {
@@ -30,28 +29,8 @@ async fn run_as(
     target: Option<&str>,
 ) -> Result<(CommandOutput, SessionEnd, String), ssmsession_core::CoreError> {
     let cache = ClientCache::new();
-    let mut parameters = BTreeMap::new();
-    parameters.insert("command".to_owned(), vec![command.to_owned()]);
-    let started = ssmsession_core::start_session(
-        &cache,
-        StartSessionCall {
-            target: Some("i-0123456789abcdef0".into()),
-            document_name: Some(document.into()),
-            parameters: Some(parameters),
-            reason: None,
-            client: settings(url),
-        },
-    )
-    .await
-    .expect("StartSession");
-    let call = CommandCall {
-        session_id: started.session_id.unwrap(),
-        stream_url: started.stream_url.unwrap(),
-        token_value: started.token_value.unwrap(),
-        target: target.map(str::to_owned),
-        client: settings(url),
-        ..Default::default()
-    };
+    let mut call = started_channel(&cache, url, Some(document), Some(command)).await;
+    call.target = target.map(str::to_owned);
     let (running, started) = ssmsession_core::start_command(&cache, call).await?;
     let end = tokio::time::timeout(Duration::from_secs(30), running.wait())
         .await
@@ -137,25 +116,13 @@ async fn a_command_that_ends_during_the_handshake_still_reports_everything() {
 async fn a_port_session_is_not_taken_for_a_command() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let cache = ClientCache::new();
-    let started = ssmsession_core::start_session(
+    let call = started_channel(
         &cache,
-        StartSessionCall {
-            target: Some("i-0123456789abcdef0".into()),
-            document_name: Some("AWS-StartPortForwardingSession".into()),
-            parameters: None,
-            reason: None,
-            client: settings(emulator.url()),
-        },
+        emulator.url(),
+        Some("AWS-StartPortForwardingSession"),
+        None,
     )
-    .await
-    .unwrap();
-    let call = CommandCall {
-        session_id: started.session_id.unwrap(),
-        stream_url: started.stream_url.unwrap(),
-        token_value: started.token_value.unwrap(),
-        client: settings(emulator.url()),
-        ..Default::default()
-    };
+    .await;
     let error = ssmsession_core::start_command(&cache, call)
         .await
         .err()

@@ -6,16 +6,13 @@
 
 mod common;
 
-use common::settings;
+use common::{started_channel, TARGET};
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ssm_datachannel::port::SessionEnd;
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig};
-use ssmsession_core::{ClientCache, ShellCall, ShellSession, StartSessionCall};
-
-const TARGET: &str = "i-0123456789abcdef0";
+use ssmsession_core::{ClientCache, ShellSession};
 
 fn emulator_config(kms: bool) -> EmulatorConfig {
     EmulatorConfig {
@@ -35,31 +32,8 @@ async fn open(
     command: Option<&str>,
 ) -> (ShellSession, ssmsession_core::ChannelStartOutput) {
     let cache = ClientCache::new();
-    let parameters = command.map(|command| {
-        let mut parameters = BTreeMap::new();
-        parameters.insert("command".to_owned(), vec![command.to_owned()]);
-        parameters
-    });
-    let started = ssmsession_core::start_session(
-        &cache,
-        StartSessionCall {
-            target: Some(TARGET.into()),
-            document_name: document.map(str::to_owned),
-            parameters,
-            reason: None,
-            client: settings(url),
-        },
-    )
-    .await
-    .expect("StartSession");
-    let call = ShellCall {
-        session_id: started.session_id.unwrap(),
-        stream_url: started.stream_url.unwrap(),
-        token_value: started.token_value.unwrap(),
-        target: Some(TARGET.into()),
-        client: settings(url),
-        ..Default::default()
-    };
+    let mut call = started_channel(&cache, url, document, command).await;
+    call.target = Some(TARGET.into());
     ssmsession_core::start_shell(&cache, call)
         .await
         .expect("the shell session starts")
@@ -223,25 +197,13 @@ async fn a_kms_encrypted_shell_works_both_ways() {
 async fn a_port_session_is_refused_as_a_shell() {
     let emulator = Emulator::start(emulator_config(false)).await.unwrap();
     let cache = ClientCache::new();
-    let started = ssmsession_core::start_session(
+    let call = started_channel(
         &cache,
-        StartSessionCall {
-            target: Some(TARGET.into()),
-            document_name: Some("AWS-StartPortForwardingSession".into()),
-            parameters: None,
-            reason: None,
-            client: settings(emulator.url()),
-        },
+        emulator.url(),
+        Some("AWS-StartPortForwardingSession"),
+        None,
     )
-    .await
-    .unwrap();
-    let call = ShellCall {
-        session_id: started.session_id.unwrap(),
-        stream_url: started.stream_url.unwrap(),
-        token_value: started.token_value.unwrap(),
-        client: settings(emulator.url()),
-        ..Default::default()
-    };
+    .await;
     let error = ssmsession_core::start_shell(&cache, call)
         .await
         .err()
