@@ -9,6 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 use crate::engine::Payload;
+use crate::inbound::InboundReceiver;
 use crate::message::PayloadType;
 
 /// The reference reads at most this much per message (`StreamDataPayloadSize`).
@@ -152,7 +153,7 @@ impl Pacer {
 /// payload (flags) goes to `control`.
 pub async fn pump_from_channel<W: AsyncWrite + Unpin>(
     mut writer: W,
-    inbound: &mut mpsc::Receiver<Payload>,
+    inbound: &mut InboundReceiver,
     control: &mpsc::UnboundedSender<Payload>,
     counter: &AtomicU64,
 ) -> std::io::Result<()> {
@@ -171,7 +172,7 @@ pub async fn pump_from_channel<W: AsyncWrite + Unpin>(
 pub async fn bridge<S: AsyncRead + AsyncWrite>(
     stream: S,
     outbound: mpsc::Sender<Payload>,
-    mut inbound: mpsc::Receiver<Payload>,
+    mut inbound: InboundReceiver,
     control: mpsc::UnboundedSender<Payload>,
     chunking: Chunking,
     counters: Arc<ByteCounters>,

@@ -12,18 +12,16 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::crypto::SessionCipher;
-use crate::engine::Payload;
+use crate::driver::{Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT};
+use crate::engine::{Payload, Undelivered};
 use crate::handshake::SessionKind;
 use crate::message::PayloadType;
-use crate::port::{Driver, SessionControl, SessionEnd, SessionRun};
 use crate::session::OpenedSession;
 use crate::transport::ChannelConfig;
 
 /// Output held for the caller at most; beyond it the session stops reading (the agent
 /// waits) until the caller takes some.
 pub const OUTPUT_BUFFER_LIMIT: usize = 8 * 1024 * 1024;
-/// How long what arrived before `channel_closed` may take to reach the buffers.
-const DRAIN_WAIT: Duration = Duration::from_secs(2);
 
 /// How to run a command session.
 #[derive(Clone, Debug)]
@@ -150,6 +148,12 @@ impl CommandRun {
     pub async fn wait(&self) -> SessionEnd {
         self.run.wait().await
     }
+
+    /// Output the agent sent and this side acknowledged that never reached the buffers the
+    /// caller takes from (a stop cut it short); final once the session has ended.
+    pub fn undelivered(&self) -> Undelivered {
+        self.run.undelivered()
+    }
 }
 
 /// Starts collecting the command's output in the background.
@@ -170,7 +174,7 @@ pub async fn start_command<C: SessionControl>(
                 SessionKind::Port { .. } => "Port".to_owned(),
             };
             if !options.keep_session {
-                let _ = opened.terminate(Duration::from_secs(3)).await;
+                let _ = opened.terminate(TERMINATE_WAIT).await;
             }
             return Err(CommandError::NotACommandSession(kind));
         }
@@ -197,7 +201,6 @@ pub async fn start_command<C: SessionControl>(
             control,
             keep_session: options.keep_session,
             reconnects: reconnects.clone(),
-            drain_wait: Some(DRAIN_WAIT),
         };
         let run = driver.spawn(app);
         Ok(CommandRun {
@@ -215,7 +218,7 @@ async fn collect(
     cipher: Option<Arc<SessionCipher>>,
     captured: Arc<Mutex<Captured>>,
     changed: Arc<Notify>,
-) {
+) -> LocalEnd {
     // The sender stays open: a closed outbound channel would read as "finished".
     let crate::session::LocalChannels {
         to_agent: _keep_open,
@@ -267,6 +270,7 @@ async fn collect(
         }
         changed.notify_waiters();
     }
+    Ok(())
 }
 
 #[cfg(test)]

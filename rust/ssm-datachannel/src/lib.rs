@@ -13,8 +13,10 @@
 pub mod bridge;
 pub mod command;
 pub mod crypto;
+pub mod driver;
 pub mod engine;
 pub mod handshake;
+pub mod inbound;
 pub mod link;
 pub mod message;
 pub mod payload;

@@ -3,40 +3,40 @@
 //! it, basic (one connection at a time) otherwise — with reconnects through ResumeSession
 //! and a clean end (TerminateSession flag, the API as a fallback).
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::num::NonZeroU64;
+use std::num::{NonZeroU64, NonZeroUsize};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_smux::error::MuxError;
 use async_smux::MuxBuilder;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use crate::bridge::{
     bridge, copy_stream, pump_from_channel, pump_to_channel, ByteCounters, Chunking,
 };
-use crate::engine::{Endpoint, EngineCounters, Payload, PumpEnd, DEFAULT_UNACKNOWLEDGED_LIMIT};
+use crate::driver::{Driver, LocalEnd, TERMINATE_WAIT};
+pub use crate::driver::{ResumeError, Resumed, SessionControl, SessionEnd, SessionRun};
+use crate::engine::{EngineCounters, Payload, Undelivered, DEFAULT_UNACKNOWLEDGED_LIMIT};
 use crate::handshake::{AgentFeatures, SessionKind};
 use crate::message::PayloadType;
 use crate::payload::Flag;
-use crate::session::{EngineChannels, LocalChannels, OpenedSession};
-use crate::transport::{connect, ChannelConfig, Connection, Signing};
+use crate::session::{LocalChannels, OpenedSession};
+use crate::transport::ChannelConfig;
 
 /// Bytes buffered between the smux client and the channel.
 const MUX_PIPE_BUFFER: usize = 512 * 1024;
-/// How long a stop waits for the agent to acknowledge the TerminateSession flag before
-/// the TerminateSession API is called instead.
-const TERMINATE_WAIT: Duration = Duration::from_secs(3);
-/// Reconnect attempts after a lost socket (the reference retryer: 5 retries, 100–200 ms
-/// doubling up to 5 s).
-const RECONNECT_ATTEMPTS: u32 = 5;
-const RECONNECT_FIRST_DELAY: Duration = Duration::from_millis(150);
-const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(5);
+/// smux frames received and not yet read by local connections, at most (session-wide, as
+/// smux v1 has no per-stream flow control); each is at most 64 KiB, so this bounds the
+/// multiplexer's receive side at 4 MiB — the reference's own receive buffer size.
+const MUX_RX_FRAMES: usize = 64;
+/// smux frames queued per stream for sending, at most.
+const MUX_TX_FRAMES: usize = 64;
 
 /// The plugin prints this when the agent reports ConnectToPortError.
 pub const CONNECT_TO_PORT_ERROR: &str =
@@ -76,25 +76,6 @@ impl Default for PortOptions {
             stall_timeout: DEFAULT_UNACKNOWLEDGED_LIMIT,
         }
     }
-}
-
-/// What ResumeSession gave for reopening the channel.
-#[derive(Clone)]
-pub struct Resumed {
-    pub token_value: String,
-    /// Newer services return a fresh URL (new `cell-number`); None keeps the old one.
-    pub stream_url: Option<String>,
-    /// Fresh signing credentials, when the caller has newer ones.
-    pub signing: Option<Signing>,
-}
-
-/// The SSM API calls a running session needs, provided by the caller (this crate does not
-/// talk to the SSM API).
-pub trait SessionControl: Send + Sync + 'static {
-    /// ResumeSession. `Ok(None)` when the service returned no token: the session timed out.
-    fn resume(&self) -> impl Future<Output = Result<Option<Resumed>, String>> + Send;
-    /// The TerminateSession API.
-    fn terminate(&self) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// Live figures of a port session.
@@ -142,52 +123,6 @@ impl PortStats {
     }
 }
 
-/// How a port session ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "State", content = "Message")]
-pub enum SessionEnd {
-    /// The service closed the channel; the text is its reason as the plugin prints it.
-    Closed(String),
-    /// Stopped from this side; the session was terminated unless it was to be kept.
-    Stopped,
-    /// Given up: the reason.
-    Failed(String),
-}
-
-/// A session running in the background ([`Driver::spawn`]): stop it, read or await its end.
-/// Port forwards and commands both hold one.
-pub struct SessionRun {
-    stop: watch::Sender<bool>,
-    ended: watch::Receiver<Option<SessionEnd>>,
-}
-
-impl SessionRun {
-    /// Asks the session to stop; [`SessionRun::wait`] tells when it has.
-    pub fn stop(&self) {
-        let _ = self.stop.send(true);
-    }
-
-    /// How it ended, once it has.
-    pub fn end(&self) -> Option<SessionEnd> {
-        self.ended.borrow().clone()
-    }
-
-    /// Waits for the end.
-    pub async fn wait(&self) -> SessionEnd {
-        let mut ended = self.ended.clone();
-        let result = ended.wait_for(Option::is_some).await;
-        match result {
-            Ok(end) => end.clone().unwrap_or(SessionEnd::Stopped),
-            Err(_) => SessionEnd::Failed("the session task ended unexpectedly".into()),
-        }
-    }
-
-    /// A receiver that sees the end (for waiting next to other things).
-    pub(crate) fn ended(&self) -> watch::Receiver<Option<SessionEnd>> {
-        self.ended.clone()
-    }
-}
-
 /// A running port session.
 pub struct PortForward {
     pub local_addr: SocketAddr,
@@ -210,6 +145,12 @@ impl PortForward {
     /// Waits for the end.
     pub async fn wait(&self) -> SessionEnd {
         self.run.wait().await
+    }
+
+    /// Bytes from the agent that were acknowledged but never reached a local connection
+    /// (a stop cut them short); final once the forward has ended.
+    pub fn undelivered(&self) -> Undelivered {
+        self.run.undelivered()
     }
 }
 
@@ -315,8 +256,6 @@ pub async fn start_port_forward<C: SessionControl>(
         control,
         keep_session: options.keep_session,
         reconnects: stats.reconnects.clone(),
-        // The listener never finishes by itself: nothing to wait for at the end.
-        drain_wait: None,
     };
     let run = driver.spawn(app);
     Ok(PortForward {
@@ -325,193 +264,6 @@ pub async fn start_port_forward<C: SessionControl>(
         stats,
         run,
     })
-}
-
-/// Owns the socket and the sequencing state; replaces the socket when it is lost. Runs
-/// the session's local side (`app`, fed through the session's [`LocalChannels`]) until the
-/// session ends or is stopped. Shared by port and command sessions.
-pub(crate) struct Driver<C> {
-    /// The service closed the channel during the handshake: nothing to pump, only the
-    /// queued payloads to hand to the local side.
-    pub(crate) closed: Option<String>,
-    pub(crate) connection: Connection,
-    pub(crate) endpoint: Endpoint,
-    pub(crate) engine: EngineChannels,
-    pub(crate) config: ChannelConfig,
-    pub(crate) control: C,
-    pub(crate) keep_session: bool,
-    pub(crate) reconnects: Arc<AtomicU64>,
-    /// When the service closes the channel, how long the local side may take to finish
-    /// what was delivered before it (None: stop it at once).
-    pub(crate) drain_wait: Option<Duration>,
-}
-
-enum Outcome {
-    End(SessionEnd),
-    StopRequested,
-}
-
-impl<C: SessionControl> Driver<C> {
-    /// Runs in the background.
-    pub(crate) fn spawn(self, app: impl Future<Output = ()> + Send + 'static) -> SessionRun {
-        let (stop, stop_rx) = watch::channel(false);
-        let (ended_tx, ended) = watch::channel(None);
-        tokio::spawn(async move {
-            let end = self.run(app, stop_rx).await;
-            let _ = ended_tx.send(Some(end));
-        });
-        SessionRun { stop, ended }
-    }
-
-    async fn run(
-        mut self,
-        app: impl Future<Output = ()> + Send + 'static,
-        mut stop: watch::Receiver<bool>,
-    ) -> SessionEnd {
-        // Dropping the set aborts the local side: listener, connections, smux.
-        let mut local_side = JoinSet::new();
-        local_side.spawn(app);
-        let outcome = loop {
-            if let Some(reason) = self.closed.take() {
-                break Outcome::End(SessionEnd::Closed(reason));
-            }
-            let pumped = tokio::select! {
-                end = self.endpoint.pump(&mut self.connection, &mut self.engine.outbound, &self.engine.inbound) => end,
-                _ = stop.wait_for(|stop| *stop) => break Outcome::StopRequested,
-            };
-            tracing::debug!(end = ?pumped, unacknowledged = self.endpoint.unacknowledged(), "the channel pump ended");
-            match pumped {
-                PumpEnd::ChannelClosed(reason) => break Outcome::End(SessionEnd::Closed(reason)),
-                // The local side never closes its channel on its own; treat it as a stop.
-                PumpEnd::Finished => break Outcome::StopRequested,
-                PumpEnd::Unacknowledged(age) => {
-                    break Outcome::End(SessionEnd::Failed(format!(
-                        "The agent did not acknowledge data for {} s; the session was given up.",
-                        age.as_secs()
-                    )))
-                }
-                PumpEnd::LinkLost(_) => match self.reconnect().await {
-                    Ok(Some(connection)) => {
-                        self.connection = connection;
-                        self.reconnects.fetch_add(1, Ordering::Relaxed);
-                        // A failure here is another lost link, handled on the next round.
-                        let _ = self.endpoint.resend_all(&mut self.connection).await;
-                    }
-                    Ok(None) => {
-                        break Outcome::End(SessionEnd::Closed(format!(
-                            "Session: {} timed out.",
-                            session_id_of(&self.config.stream_url)
-                        )))
-                    }
-                    Err(reason) => break Outcome::End(SessionEnd::Failed(reason)),
-                },
-            }
-        };
-        if let (Some(wait), Outcome::End(SessionEnd::Closed(_))) = (self.drain_wait, &outcome) {
-            // What the engine still holds goes to the local side first (the local side
-            // makes room meanwhile), then closing the inbound channel lets it finish.
-            let _ =
-                tokio::time::timeout(wait, self.endpoint.deliver_remaining(&self.engine.inbound))
-                    .await;
-            let (closed, _) = mpsc::channel(1);
-            drop(std::mem::replace(&mut self.engine.inbound, closed));
-            let _ = tokio::time::timeout(wait, local_side.join_next()).await;
-        }
-        drop(local_side);
-        match outcome {
-            Outcome::End(SessionEnd::Failed(reason)) => {
-                if !self.keep_session {
-                    let _ = self.control.terminate().await;
-                }
-                SessionEnd::Failed(reason)
-            }
-            Outcome::End(end) => end,
-            Outcome::StopRequested => {
-                tracing::info!(
-                    keep_session = self.keep_session,
-                    "stopping the port forward"
-                );
-                if !self.keep_session && !self.terminate_in_band().await {
-                    tracing::info!("the TerminateSession flag was not confirmed; calling the API");
-                    if let Err(reason) = self.control.terminate().await {
-                        return SessionEnd::Failed(format!(
-                            "The session could not be terminated: {reason}"
-                        ));
-                    }
-                }
-                SessionEnd::Stopped
-            }
-        }
-    }
-
-    /// Sends the TerminateSession flag and waits for the service's `channel_closed` (the
-    /// agent has ended the session then). True when the session is known to end: closed,
-    /// or the flag acknowledged and the socket closed or silent; false when the flag could
-    /// not be delivered (then the API is used).
-    async fn terminate_in_band(&mut self) -> bool {
-        let flag = Payload {
-            payload_type: PayloadType::FLAG,
-            data: Flag::TerminateSession.to_payload(),
-        };
-        if self
-            .endpoint
-            .send(&mut self.connection, flag)
-            .await
-            .is_err()
-        {
-            return false;
-        }
-        // An outbound channel that stays open: the pump runs until channel_closed, the
-        // socket's end or the timeout, not merely until everything is acknowledged.
-        let (_open, mut idle) = mpsc::channel::<Payload>(1);
-        let pumped = tokio::time::timeout(
-            TERMINATE_WAIT,
-            self.endpoint
-                .pump(&mut self.connection, &mut idle, &self.engine.inbound),
-        )
-        .await;
-        match pumped {
-            Ok(PumpEnd::ChannelClosed(_)) => true,
-            _ => self.endpoint.unacknowledged() == 0,
-        }
-    }
-
-    /// ResumeSession, then a new socket with the new token; retried with backoff.
-    async fn reconnect(&mut self) -> Result<Option<Connection>, String> {
-        let mut delay = RECONNECT_FIRST_DELAY;
-        let mut last_error = String::new();
-        for attempt in 0..=RECONNECT_ATTEMPTS {
-            tracing::warn!(attempt, "the data channel was lost; resuming the session");
-            match self.control.resume().await {
-                Ok(None) => return Ok(None),
-                Ok(Some(resumed)) => {
-                    self.config.token_value = resumed.token_value;
-                    if let Some(url) = resumed.stream_url.filter(|u| !u.is_empty()) {
-                        self.config.stream_url = url;
-                    }
-                    if let Some(signing) = resumed.signing {
-                        self.config.signing = Some(signing);
-                    }
-                    match connect(&self.config).await {
-                        Ok(connection) => return Ok(Some(connection)),
-                        Err(e) => last_error = format!("could not reopen the data channel: {e}"),
-                    }
-                }
-                Err(e) => last_error = format!("ResumeSession failed: {e}"),
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(RECONNECT_MAX_DELAY);
-        }
-        Err(format!(
-            "The connection to the session was lost and could not be resumed: {last_error}"
-        ))
-    }
-}
-
-/// The session id is the last path segment of the stream URL.
-pub(crate) fn session_id_of(stream_url: &str) -> &str {
-    let path = stream_url.split('?').next().unwrap_or_default();
-    path.rsplit('/').next().unwrap_or_default()
 }
 
 /// Counts a local connection while it lives.
@@ -548,19 +300,26 @@ async fn run_multiplexed(
     chunking: Chunking,
     stats: Arc<PortStats>,
     keepalive: bool,
-) {
-    let mut tasks = JoinSet::new();
+) -> LocalEnd {
+    // Dropping the set aborts the helpers when this returns.
+    let mut helpers = JoinSet::new();
     let (engine_side, mux_side) = tokio::io::duplex(MUX_PIPE_BUFFER);
     let (control, flags) = mpsc::unbounded_channel();
-    tasks.spawn(bridge(
-        engine_side,
-        local.to_agent,
-        local.from_agent,
-        control,
-        chunking,
-        stats.bytes.clone(),
-    ));
-    tasks.spawn(watch_flags(flags, stats.clone()));
+    let (channel_end_tx, mut channel_end) = tokio::sync::oneshot::channel::<()>();
+    let bytes = stats.bytes.clone();
+    helpers.spawn(async move {
+        bridge(
+            engine_side,
+            local.to_agent,
+            local.from_agent,
+            control,
+            chunking,
+            bytes,
+        )
+        .await;
+        let _ = channel_end_tx.send(());
+    });
+    helpers.spawn(watch_flags(flags, stats.clone()));
     let mut builder = MuxBuilder::client();
     if keepalive {
         // Agents up to 3.1.1511.0 keep smux keep-alive on; so must we (10 s / 30 s).
@@ -570,28 +329,66 @@ async fn run_multiplexed(
                 .with_keep_alive_timeout(timeout);
         }
     }
+    if let (Some(rx), Some(tx)) = (
+        NonZeroUsize::new(MUX_RX_FRAMES),
+        NonZeroUsize::new(MUX_TX_FRAMES),
+    ) {
+        builder.with_max_rx_queue(rx).with_max_tx_queue(tx);
+    }
     let (connector, _acceptor, worker) = builder.with_connection(mux_side).build();
-    tasks.spawn(async move {
-        let _ = worker.await;
+    let (worker_end_tx, mut worker_end) = tokio::sync::oneshot::channel();
+    helpers.spawn(async move {
+        let _ = worker_end_tx.send(worker.await);
     });
-    loop {
-        let Ok((tcp, _)) = listener.accept().await else {
-            // Out of descriptors and the like: wait instead of spinning.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        };
-        let _ = tcp.set_nodelay(true);
-        let Ok(stream) = connector.connect() else {
-            // The multiplexer is gone (the channel ended): nothing more can be forwarded.
-            return;
-        };
-        let active = ActiveConnection::new(stats.clone());
-        tasks.spawn(async move {
-            let _active = active;
-            let mut tcp = tcp;
-            let mut stream = stream;
-            copy_stream(&mut tcp, &mut stream).await;
-        });
+    let mut connections = JoinSet::new();
+    let result = loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else {
+                    // Out of descriptors and the like: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let _ = tcp.set_nodelay(true);
+                let Ok(stream) = connector.connect() else {
+                    // The multiplexer is gone; its end is reported next.
+                    continue;
+                };
+                let active = ActiveConnection::new(stats.clone());
+                connections.spawn(async move {
+                    let _active = active;
+                    let mut tcp = tcp;
+                    let mut stream = stream;
+                    copy_stream(&mut tcp, &mut stream).await;
+                });
+            }
+            ended = &mut worker_end => break multiplexer_end(ended.ok()),
+            // The bridge ends when the channel closes (the session ended: what arrived is in
+            // the multiplexer) or when the multiplexer failed, whose error then follows.
+            _ = &mut channel_end => {
+                let ended = tokio::time::timeout(Duration::from_millis(200), &mut worker_end).await;
+                break match ended {
+                    Ok(Ok(result)) => multiplexer_end(Some(result)),
+                    _ => Ok(()),
+                };
+            }
+        }
+    };
+    drop(listener);
+    // What arrived before the end reaches the connections before they close.
+    while connections.join_next().await.is_some() {}
+    result
+}
+
+/// What the multiplexer's end means: an error other than its connection's end is the
+/// agent's doing.
+fn multiplexer_end(result: Option<Result<(), MuxError>>) -> LocalEnd {
+    match result {
+        Some(Err(MuxError::ConnectionClosed)) | Some(Ok(())) | None => Ok(()),
+        Some(Err(MuxError::IoError(_))) => Ok(()),
+        Some(Err(e)) => Err(format!(
+            "The agent sent port forwarding data the multiplexer (smux) could not read ({e}); the session was given up."
+        )),
     }
 }
 
@@ -600,41 +397,72 @@ async fn run_basic(
     mut local: LocalChannels,
     chunking: Chunking,
     stats: Arc<PortStats>,
-) {
+) -> LocalEnd {
     let (control, flags) = mpsc::unbounded_channel();
-    let mut tasks = JoinSet::new();
-    tasks.spawn(watch_flags(flags, stats.clone()));
+    let mut helpers = JoinSet::new();
+    helpers.spawn(watch_flags(flags, stats.clone()));
+    // Bytes the target sent before any local connection (a server's banner): kept for the
+    // first connection, as the plugin leaves them to the agent's retransmission.
+    let mut early: Option<Payload> = None;
     loop {
-        let Ok((tcp, _)) = listener.accept().await else {
+        let accepted = if early.is_some() {
+            tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = local.from_agent.sender_gone() => return Ok(()),
+            }
+        } else {
+            tokio::select! {
+                accepted = listener.accept() => accepted,
+                payload = local.from_agent.recv() => {
+                    match payload {
+                        None => return Ok(()),
+                        Some(payload) if payload.payload_type == PayloadType::OUTPUT => early = Some(payload),
+                        Some(other) => {
+                            let _ = control.send(other);
+                        }
+                    }
+                    continue;
+                }
+            }
+        };
+        let Ok((tcp, _)) = accepted else {
             // Out of descriptors and the like: wait instead of spinning.
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
         let _ = tcp.set_nodelay(true);
+        if let Some(payload) = early.take() {
+            local.from_agent.put_back(payload);
+        }
         let active = ActiveConnection::new(stats.clone());
-        serve_basic(tcp, &mut local, &control, chunking, &stats.bytes).await;
+        let channel_ended = serve_basic(tcp, &mut local, &control, chunking, &stats.bytes).await;
         drop(active);
+        if channel_ended {
+            return Ok(());
+        }
         // The agent closes its side and dials again on the next data.
         let disconnect = Payload {
             payload_type: PayloadType::FLAG,
             data: Flag::DisconnectToPort.to_payload(),
         };
         if local.to_agent.send(disconnect).await.is_err() {
-            return;
+            return Ok(());
         }
     }
 }
 
+/// One local connection of a basic session; true when the channel ended (everything that
+/// arrived was written to the connection first).
 async fn serve_basic(
     tcp: TcpStream,
     local: &mut LocalChannels,
     control: &mpsc::UnboundedSender<Payload>,
     chunking: Chunking,
     bytes: &ByteCounters,
-) {
+) -> bool {
     let (reader, writer) = tcp.into_split();
     tokio::select! {
-        _ = pump_to_channel(reader, &local.to_agent, chunking, &bytes.sent) => {}
-        _ = pump_from_channel(writer, &mut local.from_agent, control, &bytes.received) => {}
+        _ = pump_to_channel(reader, &local.to_agent, chunking, &bytes.sent) => false,
+        written = pump_from_channel(writer, &mut local.from_agent, control, &bytes.received) => written.is_ok(),
     }
 }

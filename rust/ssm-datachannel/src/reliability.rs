@@ -8,9 +8,9 @@
 //!   together with buffering; messages stay until acknowledged; a full window pushes back
 //!   on the sender instead of silently evicting the oldest unacknowledged message (the
 //!   reference plugin's stall risk).
-//! - [`Reorder`]: in-order delivery with a bounded buffer for early arrivals and the
-//!   reference's "not ready" rule (an in-order message the handler cannot take yet is
-//!   neither acknowledged nor counted, so the peer sends it again).
+//! - [`Reorder`]: in-order delivery with a buffer for early arrivals (and for the expected
+//!   message while the receiver has no room), bounded in bytes and entries, so that what
+//!   is acknowledged is always held somewhere bounded until it is handed over.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -23,8 +23,10 @@ pub const INITIAL_SRTT: Duration = Duration::from_millis(100);
 pub const MAX_RTO: Duration = Duration::from_secs(1);
 /// Lower bound of the variance term.
 pub const CLOCK_GRANULARITY: Duration = Duration::from_millis(10);
-/// Messages held for retransmission, and early arrivals held for reordering, at most.
+/// Messages held for retransmission, and arrivals held for reordering, at most.
 pub const DEFAULT_CAPACITY: usize = 10_000;
+/// Bytes of arrivals held for reordering at most (beyond the one expected message).
+pub const REORDER_BYTES: usize = 2 * 1024 * 1024;
 
 /// The adaptive retransmission timeout (RFC 6298 shape, reference constants).
 #[derive(Clone, Debug, PartialEq)]
@@ -154,6 +156,24 @@ impl<M> OutgoingWindow<M> {
             .collect()
     }
 
+    /// The oldest unacknowledged message if its timeout has passed, marked as sent again
+    /// now: the reference agent's retransmission, which looks at nothing else.
+    pub fn due_oldest(&mut self, now: Instant) -> Option<&M> {
+        let rto = self.timer.rto();
+        let oldest = self.pending.front_mut()?;
+        if now.saturating_duration_since(oldest.last_sent) < rto {
+            return None;
+        }
+        oldest.last_sent = now;
+        oldest.attempts += 1;
+        Some(&oldest.message)
+    }
+
+    /// When the oldest unacknowledged message was first sent.
+    pub fn oldest_first_sent(&self) -> Option<Instant> {
+        self.pending.front().map(|p| p.first_sent)
+    }
+
     /// How long the oldest unacknowledged message has waited since it was first sent.
     pub fn oldest_age(&self, now: Instant) -> Option<Duration> {
         self.pending
@@ -193,34 +213,39 @@ impl<M> OutgoingWindow<M> {
     }
 }
 
-/// What to do with an arriving sequenced message.
+/// What became of an arriving sequenced message.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Arrival<T> {
-    /// The expected message: process it, then [`Reorder::commit`] and acknowledge — or,
-    /// if it cannot be taken yet, neither (the peer will send it again).
-    InOrder(T),
-    /// Early: kept for later. Acknowledge it.
-    Buffered,
-    /// Seen before: drop it (acknowledging again is harmless).
+    /// Kept until it can be handed over in order: acknowledge it.
+    Stored,
+    /// Seen before (handed over, or kept): drop it; acknowledging it again is harmless and
+    /// helps when the first acknowledgement was lost.
     Duplicate,
-    /// Early, and no room to keep it: drop it without acknowledging.
-    Dropped,
+    /// Early, and the buffer has no room for it: it comes back, unacknowledged.
+    NoRoom(T),
 }
 
-/// In-order delivery of sequenced messages.
+/// In-order delivery of sequenced messages, holding early arrivals — and the expected
+/// message while the receiver has no room for it — in a buffer bounded in bytes and in
+/// entries. The expected message is always taken (it is what lets the buffer drain), so
+/// the buffer holds at most its byte limit plus one message.
 #[derive(Debug)]
 pub struct Reorder<T> {
     expected: i64,
-    early: BTreeMap<i64, T>,
-    capacity: usize,
+    held: BTreeMap<i64, (T, usize)>,
+    bytes: usize,
+    byte_limit: usize,
+    count_limit: usize,
 }
 
 impl<T> Reorder<T> {
-    pub fn new(capacity: usize) -> Self {
+    pub fn new(byte_limit: usize, count_limit: usize) -> Self {
         Self {
             expected: 0,
-            early: BTreeMap::new(),
-            capacity,
+            held: BTreeMap::new(),
+            bytes: 0,
+            byte_limit,
+            count_limit: count_limit.max(1),
         }
     }
 
@@ -228,48 +253,74 @@ impl<T> Reorder<T> {
         self.expected
     }
 
-    pub fn offer(&mut self, sequence: i64, item: T) -> Arrival<T> {
-        if sequence == self.expected {
-            Arrival::InOrder(item)
-        } else if sequence < self.expected || self.early.contains_key(&sequence) {
-            Arrival::Duplicate
-        } else if self.early.len() < self.capacity {
-            self.early.insert(sequence, item);
-            Arrival::Buffered
-        } else {
-            Arrival::Dropped
+    /// Offers an arrival costing `size` bytes.
+    pub fn offer(&mut self, sequence: i64, item: T, size: usize) -> Arrival<T> {
+        if sequence < self.expected || self.held.contains_key(&sequence) {
+            return Arrival::Duplicate;
         }
+        if sequence != self.expected && !self.has_room(size) {
+            return Arrival::NoRoom(item);
+        }
+        self.held.insert(sequence, (item, size));
+        self.bytes += size;
+        Arrival::Stored
     }
 
-    /// The expected message was processed: expect the next one, and hand it out at once if
-    /// it arrived early (process it, then commit again).
-    pub fn commit(&mut self) -> Option<T> {
-        self.expected += 1;
-        self.early.remove(&self.expected)
+    /// Whether an early arrival of `size` bytes would be kept.
+    pub fn has_room(&self, size: usize) -> bool {
+        self.held.len() < self.count_limit && self.bytes + size <= self.byte_limit
     }
 
-    /// The expected message was processed: expect the next one. Early arrivals stay
-    /// buffered until [`Reorder::take_ready`] asks for them, so a receiver that runs out of
-    /// room can stop draining without losing anything already acknowledged.
+    /// The expected message was handed over without being stored (the fast path): expect
+    /// the next one.
     pub fn advance(&mut self) {
         self.expected += 1;
     }
 
-    /// Whether the expected message arrived early and waits in the buffer.
+    /// Whether the expected message is held, waiting to be handed over.
     pub fn has_ready(&self) -> bool {
-        self.early.contains_key(&self.expected)
+        self.held.contains_key(&self.expected)
     }
 
-    /// The expected message if it arrived early; taking it counts as processing it.
+    /// The expected message, when it is held.
+    pub fn peek_ready(&self) -> Option<&T> {
+        self.held.get(&self.expected).map(|(item, _)| item)
+    }
+
+    /// The size of the expected message, when it is held.
+    pub fn ready_size(&self) -> Option<usize> {
+        self.held.get(&self.expected).map(|(_, size)| *size)
+    }
+
+    /// The expected message if it is held; taking it counts as handing it over.
     pub fn take_ready(&mut self) -> Option<T> {
-        let item = self.early.remove(&self.expected)?;
+        let (item, size) = self.held.remove(&self.expected)?;
+        self.bytes -= size;
         self.expected += 1;
         Some(item)
     }
 
-    /// Early arrivals held.
-    pub fn buffered(&self) -> usize {
-        self.early.len()
+    /// Messages held (early arrivals, and the expected one waiting for room).
+    pub fn len(&self) -> usize {
+        self.held.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Bytes held, as their sizes were given.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Drops everything held (a session that ended with a gap: what lies beyond it can
+    /// never be handed over in order); returns the messages and bytes dropped.
+    pub fn clear(&mut self) -> (usize, usize) {
+        let dropped = (self.held.len(), self.bytes);
+        self.held.clear();
+        self.bytes = 0;
+        dropped
     }
 }
 
@@ -355,30 +406,50 @@ mod tests {
     }
 
     #[test]
-    fn reorder_delivers_in_order_and_respects_not_ready() {
-        let mut reorder = Reorder::new(10);
-        assert_eq!(reorder.offer(1, "b"), Arrival::Buffered);
-        assert_eq!(reorder.offer(1, "b"), Arrival::Duplicate);
-        // 0 arrives but the handler is not ready: no commit, so 0 is still expected.
-        assert_eq!(reorder.offer(0, "a"), Arrival::InOrder("a"));
-        assert_eq!(reorder.expected(), 0);
-        assert_eq!(reorder.offer(0, "a"), Arrival::InOrder("a"));
-        assert_eq!(reorder.commit(), Some("b"), "the early arrival follows");
-        assert_eq!(reorder.commit(), None);
+    fn reorder_hands_over_in_order_and_recognises_duplicates() {
+        let mut reorder = Reorder::new(1_000, 10);
+        assert_eq!(reorder.offer(1, "b", 1), Arrival::Stored);
+        assert_eq!(reorder.offer(1, "b", 1), Arrival::Duplicate);
+        assert!(!reorder.has_ready());
+        assert_eq!(reorder.offer(0, "a", 1), Arrival::Stored);
+        assert_eq!(reorder.take_ready(), Some("a"));
+        assert_eq!(reorder.take_ready(), Some("b"));
+        assert_eq!(reorder.take_ready(), None);
         assert_eq!(reorder.expected(), 2);
-        assert_eq!(reorder.offer(0, "a"), Arrival::Duplicate);
+        assert_eq!(reorder.offer(0, "a", 1), Arrival::Duplicate);
+        assert!(reorder.is_empty());
+        assert_eq!(reorder.bytes(), 0);
     }
 
     #[test]
-    fn reorder_drops_early_arrivals_when_full() {
-        let mut reorder = Reorder::new(1);
-        assert_eq!(reorder.offer(5, ()), Arrival::Buffered);
-        assert_eq!(reorder.offer(6, ()), Arrival::Dropped);
+    fn early_arrivals_beyond_the_byte_bound_come_back_but_the_expected_one_is_always_taken() {
+        let mut reorder = Reorder::new(100, 10);
+        assert_eq!(reorder.offer(1, 1, 60), Arrival::Stored);
+        assert_eq!(reorder.offer(2, 2, 60), Arrival::NoRoom(2));
+        assert_eq!(
+            reorder.offer(0, 0, 500),
+            Arrival::Stored,
+            "the expected one"
+        );
+        assert_eq!(reorder.bytes(), 560);
+        assert_eq!(reorder.ready_size(), Some(500));
+        assert_eq!(reorder.take_ready(), Some(0));
+        assert_eq!(reorder.take_ready(), Some(1));
+        assert_eq!(reorder.offer(2, 2, 60), Arrival::Stored);
+    }
+
+    #[test]
+    fn early_arrivals_beyond_the_entry_bound_come_back() {
+        let mut reorder = Reorder::new(usize::MAX, 1);
+        assert_eq!(reorder.offer(5, (), 0), Arrival::Stored);
+        assert_eq!(reorder.offer(6, (), 0), Arrival::NoRoom(()));
+        assert_eq!(reorder.clear(), (1, 0));
     }
 
     proptest! {
-        /// Whatever the order and duplication of arrivals, what is delivered is every
-        /// message exactly once, in sequence order.
+        /// Whatever the order and duplication of arrivals, what is handed over is every
+        /// message exactly once, in sequence order, and the buffer never holds more than
+        /// its bound plus the expected message.
         #[test]
         fn any_arrival_order_delivers_each_message_once_in_order(
             count in 1usize..60,
@@ -390,16 +461,20 @@ mod tests {
                 let j = pick.index(arrivals.len());
                 if i % 3 == 0 { arrivals.push(arrivals[j]); } else { let k = i % arrivals.len(); arrivals.swap(j, k); }
             }
-            let mut reorder = Reorder::new(DEFAULT_CAPACITY);
+            let mut reorder = Reorder::new(5 * 8, 100);
             let mut delivered = Vec::new();
-            for seq in arrivals {
-                if let Arrival::InOrder(item) = reorder.offer(seq, seq) {
+            let mut pending = std::collections::VecDeque::from(arrivals);
+            let mut rounds = 0;
+            // What comes back for lack of room is offered again later, as a peer resends.
+            while let Some(seq) = pending.pop_front() {
+                rounds += 1;
+                prop_assert!(rounds < 100_000);
+                if let Arrival::NoRoom(seq) = reorder.offer(seq, seq, 8) {
+                    pending.push_back(seq);
+                }
+                prop_assert!(reorder.bytes() <= 5 * 8 + 8);
+                while let Some(item) = reorder.take_ready() {
                     delivered.push(item);
-                    let mut next = reorder.commit();
-                    while let Some(item) = next {
-                        delivered.push(item);
-                        next = reorder.commit();
-                    }
                 }
             }
             prop_assert_eq!(delivered, (0..count as i64).collect::<Vec<_>>());

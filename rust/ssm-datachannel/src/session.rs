@@ -14,6 +14,7 @@ use crate::handshake::{
     requested_kms_challenge, requested_kms_key, respond_with_key, HandshakeComplete,
     HandshakeRequest, SessionKind, Version,
 };
+use crate::inbound::{inbound_queue, InboundReceiver, InboundSender, INBOUND_BYTES};
 use crate::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
 };
@@ -26,8 +27,7 @@ pub use crate::engine::RESEND_TICK;
 /// Unacknowledged messages the client keeps by default (the reference: 10 000 of at most
 /// 1 KiB). Port sessions size it from their chunk size.
 pub const DEFAULT_WINDOW: usize = 10_000;
-/// Payloads buffered between the engine and the local side, each way. An arrival the local
-/// side has no room for is left unacknowledged, and the agent sends it again.
+/// Payloads queued from the local side for the engine to send.
 const CHANNEL_DEPTH: usize = 64;
 
 /// The session type of a session the agent started without a handshake (a plain shell).
@@ -37,14 +37,14 @@ pub const NO_HANDSHAKE_SESSION_TYPE: &str = "Standard_Stream";
 pub struct LocalChannels {
     /// Payloads to send to the agent, in order.
     pub to_agent: mpsc::Sender<Payload>,
-    /// Payloads the agent sent, in order.
-    pub from_agent: mpsc::Receiver<Payload>,
+    /// Payloads the agent sent, in order (bounded in bytes).
+    pub from_agent: InboundReceiver,
 }
 
 /// The engine's ends of the same channels.
 pub struct EngineChannels {
     pub outbound: mpsc::Receiver<Payload>,
-    pub inbound: mpsc::Sender<Payload>,
+    pub inbound: InboundSender,
 }
 
 /// A session whose handshake completed.
@@ -84,6 +84,8 @@ pub enum SessionError {
     Backpressure(#[from] WindowFull),
     #[error("the agent did not acknowledge a message for {0:?}")]
     Unacknowledged(Duration),
+    #[error("the agent broke the data channel protocol: {0}")]
+    PeerError(String),
 }
 
 fn kind_name(kind: &SessionKind) -> &str {
@@ -137,6 +139,7 @@ impl OpenedSession {
         match pumped {
             Ok(PumpEnd::ChannelClosed(_) | PumpEnd::LinkLost(_) | PumpEnd::Finished) => Ok(()),
             Ok(PumpEnd::Unacknowledged(age)) => Err(SessionError::Unacknowledged(age)),
+            Ok(PumpEnd::PeerError(reason)) => Err(SessionError::PeerError(reason)),
             Err(_) => Err(SessionError::TerminateTimeout(timeout)),
         }
     }
@@ -175,7 +178,7 @@ pub async fn open_session_with(
     quiet_shell_after: Option<Duration>,
 ) -> Result<OpenedSession, SessionError> {
     let connection = connect(config).await?;
-    let session_id = crate::port::session_id_of(&config.stream_url).to_owned();
+    let session_id = crate::transport::session_id_of(&config.stream_url).to_owned();
     match tokio::time::timeout(
         timeout,
         handshake(
@@ -248,15 +251,15 @@ async fn handshake(
     let mut closed: Option<String> = None;
     let mut endpoint = Endpoint::new(Role::Client, window);
     let (to_agent, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
-    let (inbound, mut from_agent) = mpsc::channel(CHANNEL_DEPTH);
+    let (inbound, mut from_agent) = inbound_queue(INBOUND_BYTES);
     let mut requested: Option<(SessionKind, Version)> = None;
     loop {
         let delivered = if let Some(reason) = &closed {
             // The service closed the channel right behind what it delivered (a command
             // that ran at once): handle what is queued, then report the close.
             match from_agent.try_recv() {
-                Ok(payload) => Some(payload),
-                Err(_) => return Err(SessionError::ChannelClosed(reason.clone())),
+                Some(payload) => Some(payload),
+                None => return Err(SessionError::ChannelClosed(reason.clone())),
             }
         } else {
             tokio::select! {
@@ -267,6 +270,7 @@ async fn handshake(
                             continue;
                         }
                         PumpEnd::Unacknowledged(age) => return Err(SessionError::Unacknowledged(age)),
+                        PumpEnd::PeerError(reason) => return Err(SessionError::PeerError(reason)),
                         PumpEnd::LinkLost(_) | PumpEnd::Finished => return Err(SessionError::ClosedDuringHandshake),
                     }
                 }
@@ -385,15 +389,10 @@ async fn handshake(
             // first thing the local side reads.
             PayloadType::OUTPUT if requested.is_none() => {
                 tracing::info!("no handshake: the agent started a shell session");
-                // A fresh channel that starts with this payload, then what is queued behind
-                // it (the engine is not running: nothing else arrives meanwhile).
-                let (replay, replayed) = mpsc::channel(CHANNEL_DEPTH + 1);
-                let _ = replay.try_send(delivered);
-                while let Ok(queued) = from_agent.try_recv() {
-                    let _ = replay.try_send(queued);
-                }
+                // The local side reads this payload first, then what is queued behind it.
+                from_agent.put_back(delivered);
                 return Ok(shell_without_handshake(
-                    connection, endpoint, to_agent, replayed, outbound, replay, closed,
+                    connection, endpoint, to_agent, from_agent, outbound, inbound, closed,
                 ));
             }
             // Anything else before the handshake completes is not for us yet.
@@ -407,9 +406,9 @@ fn shell_without_handshake(
     connection: Connection,
     endpoint: Endpoint,
     to_agent: mpsc::Sender<Payload>,
-    from_agent: mpsc::Receiver<Payload>,
+    from_agent: InboundReceiver,
     outbound: mpsc::Receiver<Payload>,
-    inbound: mpsc::Sender<Payload>,
+    inbound: InboundSender,
     closed: Option<String>,
 ) -> OpenedSession {
     OpenedSession {

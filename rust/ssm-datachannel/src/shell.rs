@@ -12,10 +12,10 @@ use tokio::sync::mpsc;
 
 use crate::command::parse_exit_code;
 use crate::crypto::SessionCipher;
-use crate::engine::Payload;
+use crate::driver::{Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT};
+use crate::engine::{Payload, Undelivered};
 use crate::handshake::SessionKind;
 use crate::message::PayloadType;
-use crate::port::{Driver, SessionControl, SessionEnd, SessionRun};
 use crate::session::OpenedSession;
 use crate::transport::ChannelConfig;
 
@@ -24,13 +24,9 @@ pub const INPUT_CHUNK: usize = 1024;
 /// Bytes per message of a byte stream (SSH through `AWS-StartSSHSession`): agents accept
 /// 32 KiB payloads (protocol notes §3.7), and bulk copies (scp) want few messages.
 pub const STREAM_CHUNK: usize = 32 * 1024;
-/// What arrived before `channel_closed` may take this long to reach the terminal.
-const DRAIN_WAIT: Duration = Duration::from_secs(2);
-/// Output chunks waiting for the terminal; beyond it the session stops reading and the
-/// agent waits.
-const OUTPUT_DEPTH: usize = 64;
-/// How long an ended-from-here session waits for its TerminateSession flag.
-const TERMINATE_WAIT: Duration = Duration::from_secs(3);
+/// Output chunks waiting for the terminal (each one message, at most 1 MiB); beyond it the
+/// session stops reading and the agent waits.
+const OUTPUT_DEPTH: usize = 8;
 
 /// How to run a shell session.
 #[derive(Clone, Debug)]
@@ -159,6 +155,12 @@ impl ShellSession {
     pub async fn wait(&self) -> SessionEnd {
         self.run.wait().await
     }
+
+    /// Output the agent sent and this side acknowledged that never reached `output` (a
+    /// stop cut it short); final once the session has ended.
+    pub fn undelivered(&self) -> Undelivered {
+        self.run.undelivered()
+    }
 }
 
 /// Starts the session in the background. Port sessions are refused (and terminated,
@@ -263,7 +265,6 @@ fn relay_session<C: SessionControl>(
         control,
         keep_session: options.keep_session,
         reconnects: reconnects.clone(),
-        drain_wait: Some(DRAIN_WAIT),
     };
     let run = driver.spawn(app);
     ShellSession {
@@ -283,7 +284,7 @@ async fn relay(
     cipher: Option<Arc<SessionCipher>>,
     output: mpsc::Sender<Vec<u8>>,
     exit_code: Arc<Mutex<Option<i32>>>,
-) {
+) -> LocalEnd {
     // The sender stays open: a closed outbound channel would read as "finished".
     let crate::session::LocalChannels {
         to_agent: _keep_open,
@@ -315,6 +316,7 @@ async fn relay(
             continue;
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

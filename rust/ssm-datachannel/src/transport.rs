@@ -13,7 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::{HeaderValue, Uri};
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use uuid::Uuid;
@@ -22,6 +22,19 @@ use crate::link::{Link, LinkError, LinkWriter, Outgoing};
 use crate::message::{ClientMessage, DecodeError, DecodedFrame, EncodeError};
 use crate::payload::OpenDataChannel;
 use crate::proxy::{tunnel_for, ProxySettings};
+
+/// The largest WebSocket message (and frame) accepted from the peer. Real agents send at
+/// most about 1 KiB of payload per message, this client at most 256 KiB; anything near this
+/// cap is a broken or hostile peer, and the session fails with a message saying so instead
+/// of buffering it (the library default is 64 MiB per message).
+pub const MAX_MESSAGE_SIZE: usize = 1024 * 1024;
+
+/// The socket's limits: messages and frames up to [`MAX_MESSAGE_SIZE`].
+pub fn websocket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE_SIZE))
+        .max_frame_size(Some(MAX_MESSAGE_SIZE))
+}
 
 /// Query parameters that make a stream URL presigned (then it is not signed again).
 const PRESIGN_PARAMETERS: &[&str] = &[
@@ -165,10 +178,19 @@ pub async fn connect(config: &ChannelConfig) -> Result<Connection, TransportErro
     let (mut socket, _) = match tunnel {
         Some(tunnel) => {
             let _ = tunnel.set_nodelay(true);
-            tokio_tungstenite::client_async_tls_with_config(request, tunnel, None, None).await?
+            tokio_tungstenite::client_async_tls_with_config(
+                request,
+                tunnel,
+                Some(websocket_config()),
+                None,
+            )
+            .await?
         }
         // No Nagle: messages and acknowledgements are small and latency-bound.
-        None => tokio_tungstenite::connect_async_with_config(request, None, true).await?,
+        None => {
+            tokio_tungstenite::connect_async_with_config(request, Some(websocket_config()), true)
+                .await?
+        }
     };
     let open = OpenDataChannel::new(
         config.token_value.clone(),
@@ -189,7 +211,7 @@ impl Connection {
         self.writer
             .send_data(message.encode()?.into())
             .await
-            .map_err(|e| TransportError::Closed(e.0))
+            .map_err(|e| TransportError::Closed(e.message))
     }
 
     /// The next message, or None when the channel closed. Text and binary frames both
@@ -198,13 +220,28 @@ impl Connection {
         match Link::recv(self).await {
             Ok(Some(frame)) => Ok(Some(ClientMessage::decode(&frame)?)),
             Ok(None) => Ok(None),
-            Err(e) => Err(TransportError::Closed(e.0)),
+            Err(e) => Err(TransportError::Closed(e.message)),
         }
     }
 
     /// Sends a normal close frame; the socket closes once it is written.
     pub fn close(self) {
         self.writer.close(1000, "");
+    }
+}
+
+/// A read error as the engine sees it: a message over the limit is the peer's fault.
+fn link_error(error: tokio_tungstenite::tungstenite::Error) -> LinkError {
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    use tokio_tungstenite::tungstenite::Error;
+    match error {
+        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => LinkError::peer_fault(
+            format!("the agent sent a {size}-byte message; the limit is {max_size} bytes"),
+        ),
+        Error::Capacity(e) => {
+            LinkError::peer_fault(format!("the agent sent an oversized message ({e})"))
+        }
+        other => LinkError::lost(other.to_string()),
     }
 }
 
@@ -216,7 +253,7 @@ impl Link for Connection {
     async fn recv(&mut self) -> Result<Option<Vec<u8>>, LinkError> {
         // `next` is cancel-safe, and nothing is held between frames.
         while let Some(frame) = self.reader.next().await {
-            match frame.map_err(|e| LinkError(e.to_string()))? {
+            match frame.map_err(link_error)? {
                 Message::Binary(bytes) => return Ok(Some(bytes.into())),
                 Message::Text(text) => return Ok(Some(text.as_bytes().to_vec())),
                 Message::Close(_) => return Ok(None),
@@ -225,6 +262,12 @@ impl Link for Connection {
         }
         Ok(None)
     }
+}
+
+/// The session id is the last path segment of the stream URL.
+pub fn session_id_of(stream_url: &str) -> &str {
+    let path = stream_url.split('?').next().unwrap_or_default();
+    path.rsplit('/').next().unwrap_or_default()
 }
 
 #[cfg(test)]

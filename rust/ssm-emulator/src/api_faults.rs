@@ -27,6 +27,8 @@ pub enum ApiFault {
     WrongContentType,
     /// 503 for the first `failures` requests naming this target, then normal answers.
     Flaky { failures: u32 },
+    /// 200 with a chunked body that does not end (the endless-body hostile mode).
+    EndlessBody,
 }
 
 /// Fault targets and their faults (see the README's emulator section).
@@ -46,6 +48,9 @@ pub const FLAKY_TARGET_PREFIX: &str = "i-flaky-";
 pub fn requested_fault(target: &str) -> Option<ApiFault> {
     if let Some((_, fault)) = FAULT_TARGETS.iter().find(|(name, _)| *name == target) {
         return Some(*fault);
+    }
+    if crate::hostile::Hostile::of(target) == Some(crate::hostile::Hostile::EndlessBody) {
+        return Some(ApiFault::EndlessBody);
     }
     let rest = target.strip_prefix(FLAKY_TARGET_PREFIX)?;
     let count = rest.split('-').next()?.parse::<u32>().ok()?;
@@ -148,6 +153,22 @@ pub fn respond(
         }
         ApiFault::WrongContentType => {
             (StatusCode::OK, [(header::CONTENT_TYPE, "text/html")], text).into_response()
+        }
+        ApiFault::EndlessBody => {
+            // A JSON string that never closes, 64 KiB at a time, until the client hangs up
+            // (bounded at 64 GiB so that even this loop ends).
+            let opening = Bytes::from_static(b"{\"SessionId\":\"");
+            let filler = Bytes::from(vec![b'a'; 64 * 1024]);
+            let chunks = futures_util::stream::iter(
+                std::iter::once(opening)
+                    .chain(std::iter::repeat_n(filler, 1 << 20))
+                    .map(Ok::<_, std::io::Error>),
+            );
+            let mut response = Response::new(Body::from_stream(chunks));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(json));
+            response
         }
     };
     Some(with_request_id(response, request_id))

@@ -49,6 +49,10 @@ pub async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    if operation == format!("{TARGET_PREFIX}TerminateSession") && terminate_hangs(&state, &body) {
+        // The terminate-hang hostile mode: no answer for a long while, nothing done.
+        tokio::time::sleep(TERMINATE_HANG).await;
+    }
     let (status, payload, summary) =
         match process(&state, &operation, &method, &uri, &headers, &body) {
             Ok((value, summary)) => {
@@ -80,6 +84,20 @@ pub async fn handle(
         eprintln!("{request_id} {operation} {} {summary}", status.as_u16());
     }
     respond(status, &request_id, &payload)
+}
+
+/// How long TerminateSession hangs for the terminate-hang hostile mode.
+const TERMINATE_HANG: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Whether this TerminateSession names a session of the terminate-hang hostile mode.
+fn terminate_hangs(state: &AppState, body: &[u8]) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|input| input["SessionId"].as_str().map(str::to_owned))
+        .and_then(|id| state.sessions.target_of(&id))
+        .is_some_and(|target| {
+            crate::hostile::Hostile::of(&target) == Some(crate::hostile::Hostile::TerminateHang)
+        })
 }
 
 /// The body as JSON, after checking the content type.

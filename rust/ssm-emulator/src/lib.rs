@@ -21,6 +21,7 @@ pub mod api_faults;
 mod auth;
 pub mod config;
 mod credential_endpoints;
+pub mod hostile;
 mod issued;
 mod json_api;
 mod kms;

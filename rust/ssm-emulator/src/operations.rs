@@ -188,10 +188,17 @@ pub fn resume_session(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceE
             format!("Session {id} does not exist or has ended."),
         )
     })?;
+    let mut stream_url = ctx.stream_url(&session.id);
+    if crate::hostile::Hostile::of(&session.target)
+        == Some(crate::hostile::Hostile::PlainTextResume)
+    {
+        // Not loopback, yet still this machine should a client dial it.
+        stream_url = stream_url.replacen("ws://127.0.0.1", "ws://0.0.0.0", 1);
+    }
     Ok(json!({
         "SessionId": session.id,
         "TokenValue": session.token,
-        "StreamUrl": ctx.stream_url(&session.id),
+        "StreamUrl": stream_url,
     }))
 }
 

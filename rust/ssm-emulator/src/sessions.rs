@@ -90,6 +90,14 @@ impl SessionStore {
         Some(session.clone())
     }
 
+    /// The target of a session, active or ended.
+    pub fn target_of(&self, id: &str) -> Option<String> {
+        self.lock()
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.target.clone())
+    }
+
     /// An active session by id.
     pub fn active(&self, id: &str) -> Option<Session> {
         self.lock()

@@ -260,12 +260,14 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
     let client_config = aws_sdk_ssm::config::Builder::from(&config)
         .region(Region::new(region.clone()))
         .credentials_provider(provider.clone())
+        .interceptor(crate::response_limit::ResponseBodyLimit)
         .build();
     // KMS (for sessions the agent encrypts) with the same credentials and region; its
     // endpoint is its own, not an SSM endpoint given with -EndpointUrl (see kms_endpoint).
     let mut kms_config = aws_sdk_kms::config::Builder::from(&config)
         .region(Region::new(region.clone()))
-        .credentials_provider(provider.clone());
+        .credentials_provider(provider.clone())
+        .interceptor(crate::response_limit::ResponseBodyLimit);
     kms_config.set_endpoint_url(kms_endpoint(settings, &env));
     let kms_config = kms_config.build();
     let resolution = Resolution {

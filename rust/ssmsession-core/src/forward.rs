@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use ssm_datachannel::bridge::Chunking;
 use ssm_datachannel::crypto::Encryption;
 use ssm_datachannel::port::{
-    start_port_forward as start_forward, PortError, PortForward, PortMode, PortOptions, Resumed,
-    SessionControl,
+    start_port_forward as start_forward, PortError, PortForward, PortMode, PortOptions,
+    ResumeError, Resumed, SessionControl,
 };
 use ssm_datachannel::proxy::ProxySettings;
 use ssm_datachannel::session::{open_session_with, SessionError};
@@ -80,20 +80,59 @@ pub(crate) struct ApiControl {
     session_id: String,
     where_to: String,
     signing_region: String,
+    /// `SSMSESSION_ALLOW_HTTP`: plain-text stream URLs are allowed on other hosts than
+    /// loopback (see `plain_text`).
+    allow_plain_text: bool,
+}
+
+impl ApiControl {
+    /// The same rules for a URL ResumeSession hands out as for StartSession's: a WebSocket
+    /// URL, encrypted unless on loopback or allowed.
+    fn check_resumed_url(&self, url: &str) -> Result<(), ResumeError> {
+        if !(url.starts_with("wss://") || url.starts_with("ws://")) {
+            return Err(ResumeError::permanent(format!(
+                "ResumeSession returned a stream URL that is not a WebSocket URL ('{}').",
+                crate::plain_text::shown_host(url)
+            )));
+        }
+        crate::plain_text::check(url, self.allow_plain_text)
+            .map(|_| ())
+            .map_err(|e| ResumeError::permanent(format!("ResumeSession's stream URL: {e}")))
+    }
 }
 
 impl SessionControl for ApiControl {
-    async fn resume(&self) -> Result<Option<Resumed>, String> {
+    async fn resume(&self) -> Result<Option<Resumed>, ResumeError> {
         let output = self
             .client
             .resume_session()
             .session_id(&self.session_id)
             .send()
             .await
-            .map_err(|e| classify(e, &self.where_to).to_string())?;
+            .map_err(|e| {
+                let error = classify(e, &self.where_to);
+                // The service said no (the session is gone, access denied, the request is
+                // wrong): asking again cannot help. Throttling and network trouble can pass.
+                let refused = matches!(
+                    error.code(),
+                    "DoesNotExistException"
+                        | "AccessDeniedException"
+                        | "InvalidParameters"
+                        | "ValidationException"
+                        | "UnrecognizedClientException"
+                );
+                if refused {
+                    ResumeError::permanent(error.to_string())
+                } else {
+                    ResumeError::transient(error.to_string())
+                }
+            })?;
         let token = output.token_value.unwrap_or_default();
         if token.is_empty() {
             return Ok(None);
+        }
+        if let Some(url) = output.stream_url.as_deref().filter(|u| !u.is_empty()) {
+            self.check_resumed_url(url)?;
         }
         // Fresh credentials: the original ones may have expired during a long session.
         let signing = signing(&self.credentials, &self.signing_region).await.ok();
@@ -217,15 +256,13 @@ pub(crate) async fn open_channel(
     }
     // The service hands out wss:// stream URLs; a ws:// one is plain text (see plain_text).
     let environment = crate::environment::env_for(request.client.environment.as_ref());
-    crate::plain_text::check(
-        request.stream_url,
-        crate::plain_text::allowed_by(
-            environment
-                .get(crate::plain_text::ALLOW_VARIABLE)
-                .ok()
-                .as_deref(),
-        ),
-    )?;
+    let allow_plain_text = crate::plain_text::allowed_by(
+        environment
+            .get(crate::plain_text::ALLOW_VARIABLE)
+            .ok()
+            .as_deref(),
+    );
+    crate::plain_text::check(request.stream_url, allow_plain_text)?;
     let (client, resolution, credentials, kms) = cache.client(request.client).await?;
     let signing_region = request
         .client
@@ -266,6 +303,7 @@ pub(crate) async fn open_channel(
         credentials,
         session_id: request.session_id.to_owned(),
         signing_region,
+        allow_plain_text,
     };
     Ok(OpenedChannel {
         opened,

@@ -18,6 +18,7 @@ mod kms;
 mod plain_text;
 mod request;
 mod response;
+mod response_limit;
 mod session_calls;
 mod shell;
 mod start_session;
@@ -30,6 +31,7 @@ pub use error::CoreError;
 pub use forward::{start_port_forward, PortForwardCall, PortForwardOutput, CLIENT_VERSION};
 pub use request::{ClientSettings, ResolveClientCall, StartSessionCall};
 pub use response::StartSessionOutput;
+pub use response_limit::MAX_RESPONSE_BODY;
 pub use session_calls::{
     resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
 };

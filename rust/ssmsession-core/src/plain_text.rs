@@ -17,12 +17,23 @@ pub fn allowed_by(value: Option<&str>) -> bool {
 fn is_loopback_host(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
+        // ::ffff:127.0.0.1 is the IPv4 loopback too.
+        url::Host::Ipv6(ip) => {
+            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
         url::Host::Domain(name) => {
             let name = name.trim_end_matches('.').to_ascii_lowercase();
             name == "localhost" || name.ends_with(".localhost")
         }
     }
+}
+
+/// The host of a URL, for messages (never the path or query, which may carry secrets).
+pub fn shown_host(endpoint: &str) -> String {
+    url::Url::parse(endpoint)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "unparsable URL".to_owned())
 }
 
 /// Whether `endpoint` is a URL whose host is a loopback address or `localhost`.
@@ -75,6 +86,7 @@ mod tests {
             "http://127.0.0.1:8080",
             "http://127.1.2.3",
             "http://[::1]:9000/",
+            "ws://[::ffff:127.0.0.1]:9000/v1/data-channel/x",
             "ws://localhost:1234/v1/data-channel/x",
             "http://emulator.localhost",
         ] {

@@ -124,11 +124,19 @@ where
                 .headers()
                 .get("x-amzn-requestid")
                 .map(str::to_owned);
+            let cause = describe_chain(&err);
+            let message = if crate::response_limit::is_over_limit(&cause) {
+                format!(
+                    "The SSM service at {where_to} sent a response body larger than {} KiB (HTTP {http_status}); real answers are a few KB, so it was not read further. A proxy or endpoint that is not SSM may be answering.",
+                    crate::response_limit::MAX_RESPONSE_BODY / 1024
+                )
+            } else {
+                format!(
+                    "The SSM service at {where_to} sent a response that could not be read (HTTP {http_status}): {cause}"
+                )
+            };
             CoreError::InvalidResponse {
-                message: format!(
-                    "The SSM service at {where_to} sent a response that could not be read (HTTP {http_status}): {}",
-                    describe_chain(&err)
-                ),
+                message,
                 request_id,
                 http_status: Some(http_status),
             }

@@ -13,15 +13,17 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ssm_datachannel::bridge::Chunking;
 use ssm_datachannel::crypto::SessionCipher;
 use ssm_datachannel::engine::Payload;
+use ssm_datachannel::inbound::InboundReceiver;
 use ssm_datachannel::message::PayloadType;
 use tokio::sync::mpsc;
 
 use super::run::{is_terminate, WorkEnd};
 
-/// Bytes per Output or StdErr message (the agent's stream chunk).
-const READ_CHUNK: usize = 1024;
+/// Bytes per message of the endless-line output.
+const ENDLESS_LINE_CHUNK: usize = 32 * 1024;
 /// How often the command's end is checked once both pipes closed.
 const EXIT_POLL: Duration = Duration::from_millis(20);
 
@@ -44,9 +46,14 @@ fn shell(command: &str) -> Command {
     }
 }
 
-fn read_pipe(mut pipe: impl Read + Send + 'static, kind: PayloadType, pieces: mpsc::Sender<Piece>) {
+fn read_pipe(
+    mut pipe: impl Read + Send + 'static,
+    kind: PayloadType,
+    chunk: usize,
+    pieces: mpsc::Sender<Piece>,
+) {
     std::thread::spawn(move || {
-        let mut buffer = vec![0u8; READ_CHUNK];
+        let mut buffer = vec![0u8; chunk.max(1)];
         loop {
             match pipe.read(&mut buffer) {
                 // A signal interrupted the read: nothing is lost, read again.
@@ -79,12 +86,14 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Runs `command` and streams its output, then its exit code.
+/// Runs `command` and streams its output (read in `sending.size` pieces, spaced by its
+/// pace), then its exit code.
 pub async fn non_interactive(
     to_client: mpsc::Sender<Payload>,
-    mut from_client: mpsc::Receiver<Payload>,
+    mut from_client: InboundReceiver,
     command: String,
     cipher: Option<Arc<SessionCipher>>,
+    sending: Chunking,
 ) -> WorkEnd {
     // With KMS, Output, StdErr and ExitCode go out encrypted.
     let to_client = Sealed { to_client, cipher };
@@ -109,11 +118,16 @@ pub async fn non_interactive(
     };
     let (pieces_tx, mut pieces) = mpsc::channel(16);
     if let Some(stdout) = child.stdout.take() {
-        read_pipe(stdout, PayloadType::OUTPUT, pieces_tx.clone());
+        read_pipe(stdout, PayloadType::OUTPUT, sending.size, pieces_tx.clone());
     }
     if let Some(stderr) = child.stderr.take() {
-        read_pipe(stderr, PayloadType::STDERR, pieces_tx.clone());
+        read_pipe(stderr, PayloadType::STDERR, sending.size, pieces_tx.clone());
     }
+    let mut pace = sending.pace.map(|every| {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks
+    });
     drop(pieces_tx);
     let child = KillOnDrop(Arc::new(Mutex::new(child)));
 
@@ -122,6 +136,9 @@ pub async fn non_interactive(
         tokio::select! {
             piece = pieces.recv() => match piece {
                 Some(Piece::Out(payload_type, data)) => {
+                    if let Some(pace) = pace.as_mut() {
+                        pace.tick().await;
+                    }
                     if to_client.send(Payload { payload_type, data }).await.is_err() {
                         return WorkEnd::Terminated;
                     }
@@ -147,6 +164,39 @@ pub async fn non_interactive(
         }
     };
     if send_exit_code(&to_client, code).await.is_err() {
+        return WorkEnd::Terminated;
+    }
+    WorkEnd::Closed(String::new())
+}
+
+/// The endless-line hostile mode: `bytes` of `x` with no newline, then exit code 0.
+pub async fn endless_line(
+    to_client: mpsc::Sender<Payload>,
+    mut from_client: InboundReceiver,
+    bytes: usize,
+    cipher: Option<Arc<SessionCipher>>,
+) -> WorkEnd {
+    let to_client = Sealed { to_client, cipher };
+    let mut left = bytes;
+    while left > 0 {
+        let chunk = left.min(ENDLESS_LINE_CHUNK);
+        let output = Payload::output(vec![b'x'; chunk]);
+        tokio::select! {
+            sent = to_client.send(output) => {
+                if sent.is_err() {
+                    return WorkEnd::Terminated;
+                }
+            }
+            payload = from_client.recv() => match payload {
+                None => return WorkEnd::Terminated,
+                Some(payload) if is_terminate(&payload) => return WorkEnd::Terminated,
+                // The chunk was not sent: send it again.
+                Some(_) => continue,
+            },
+        }
+        left -= chunk;
+    }
+    if send_exit_code(&to_client, 0).await.is_err() {
         return WorkEnd::Terminated;
     }
     WorkEnd::Closed(String::new())

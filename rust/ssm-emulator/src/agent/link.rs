@@ -116,7 +116,7 @@ impl Link for AgentLink {
                         Some(Ok(Message::Text(text))) => text.as_str().as_bytes().to_vec(),
                         Some(Ok(Message::Close(_))) | None => return Ok(None),
                         Some(Ok(_)) => continue,
-                        Some(Err(e)) => return Err(LinkError(e.to_string())),
+                        Some(Err(e)) => return Err(LinkError::lost(e.to_string())),
                     };
                     if stalled(self.stalls_at) || chance(self.faults.drop) {
                         continue;

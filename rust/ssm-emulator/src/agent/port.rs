@@ -10,6 +10,7 @@ use async_smux::{MuxBuilder, MuxStream};
 use serde_json::Value;
 use ssm_datachannel::bridge::{bridge, copy_stream, pump_to_channel, ByteCounters, Chunking};
 use ssm_datachannel::engine::Payload;
+use ssm_datachannel::inbound::InboundReceiver;
 use ssm_datachannel::message::PayloadType;
 use ssm_datachannel::payload::Flag;
 use tokio::io::AsyncWriteExt;
@@ -81,19 +82,17 @@ fn flag(flag: Flag) -> Payload {
     }
 }
 
-fn chunking(chunk_size: usize) -> Chunking {
-    Chunking {
-        size: chunk_size,
-        pace: None,
-    }
-}
+/// A malformed smux frame: version 7 (there is only 1), PSH, no data, stream 3.
+const BAD_SMUX_FRAME: [u8; 8] = [7, 2, 0, 0, 3, 0, 0, 0];
 
-/// smux server over the channel; one target connection per stream.
+/// smux server over the channel; one target connection per stream. `bad_smux`: answer
+/// the first stream with a malformed frame (the bad-smux hostile mode).
 pub async fn multiplexed(
     to_client: mpsc::Sender<Payload>,
-    from_client: mpsc::Receiver<Payload>,
+    from_client: InboundReceiver,
     target: Target,
-    chunk_size: usize,
+    sending: Chunking,
+    bad_smux: bool,
 ) -> WorkEnd {
     let mut tasks = JoinSet::new();
     let (engine_side, mux_side) = tokio::io::duplex(MUX_PIPE_BUFFER);
@@ -103,7 +102,7 @@ pub async fn multiplexed(
         to_client.clone(),
         from_client,
         control,
-        chunking(chunk_size),
+        sending,
         Arc::new(ByteCounters::default()),
     ));
     let (_connector, mut acceptor, worker) = MuxBuilder::server().with_connection(mux_side).build();
@@ -113,6 +112,9 @@ pub async fn multiplexed(
     loop {
         tokio::select! {
             stream = acceptor.accept() => match stream {
+                Some(_) if bad_smux => {
+                    let _ = to_client.send(Payload::output(BAD_SMUX_FRAME.to_vec())).await;
+                }
                 Some(stream) => {
                     tasks.spawn(serve_stream(stream, target.clone(), to_client.clone()));
                 }
@@ -148,9 +150,9 @@ async fn serve_stream(
 /// One target connection at a time, dialled on the first data.
 pub async fn basic(
     to_client: mpsc::Sender<Payload>,
-    mut from_client: mpsc::Receiver<Payload>,
+    mut from_client: InboundReceiver,
     target: Target,
-    chunk_size: usize,
+    sending: Chunking,
 ) -> WorkEnd {
     let mut connection: Option<(OwnedWriteHalf, JoinSet<()>)> = None;
     let counters = Arc::new(ByteCounters::default());
@@ -165,13 +167,9 @@ pub async fn basic(
                             let to_client = to_client.clone();
                             let counters = counters.clone();
                             reading.spawn(async move {
-                                let _ = pump_to_channel(
-                                    reader,
-                                    &to_client,
-                                    chunking(chunk_size),
-                                    &counters.sent,
-                                )
-                                .await;
+                                let _ =
+                                    pump_to_channel(reader, &to_client, sending, &counters.sent)
+                                        .await;
                             });
                             connection = Some((writer, reading));
                         }

@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use axum::extract::ws::WebSocket;
 use serde_json::json;
+use ssm_datachannel::bridge::Chunking;
 use ssm_datachannel::crypto::{self, SessionCipher};
-use ssm_datachannel::engine::{Endpoint, Payload, PumpEnd, Role};
+use ssm_datachannel::engine::{Endpoint, Link, Payload, PumpEnd, Retransmission, Role};
 use ssm_datachannel::handshake::{
     HandshakeComplete, HandshakeRequest, HandshakeResponse, RequestedClientAction, STATUS_SUCCESS,
 };
+use ssm_datachannel::inbound::{inbound_queue, InboundReceiver, InboundSender, INBOUND_BYTES};
 use ssm_datachannel::message::{
     epoch_millis as now_ms, ClientMessage, MessageType, PayloadType, SCHEMA_VERSION,
 };
@@ -23,12 +25,21 @@ use super::link::AgentLink;
 use super::port::{self, Target};
 use super::{command, shell};
 use super::{requested_session, HANDSHAKE_TIMEOUT};
-use crate::config::{AGENT_VERSION, BASIC_AGENT_TARGET_PREFIX, BASIC_AGENT_VERSION};
+use crate::config::{Faults, AGENT_VERSION, BASIC_AGENT_TARGET_PREFIX, BASIC_AGENT_VERSION};
+use crate::hostile::{Hostile, FAR_AHEAD_SIZE};
 use crate::server::AppState;
 use crate::sessions::Session;
 
 /// The agent's window (the real agent holds up to 100 000 messages).
 const AGENT_WINDOW: usize = 10_000;
+/// The window of the flood mode: it keeps at most this many messages unacknowledged.
+const FLOOD_WINDOW: usize = 300;
+/// The reference agent's buffer: in practice it never waits for acknowledgements.
+const REFERENCE_WINDOW: usize = 100_000;
+/// The first sequence number of the far-ahead flood: beyond any real session.
+const FAR_AHEAD_FIRST: i64 = 1 << 40;
+/// How long the first socket of the accept-drop and ws-resume modes lives.
+const HOSTILE_CLOSE_AFTER: Duration = Duration::from_millis(500);
 /// Payloads buffered between the engine and the session's work, each way.
 const CHANNEL_DEPTH: usize = 256;
 /// How long the agent lets its last messages drain before closing (the real agent: 2 s).
@@ -88,6 +99,65 @@ fn channel_closed(session: &Session, output: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
+/// The agent's sending discipline for this session (see `hostile`).
+fn endpoint_for(hostile: Option<Hostile>) -> Endpoint {
+    match hostile {
+        Some(Hostile::Flood { .. }) => Endpoint::new(Role::Agent, FLOOD_WINDOW),
+        Some(Hostile::OldestOnly) => {
+            let mut endpoint = Endpoint::new(Role::Agent, REFERENCE_WINDOW);
+            endpoint.set_retransmission(Retransmission::OldestOnly);
+            endpoint
+        }
+        _ => Endpoint::new(Role::Agent, AGENT_WINDOW),
+    }
+}
+
+/// The faults of one socket: the configured ones, and those of a hostile mode.
+fn faults_for(state: &AppState, hostile: Option<Hostile>) -> Faults {
+    let mut faults = state.config.agent.faults.clone();
+    if matches!(
+        hostile,
+        Some(Hostile::AcceptThenDrop | Hostile::PlainTextResume)
+    ) {
+        faults.close_after = Some(HOSTILE_CLOSE_AFTER);
+    }
+    faults
+}
+
+/// Messages numbered far beyond anything the session sends (the far-ahead flood).
+async fn send_far_ahead(link: &AgentLink, count: usize) {
+    let template = ClientMessage {
+        message_type: MessageType::OutputStreamData,
+        schema_version: SCHEMA_VERSION,
+        created_date: now_ms(),
+        sequence_number: FAR_AHEAD_FIRST,
+        flags: 0,
+        message_id: Uuid::new_v4(),
+        payload_type: PayloadType::OUTPUT,
+        payload: vec![b'z'; FAR_AHEAD_SIZE],
+    }
+    .encode()
+    .unwrap_or_default();
+    for i in 0..count {
+        // The digest covers the payload only: the same frame with another number.
+        let mut frame = template.clone();
+        frame[48..56].copy_from_slice(&(FAR_AHEAD_FIRST + i as i64).to_be_bytes());
+        if link.writer().send_data(frame.into()).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// How the session's work ended, as the agent winds down.
+struct Finished {
+    /// `channel_closed`'s Output.
+    reason: String,
+    /// The work ended by itself (a command exited): everything it sent goes out and is
+    /// acknowledged before the channel closes, as the real agent writes every message to
+    /// its socket before it drains. Otherwise (terminated) a short drain.
+    completely: bool,
+}
+
 /// Runs the session's agent until the session ends. `sockets` delivers the first socket
 /// and any later ones (after ResumeSession).
 pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Receiver<WebSocket>) {
@@ -99,27 +169,113 @@ pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Re
     let Some(mut socket) = sockets.recv().await else {
         return;
     };
-    let mut endpoint = Endpoint::new(Role::Agent, AGENT_WINDOW);
+    let hostile = Hostile::of(&session.target);
+    let mut endpoint = endpoint_for(hostile);
     let (to_client, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
-    let (inbound, from_client) = mpsc::channel(CHANNEL_DEPTH);
+    let (inbound, from_client) = inbound_queue(INBOUND_BYTES);
     let mut work = AbortOnDrop(tokio::spawn(session_work(
         state.clone(),
         session.clone(),
+        hostile,
         to_client,
         from_client,
     )));
     let mut status = tokio::time::interval(STATUS_CHECK);
     let mut first = true;
+    let mut finished: Option<Finished> = None;
     loop {
-        let mut link = AgentLink::new(socket, state.config.agent.faults.clone());
-        if !first {
-            log("resumed");
-            let _ = endpoint.resend_all(&mut link).await;
+        if !first && hostile == Some(Hostile::AcceptThenDrop) {
+            log("hostile: dropping the resumed socket");
+            drop(socket);
+        } else {
+            let mut link = AgentLink::new(socket, faults_for(&state, hostile));
+            if first {
+                if let Some(Hostile::FarAhead { count }) = hostile {
+                    send_far_ahead(&link, count).await;
+                }
+            } else {
+                log("resumed");
+                let _ = endpoint.resend_all(&mut link).await;
+            }
+            if let Some(reason) = run_socket(
+                &state,
+                &session,
+                &mut endpoint,
+                &mut link,
+                &mut outbound,
+                &inbound,
+                &mut work,
+                &mut status,
+                &mut finished,
+            )
+            .await
+            {
+                state.sessions.terminate(&session.id);
+                log(if reason.is_empty() {
+                    "ended"
+                } else {
+                    "ended with a reason"
+                });
+                // The service's message comes after everything the agent sent.
+                let _ = link
+                    .writer()
+                    .send_data(channel_closed(&session, &reason).into())
+                    .await;
+                return link.close(1000, "Session ended");
+            }
         }
         first = false;
-        let end = tokio::select! {
-            pumped = endpoint.pump(&mut link, &mut outbound, &inbound) => match pumped {
-                PumpEnd::LinkLost(_) => None,
+        log("socket lost; waiting for ResumeSession");
+        let resumed = tokio::select! {
+            socket = sockets.recv() => socket,
+            _ = tokio::time::sleep(state.config.agent.resume_wait) => None,
+            _ = terminated_through_api(&state, &session.id, &mut status) => None,
+        };
+        match resumed {
+            Some(next) => socket = next,
+            None => {
+                state.sessions.terminate(&session.id);
+                return log("not resumed; session ended");
+            }
+        }
+    }
+}
+
+/// Pumps one socket until the session ends (its `channel_closed` reason) or the socket is
+/// lost (None).
+#[allow(clippy::too_many_arguments)]
+async fn run_socket(
+    state: &AppState,
+    session: &Session,
+    endpoint: &mut Endpoint,
+    link: &mut AgentLink,
+    outbound: &mut mpsc::Receiver<Payload>,
+    inbound: &InboundSender,
+    work: &mut AbortOnDrop<WorkEnd>,
+    status: &mut tokio::time::Interval,
+    finished: &mut Option<Finished>,
+) -> Option<String> {
+    loop {
+        if let Some(done) = finished.as_ref() {
+            let pumped = if done.completely {
+                Some(endpoint.pump(link, outbound, inbound).await)
+            } else {
+                // Let the last output and acknowledgements go out, as the agent does.
+                tokio::time::timeout(DRAIN_WAIT, endpoint.pump(link, outbound, inbound))
+                    .await
+                    .ok()
+            };
+            return match pumped {
+                Some(PumpEnd::LinkLost(_) | PumpEnd::PeerError(_)) => None,
+                Some(PumpEnd::Unacknowledged(_)) => {
+                    Some("The client stopped acknowledging data.".to_owned())
+                }
+                _ => Some(done.reason.clone()),
+            };
+        }
+        tokio::select! {
+            pumped = endpoint.pump(link, outbound, inbound) => return match pumped {
+                PumpEnd::LinkLost(_) | PumpEnd::PeerError(_) | PumpEnd::ChannelClosed(_) => None,
                 // The work dropped its sender (it ended) and everything was acknowledged:
                 // its own end says why (the two can be ready at once).
                 PumpEnd::Finished => Some(
@@ -129,51 +285,20 @@ pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Re
                     },
                 ),
                 PumpEnd::Unacknowledged(age) => {
-                    log(&format!("gave up: nothing acknowledged for {age:?}"));
+                    if state.config.log_requests {
+                        eprintln!("data-channel {} gave up: nothing acknowledged for {age:?}", session.id);
+                    }
                     Some("The client stopped acknowledging data.".to_owned())
                 }
-                PumpEnd::ChannelClosed(_) => None,
             },
-            ended = &mut work.0 => Some(match ended {
-                Ok(WorkEnd::Terminated) => String::new(),
-                Ok(WorkEnd::Closed(reason)) => reason,
-                Err(_) => "The agent's session worker failed.".to_owned(),
-            }),
-            _ = terminated_through_api(&state, &session.id, &mut status) => Some(String::new()),
-        };
-        match end {
-            Some(reason) => {
-                // Let the last output and acknowledgements go out, as the agent does.
-                let _ = tokio::time::timeout(
-                    DRAIN_WAIT,
-                    endpoint.pump(&mut link, &mut outbound, &inbound),
-                )
-                .await;
-                state.sessions.terminate(&session.id);
-                log(if reason.is_empty() {
-                    "ended"
-                } else {
-                    "ended with a reason"
+            ended = &mut work.0 => {
+                *finished = Some(match ended {
+                    Ok(WorkEnd::Terminated) => Finished { reason: String::new(), completely: false },
+                    Ok(WorkEnd::Closed(reason)) => Finished { reason, completely: true },
+                    Err(_) => Finished { reason: "The agent's session worker failed.".to_owned(), completely: false },
                 });
-                let _ = link.send_reliably(channel_closed(&session, &reason));
-                return link.close(1000, "Session ended");
             }
-            None => {
-                drop(link);
-                log("socket lost; waiting for ResumeSession");
-                let resumed = tokio::select! {
-                    socket = sockets.recv() => socket,
-                    _ = tokio::time::sleep(state.config.agent.resume_wait) => None,
-                    _ = terminated_through_api(&state, &session.id, &mut status) => None,
-                };
-                match resumed {
-                    Some(next) => socket = next,
-                    None => {
-                        state.sessions.terminate(&session.id);
-                        return log("not resumed; session ended");
-                    }
-                }
-            }
+            _ = terminated_through_api(state, &session.id, status) => return Some(String::new()),
         }
     }
 }
@@ -196,9 +321,15 @@ async fn terminated_through_api(
 async fn session_work(
     state: Arc<AppState>,
     session: Session,
+    hostile: Option<Hostile>,
     to_client: mpsc::Sender<Payload>,
-    mut from_client: mpsc::Receiver<Payload>,
+    from_client: InboundReceiver,
 ) -> WorkEnd {
+    let mut from_client = if hostile == Some(Hostile::TerminateHang) {
+        ignoring_terminate(from_client)
+    } else {
+        from_client
+    };
     let action = requested_session(&session);
     // Port sessions are never encrypted (protocol notes §4.1).
     let kms_key_id = state
@@ -332,26 +463,61 @@ async fn session_work(
 
     let parameters = &action.action_parameters;
     let agent = &state.config.agent;
+    let sending = sending_for(hostile, agent.chunk_size);
     if parameters["SessionType"] == "Port" {
         let properties = &parameters["Properties"];
         let target = Target::from_properties(properties, agent.faults.refuse_ports);
         let multiplexed = properties["type"] == "LocalPortForwarding"
             && agent_version(&session) != BASIC_AGENT_VERSION;
         if multiplexed {
-            port::multiplexed(to_client, from_client, target, agent.chunk_size).await
+            let bad_smux = hostile == Some(Hostile::BadSmux);
+            port::multiplexed(to_client, from_client, target, sending, bad_smux).await
         } else {
-            port::basic(to_client, from_client, target, agent.chunk_size).await
+            port::basic(to_client, from_client, target, sending).await
         }
     } else if parameters["SessionType"] == "NonInteractiveCommands" {
+        if let Some(Hostile::NoNewline { bytes }) = hostile {
+            return command::endless_line(to_client, from_client, bytes, cipher).await;
+        }
         let command = parameters["Properties"]["commands"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        command::non_interactive(to_client, from_client, command, cipher).await
+        command::non_interactive(to_client, from_client, command, cipher, sending).await
     } else {
         let program = shell_program(parameters, &agent.shell);
         shell::interactive(to_client, from_client, program, cipher).await
     }
+}
+
+/// How the session's work cuts and spaces what it sends: the configured chunk, or what a
+/// hostile mode asks for (the reference agent's 1 KiB and 1 ms; the flood's chunk).
+fn sending_for(hostile: Option<Hostile>, chunk_size: usize) -> Chunking {
+    match hostile {
+        Some(Hostile::OldestOnly) => Chunking::reference(),
+        Some(Hostile::Flood { chunk }) => Chunking {
+            size: chunk,
+            pace: None,
+        },
+        _ => Chunking {
+            size: chunk_size,
+            pace: None,
+        },
+    }
+}
+
+/// The client's payloads without its TerminateSession flags (the terminate-hang mode's
+/// agent ignores them, as real agents do in shell and command sessions).
+fn ignoring_terminate(mut from_client: InboundReceiver) -> InboundReceiver {
+    let (relay, relayed) = inbound_queue(INBOUND_BYTES);
+    tokio::spawn(async move {
+        while let Some(payload) = from_client.recv().await {
+            if !is_terminate(&payload) && relay.send(payload).await.is_err() {
+                return;
+            }
+        }
+    });
+    relayed
 }
 
 /// What a shell or interactive command session runs.
@@ -380,7 +546,7 @@ async fn encryption(
     blob: &[u8],
     challenge: Option<&str>,
     to_client: &mpsc::Sender<Payload>,
-    from_client: &mut mpsc::Receiver<Payload>,
+    from_client: &mut InboundReceiver,
     deadline: tokio::time::Instant,
 ) -> Result<SessionCipher, String> {
     let context: std::collections::BTreeMap<String, String> =

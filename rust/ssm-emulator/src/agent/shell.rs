@@ -15,6 +15,7 @@ use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize}
 use serde::Deserialize;
 use ssm_datachannel::crypto::SessionCipher;
 use ssm_datachannel::engine::Payload;
+use ssm_datachannel::inbound::InboundReceiver;
 use ssm_datachannel::message::PayloadType;
 use tokio::sync::mpsc;
 
@@ -129,7 +130,7 @@ fn write_terminal(mut writer: Box<dyn Write + Send>) -> std::sync::mpsc::Sender<
 /// Runs the program under a pseudo-terminal for the session.
 pub async fn interactive(
     to_client: mpsc::Sender<Payload>,
-    mut from_client: mpsc::Receiver<Payload>,
+    mut from_client: InboundReceiver,
     program: Program,
     cipher: Option<Arc<SessionCipher>>,
 ) -> WorkEnd {
