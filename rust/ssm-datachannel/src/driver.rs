@@ -344,9 +344,10 @@ impl<C: SessionControl> Driver<C> {
     }
 
     /// Sends the TerminateSession flag and waits for the service's `channel_closed` (the
-    /// agent has ended the session then). True when the session is known to end: closed,
-    /// or the flag acknowledged and the socket closed or silent; false when the flag could
-    /// not be delivered (then the API is used).
+    /// agent has ended the session then). True only when the session is seen to end
+    /// (`channel_closed`, or the service closing the socket): an acknowledged flag is not
+    /// enough, since agents ignore it in shell and command sessions. False sends the caller
+    /// to the TerminateSession API.
     async fn terminate_in_band(&mut self) -> bool {
         let flag = Payload {
             payload_type: PayloadType::FLAG,
@@ -371,10 +372,10 @@ impl<C: SessionControl> Driver<C> {
                 .pump(&mut self.connection, &mut idle, &discard),
         )
         .await;
-        match pumped {
-            Ok(PumpEnd::ChannelClosed(_)) => true,
-            _ => self.endpoint.unacknowledged() == 0,
-        }
+        matches!(
+            pumped,
+            Ok(PumpEnd::ChannelClosed(_) | PumpEnd::LinkLost(None))
+        )
     }
 
     /// ResumeSession, then a new socket with the new token; retried with back-off and

@@ -8,6 +8,8 @@ const FLOOD_CHUNK: usize = 1024;
 const FAR_AHEAD_COUNT: usize = 2000;
 /// Size of each far-ahead message (under the client's 1 MiB message limit).
 pub const FAR_AHEAD_SIZE: usize = 1_000_000;
+/// Size of the oversized message: twice the client's limit.
+pub const OVERSIZED_SIZE: usize = 2 * 1024 * 1024;
 /// Output of the no-newline command, unless the target says otherwise.
 const NO_NEWLINE_BYTES: usize = 72 * 1000 * 1000;
 /// Largest count or size a target may ask for.
@@ -23,13 +25,16 @@ pub enum Hostile {
     /// messages of `<bytes>` (default 1024), with at most 300 unacknowledged; the exit code
     /// last.
     Flood { chunk: usize },
-    /// `i-hostile-oldest-only`: the reference agent's sending discipline: 1 KiB messages
-    /// 1 ms apart, no window to speak of (100,000 messages), and only the oldest
+    /// `i-hostile-oldest-only[-<µs>]`: the reference agent's sending discipline: 1 KiB
+    /// messages `<µs>` apart (default 1000, the reference's 1 ms; 0 sends as fast as the
+    /// socket takes them), no window to speak of (100,000 messages), and only the oldest
     /// unacknowledged message is ever sent again, once per retransmission timeout.
-    OldestOnly,
+    OldestOnly { pace_us: u64 },
     /// `i-hostile-far-ahead[-<count>]`: first `<count>` messages of 1 MB (default 2000)
     /// numbered far beyond anything the session will send, then the session as usual.
     FarAhead { count: usize },
+    /// `i-hostile-oversized`: one message of 2 MiB, over the client's 1 MiB limit.
+    Oversized,
     /// `i-hostile-no-newline[-<bytes>]`: a command session whose output is `<bytes>` of
     /// `x` (default 72 MB) without a newline, then exit code 0.
     NoNewline { bytes: usize },
@@ -67,7 +72,10 @@ impl Hostile {
             "flood" => Hostile::Flood {
                 chunk: number.unwrap_or(FLOOD_CHUNK).clamp(1, 256 * 1024),
             },
-            "oldest-only" => Hostile::OldestOnly,
+            "oldest-only" => Hostile::OldestOnly {
+                pace_us: number.map_or(1000, |n| n as u64),
+            },
+            "oversized" => Hostile::Oversized,
             "far-ahead" => Hostile::FarAhead {
                 count: number.unwrap_or(FAR_AHEAD_COUNT),
             },
@@ -100,7 +108,11 @@ mod tests {
         );
         assert_eq!(
             Hostile::of("i-hostile-oldest-only"),
-            Some(Hostile::OldestOnly)
+            Some(Hostile::OldestOnly { pace_us: 1000 })
+        );
+        assert_eq!(
+            Hostile::of("i-hostile-oldest-only-0"),
+            Some(Hostile::OldestOnly { pace_us: 0 })
         );
         assert_eq!(
             Hostile::of("i-hostile-far-ahead-300"),

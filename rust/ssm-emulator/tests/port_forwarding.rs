@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::settings;
+use common::{forward_configured, forward_to, forward_with, settings, Forwarding};
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,10 +14,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use ssm_datachannel::port::{PortMode, SessionEnd};
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, Faults};
-use ssmsession_core::{
-    ClientCache, ClientSettings, PortForward, PortForwardCall, PortForwardOutput, SessionCall,
-    StartSessionCall,
-};
+use ssmsession_core::{ClientCache, SessionCall};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -41,73 +37,6 @@ async fn echo_server() -> u16 {
 async fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap().port()
-}
-
-struct Forwarding {
-    cache: ClientCache,
-    url: String,
-    forward: PortForward,
-    output: PortForwardOutput,
-}
-
-async fn forward_to(url: &str, target: &str, port: u16, chunk_size: usize) -> Forwarding {
-    forward_with(url, target, port, chunk_size, settings(url)).await
-}
-
-async fn forward_with(
-    url: &str,
-    target: &str,
-    port: u16,
-    chunk_size: usize,
-    client: ClientSettings,
-) -> Forwarding {
-    forward_configured(url, target, port, |call| {
-        call.chunk_size = Some(chunk_size);
-        call.client = client;
-    })
-    .await
-}
-
-/// Starts a session and forwards it with the call adjusted by `configure`.
-async fn forward_configured(
-    url: &str,
-    target: &str,
-    port: u16,
-    configure: impl FnOnce(&mut PortForwardCall),
-) -> Forwarding {
-    let cache = ClientCache::new();
-    let mut parameters = BTreeMap::new();
-    parameters.insert("portNumber".to_owned(), vec![port.to_string()]);
-    parameters.insert("localPortNumber".to_owned(), vec!["0".to_owned()]);
-    let started = ssmsession_core::start_session(
-        &cache,
-        StartSessionCall {
-            target: Some(target.into()),
-            document_name: Some("AWS-StartPortForwardingSession".into()),
-            parameters: Some(parameters),
-            reason: None,
-            client: settings(url),
-        },
-    )
-    .await
-    .expect("StartSession");
-    let mut call = PortForwardCall {
-        session_id: started.session_id.unwrap(),
-        stream_url: started.stream_url.unwrap(),
-        token_value: started.token_value.unwrap(),
-        client: settings(url),
-        ..Default::default()
-    };
-    configure(&mut call);
-    let (forward, output) = ssmsession_core::start_port_forward(&cache, call)
-        .await
-        .expect("port forward starts");
-    Forwarding {
-        cache,
-        url: url.to_owned(),
-        forward,
-        output,
-    }
 }
 
 /// How much longer the transfer tests run: `SSMSESSION_SOAK_SCALE` (the soak mode of

@@ -26,7 +26,7 @@ use super::port::{self, Target};
 use super::{command, shell};
 use super::{requested_session, HANDSHAKE_TIMEOUT};
 use crate::config::{Faults, AGENT_VERSION, BASIC_AGENT_TARGET_PREFIX, BASIC_AGENT_VERSION};
-use crate::hostile::{Hostile, FAR_AHEAD_SIZE};
+use crate::hostile::{Hostile, FAR_AHEAD_SIZE, OVERSIZED_SIZE};
 use crate::server::AppState;
 use crate::sessions::Session;
 
@@ -103,7 +103,7 @@ fn channel_closed(session: &Session, output: &str) -> Vec<u8> {
 fn endpoint_for(hostile: Option<Hostile>) -> Endpoint {
     match hostile {
         Some(Hostile::Flood { .. }) => Endpoint::new(Role::Agent, FLOOD_WINDOW),
-        Some(Hostile::OldestOnly) => {
+        Some(Hostile::OldestOnly { .. }) => {
             let mut endpoint = Endpoint::new(Role::Agent, REFERENCE_WINDOW);
             endpoint.set_retransmission(Retransmission::OldestOnly);
             endpoint
@@ -148,6 +148,23 @@ async fn send_far_ahead(link: &AgentLink, count: usize) {
     }
 }
 
+/// One message over the client's size limit.
+async fn send_oversized(link: &AgentLink) {
+    let frame = ClientMessage {
+        message_type: MessageType::OutputStreamData,
+        schema_version: SCHEMA_VERSION,
+        created_date: now_ms(),
+        sequence_number: 0,
+        flags: 0,
+        message_id: Uuid::new_v4(),
+        payload_type: PayloadType::OUTPUT,
+        payload: vec![b'o'; OVERSIZED_SIZE],
+    }
+    .encode()
+    .unwrap_or_default();
+    let _ = link.writer().send_data(frame.into()).await;
+}
+
 /// How the session's work ended, as the agent winds down.
 struct Finished {
     /// `channel_closed`'s Output.
@@ -190,8 +207,10 @@ pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Re
         } else {
             let mut link = AgentLink::new(socket, faults_for(&state, hostile));
             if first {
-                if let Some(Hostile::FarAhead { count }) = hostile {
-                    send_far_ahead(&link, count).await;
+                match hostile {
+                    Some(Hostile::FarAhead { count }) => send_far_ahead(&link, count).await,
+                    Some(Hostile::Oversized) => send_oversized(&link).await,
+                    _ => {}
                 }
             } else {
                 log("resumed");
@@ -494,7 +513,10 @@ async fn session_work(
 /// hostile mode asks for (the reference agent's 1 KiB and 1 ms; the flood's chunk).
 fn sending_for(hostile: Option<Hostile>, chunk_size: usize) -> Chunking {
     match hostile {
-        Some(Hostile::OldestOnly) => Chunking::reference(),
+        Some(Hostile::OldestOnly { pace_us }) => Chunking {
+            size: ssm_datachannel::bridge::REFERENCE_CHUNK,
+            pace: Some(Duration::from_micros(pace_us)).filter(|p| !p.is_zero()),
+        },
         Some(Hostile::Flood { chunk }) => Chunking {
             size: chunk,
             pace: None,

@@ -5,7 +5,10 @@
 use std::collections::BTreeMap;
 
 use ssm_emulator::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
-use ssmsession_core::{ChannelCall, ClientCache, ClientSettings, StartSessionCall};
+use ssmsession_core::{
+    ChannelCall, ClientCache, ClientSettings, PortForward, PortForwardCall, PortForwardOutput,
+    StartSessionCall,
+};
 
 /// The emulator at `url`, its default keys, one attempt per call, no instance metadata.
 pub fn settings(url: &str) -> ClientSettings {
@@ -33,12 +36,23 @@ pub async fn started_channel(
     document: Option<&str>,
     command: Option<&str>,
 ) -> ChannelCall {
+    started_channel_to(cache, url, TARGET, document, command).await
+}
+
+/// [`started_channel`] to another target (the emulator's fault and hostile targets).
+pub async fn started_channel_to(
+    cache: &ClientCache,
+    url: &str,
+    target: &str,
+    document: Option<&str>,
+    command: Option<&str>,
+) -> ChannelCall {
     let parameters =
         command.map(|command| BTreeMap::from([("command".to_owned(), vec![command.to_owned()])]));
     let started = ssmsession_core::start_session(
         cache,
         StartSessionCall {
-            target: Some(TARGET.into()),
+            target: Some(target.into()),
             document_name: document.map(str::to_owned),
             parameters,
             reason: None,
@@ -53,5 +67,73 @@ pub async fn started_channel(
         token_value: started.token_value.expect("a token"),
         client: settings(url),
         ..Default::default()
+    }
+}
+
+pub struct Forwarding {
+    pub cache: ClientCache,
+    pub url: String,
+    pub forward: PortForward,
+    pub output: PortForwardOutput,
+}
+
+pub async fn forward_to(url: &str, target: &str, port: u16, chunk_size: usize) -> Forwarding {
+    forward_with(url, target, port, chunk_size, settings(url)).await
+}
+
+pub async fn forward_with(
+    url: &str,
+    target: &str,
+    port: u16,
+    chunk_size: usize,
+    client: ClientSettings,
+) -> Forwarding {
+    forward_configured(url, target, port, |call| {
+        call.chunk_size = Some(chunk_size);
+        call.client = client;
+    })
+    .await
+}
+
+/// Starts a port forwarding session to `target` (forwarding to 127.0.0.1:`port`) and
+/// forwards it locally, with the call adjusted by `configure`.
+pub async fn forward_configured(
+    url: &str,
+    target: &str,
+    port: u16,
+    configure: impl FnOnce(&mut PortForwardCall),
+) -> Forwarding {
+    let cache = ClientCache::new();
+    let mut parameters = BTreeMap::new();
+    parameters.insert("portNumber".to_owned(), vec![port.to_string()]);
+    parameters.insert("localPortNumber".to_owned(), vec!["0".to_owned()]);
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some(target.into()),
+            document_name: Some("AWS-StartPortForwardingSession".into()),
+            parameters: Some(parameters),
+            reason: None,
+            client: settings(url),
+        },
+    )
+    .await
+    .expect("StartSession");
+    let mut call = PortForwardCall {
+        session_id: started.session_id.unwrap(),
+        stream_url: started.stream_url.unwrap(),
+        token_value: started.token_value.unwrap(),
+        client: settings(url),
+        ..Default::default()
+    };
+    configure(&mut call);
+    let (forward, output) = ssmsession_core::start_port_forward(&cache, call)
+        .await
+        .expect("port forward starts");
+    Forwarding {
+        cache,
+        url: url.to_owned(),
+        forward,
+        output,
     }
 }

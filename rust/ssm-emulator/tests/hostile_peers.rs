@@ -1,0 +1,329 @@
+//! The client against peers that break its assumptions — the emulator's `i-hostile-*`
+//! targets (see `ssm_emulator::hostile`): agents that flood, that resend only their oldest
+//! message, that send far ahead or too much at once, endpoints that accept and drop, hand
+//! out plain-text URLs, send malformed multiplexing frames, endless bodies, or never
+//! answer TerminateSession. Each test states what a user would see go wrong.
+
+mod common;
+
+use common::{forward_to, settings, started_channel_to};
+
+use std::time::{Duration, Instant};
+
+use ssm_datachannel::port::SessionEnd;
+use ssm_emulator::{Emulator, EmulatorConfig};
+use ssmsession_core::{ClientCache, CommandRun, StartSessionCall};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const COMMAND_DOCUMENT: &str = "AWS-StartNonInteractiveCommand";
+
+/// Starts a command session to `target` and opens its channel.
+async fn command(url: &str, target: &str, command: &str) -> CommandRun {
+    let cache = ClientCache::new();
+    let call = started_channel_to(&cache, url, target, Some(COMMAND_DOCUMENT), Some(command)).await;
+    let (run, _) = ssmsession_core::start_command(&cache, call)
+        .await
+        .expect("the command session starts");
+    run
+}
+
+/// Takes everything until the session ended and nothing is left, at most `bytes_per_second`
+/// (None: as fast as it comes); returns stdout, the exit code and the end.
+async fn read_all(
+    run: &CommandRun,
+    bytes_per_second: Option<f64>,
+    limit: Duration,
+) -> (Vec<u8>, Option<i32>, SessionEnd) {
+    let started = Instant::now();
+    let mut stdout = Vec::new();
+    let mut exit_code = None;
+    loop {
+        assert!(started.elapsed() < limit, "not done within {limit:?}");
+        run.wait_for_output(Duration::from_millis(100)).await;
+        let taken = run.take();
+        stdout.extend(taken.stdout);
+        exit_code = taken.exit_code.or(exit_code);
+        if let Some(rate) = bytes_per_second {
+            let due = Duration::from_secs_f64(stdout.len() as f64 / rate);
+            tokio::time::sleep(due.saturating_sub(started.elapsed())).await;
+        }
+        if run.end().is_some() && !run.has_output() {
+            break;
+        }
+    }
+    let end = run.wait().await;
+    (stdout, exit_code, end)
+}
+
+fn numbered_lines(count: usize) -> Vec<u8> {
+    (1..=count)
+        .flat_map(|n| format!("{n}\n").into_bytes())
+        .collect()
+}
+
+/// A fast agent (no pacing, up to 300 messages unacknowledged) into a reader slower than
+/// it: before, the client acknowledged ahead of what the reader took, the agent finished,
+/// and after channel_closed what the reader had not taken within 2 s was dropped without a
+/// word (489,520 of 1,572,864 lines arrived). Now every line and the exit code arrive.
+async fn flood_into_a_slow_reader(target: &str) {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let lines = 3_000_000;
+    let run = command(emulator.url(), target, &format!("seq 1 {lines}; exit 3")).await;
+    let (stdout, exit_code, end) =
+        read_all(&run, Some(4_000_000.0), Duration::from_secs(120)).await;
+    let expected = numbered_lines(lines);
+    assert_eq!(stdout.len(), expected.len(), "all {lines} lines: {end:?}");
+    assert!(stdout == expected, "the lines are intact and in order");
+    assert_eq!(exit_code, Some(3));
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    assert_eq!(run.undelivered().bytes, 0);
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_small_messages_into_a_slow_reader_loses_nothing() {
+    flood_into_a_slow_reader("i-hostile-flood").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_large_messages_into_a_slow_reader_loses_nothing() {
+    flood_into_a_slow_reader("i-hostile-flood-32768").await;
+}
+
+/// An agent that never waits for acknowledgements and resends only its oldest
+/// unacknowledged message, once per timeout (as the reference agent does), into a reader
+/// that stops for a while: before, the client acknowledged ahead and then dropped what did
+/// not fit, so each missing message came back one timer tick at a time and the download
+/// crawled (~0.3 MB/s) for good. Now the reader gets full speed back at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_paused_gets_full_speed_back_from_an_agent_that_resends_only_its_oldest_message(
+) {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let total: usize = 64_000_000;
+    let run = command(
+        emulator.url(),
+        "i-hostile-oldest-only-0",
+        &format!("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}"),
+    )
+    .await;
+    let mut received = 0usize;
+    let take = |received: &mut usize| {
+        let taken = run.take();
+        assert!(taken.stdout.iter().all(|b| b.is_ascii()), "text intact");
+        *received += taken.stdout.len();
+        taken.exit_code
+    };
+    // Full speed first, for the measure of what full speed is here.
+    let first = Instant::now();
+    while received < 6_000_000 {
+        run.wait_for_output(Duration::from_millis(50)).await;
+        take(&mut received);
+        assert!(
+            first.elapsed() < Duration::from_secs(60),
+            "{received} bytes"
+        );
+    }
+    let full_speed = received as f64 / first.elapsed().as_secs_f64();
+    // The reader pauses: every buffer on the way fills and the agent is held back.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let resumed = Instant::now();
+    let before = received;
+    let mut exit_code = None;
+    while resumed.elapsed() < Duration::from_secs(1) && received < total {
+        run.wait_for_output(Duration::from_millis(50)).await;
+        exit_code = take(&mut received).or(exit_code);
+    }
+    let after_resume = (received - before) as f64 / resumed.elapsed().as_secs_f64();
+    assert!(
+        received == total || after_resume >= 0.3 * full_speed,
+        "{after_resume:.0} B/s in the second after the pause, {full_speed:.0} B/s before"
+    );
+    let (rest, code, end) = read_all(&run, None, Duration::from_secs(120)).await;
+    received += rest.len();
+    assert_eq!(received, total, "{end:?}");
+    assert_eq!(code.or(exit_code), Some(0));
+    emulator.stop().await;
+}
+
+/// Messages numbered far ahead of anything the session sends (300 of 1 MB): the client
+/// keeps at most its reorder bound of them (before: up to 10,000 of any size) and the real
+/// output still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_far_ahead_do_not_disturb_the_session() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let run = command(
+        emulator.url(),
+        "i-hostile-far-ahead-300",
+        "echo done; exit 4",
+    )
+    .await;
+    let (stdout, exit_code, end) = read_all(&run, None, Duration::from_secs(60)).await;
+    assert_eq!(String::from_utf8_lossy(&stdout), "done\n", "{end:?}");
+    assert_eq!(exit_code, Some(4));
+    emulator.stop().await;
+}
+
+/// A message over the 1 MiB limit: a clear error naming the limit (before: accepted up to
+/// the WebSocket library's 64 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_size_limit_fails_the_session_with_the_limit_named() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let cache = ClientCache::new();
+    let call = started_channel_to(
+        &cache,
+        emulator.url(),
+        "i-hostile-oversized",
+        Some(COMMAND_DOCUMENT),
+        Some("echo never"),
+    )
+    .await;
+    let error = match ssmsession_core::start_command(&cache, call).await {
+        Err(error) => error,
+        Ok(_) => panic!("an oversized message must fail the session"),
+    };
+    let message = error.to_string();
+    assert!(message.contains("limit is 1048576 bytes"), "{message}");
+    emulator.stop().await;
+}
+
+/// StartSession answered with a body that never ends: a clear error after the 1 MiB cap
+/// (before: the process grew without bound, 6 GB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_response_body_is_cut_at_the_cap_with_a_clear_error() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let cache = ClientCache::new();
+    let started = Instant::now();
+    let result = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some("i-hostile-endless-body".into()),
+            client: settings(emulator.url()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let error = result.expect_err("an endless body is not an answer");
+    assert_eq!(error.code(), "InvalidResponse", "{error}");
+    assert!(
+        error.to_string().contains("larger than 1024 KiB"),
+        "{error}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    emulator.stop().await;
+}
+
+async fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut reader, mut writer) = stream.into_split();
+                let _ = tokio::io::copy(&mut reader, &mut writer).await;
+            });
+        }
+    });
+    port
+}
+
+/// Waits for a forward's end.
+async fn ended_within(forward: &ssmsession_core::PortForward, limit: Duration) -> SessionEnd {
+    tokio::time::timeout(limit, forward.wait())
+        .await
+        .unwrap_or_else(|_| panic!("the forward did not end within {limit:?}"))
+}
+
+/// An endpoint that accepts each resumed socket and drops it at once: before, ~440
+/// reconnects a second and a forward Running for ever; now a few attempts with growing
+/// pauses, then Failed with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_that_drop_right_after_connecting_end_the_forward_after_a_bounded_number_of_attempts(
+) {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-hostile-accept-drop", echo, 1024).await;
+    let started = Instant::now();
+    let end = ended_within(&forwarding.forward, Duration::from_secs(90)).await;
+    let SessionEnd::Failed(reason) = &end else {
+        panic!("{end:?}")
+    };
+    assert!(reason.contains("could not be restored"), "{reason}");
+    let reconnects = forwarding.forward.stats.snapshot().reconnects;
+    assert!(
+        reconnects <= u64::from(ssm_datachannel::driver::RECONNECT_ATTEMPTS),
+        "{reconnects} reconnects"
+    );
+    // Back-off: the attempts took a while, not a burst.
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    emulator.stop().await;
+}
+
+/// ResumeSession hands out a ws:// URL on a host that is not loopback: before, the client
+/// reconnected in plain text, sending its signed upgrade and the new token; now it refuses,
+/// as it refuses such a URL from StartSession.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_text_url_from_resume_session_is_refused() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-hostile-ws-resume", echo, 1024).await;
+    let end = ended_within(&forwarding.forward, Duration::from_secs(30)).await;
+    let SessionEnd::Failed(reason) = &end else {
+        panic!("{end:?}")
+    };
+    assert!(
+        reason.contains("ws://") && reason.contains("0.0.0.0"),
+        "{reason}"
+    );
+    assert_eq!(forwarding.forward.stats.snapshot().reconnects, 0);
+    emulator.stop().await;
+}
+
+/// A malformed multiplexing frame from the agent: before, the forward ended "Stopped" with
+/// no message and the session was terminated as if the user had stopped it; now it is
+/// Failed, saying what was wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_smux_frame_fails_the_forward_with_the_reason() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-hostile-bad-smux", echo, 1024).await;
+    let mut connection = TcpStream::connect(forwarding.forward.local_addr)
+        .await
+        .unwrap();
+    let _ = connection.write_all(b"hello").await;
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), connection.read_to_end(&mut sink)).await;
+    let end = ended_within(&forwarding.forward, Duration::from_secs(20)).await;
+    let SessionEnd::Failed(reason) = &end else {
+        panic!("{end:?}")
+    };
+    assert!(
+        reason.contains("smux") && reason.contains("version 7"),
+        "{reason}"
+    );
+    emulator.stop().await;
+}
+
+/// Stopping a session whose agent ignores the TerminateSession flag while the
+/// TerminateSession API hangs: the stop still ends in bounded time, and says that the
+/// session may still be open (before: the state stayed Running).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_while_terminate_session_hangs_ends_in_bounded_time_and_says_so() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let run = command(emulator.url(), "i-hostile-terminate-hang", "sleep 100").await;
+    let started = Instant::now();
+    run.stop();
+    let end = tokio::time::timeout(Duration::from_secs(30), run.wait())
+        .await
+        .expect("the stop ends within 30 s");
+    let SessionEnd::Failed(reason) = &end else {
+        panic!("{end:?}")
+    };
+    assert!(reason.contains("did not answer within 20 s"), "{reason}");
+    assert!(started.elapsed() >= Duration::from_secs(20));
+    emulator.stop().await;
+}
