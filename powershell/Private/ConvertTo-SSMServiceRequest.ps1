@@ -126,6 +126,23 @@ function ConvertTo-SSMServiceRequest {
         if ($endpointUrl) {
             $client.EndpointUrl = $endpointUrl
         }
+        # Keys, tokens and names end up in HTTP headers, signatures and file lookups: a
+        # control character (a line break pasted with a key) is refused here, naming where
+        # it came from, never showing the value.
+        foreach ($name in 'AccessKey', 'SecretKey', 'SessionToken', 'Region', 'ProfileName', 'EndpointUrl') {
+            $value = $client[$name]
+            if ($value -is [string] -and $value -match '[\x00-\x1F\x7F]') {
+                $source = if ($BoundParameters.ContainsKey($name)) { "-$name" }
+                elseif ($credentialOrigin -eq 'supplied credentials object') { "-Credential ($name)" }
+                elseif ($credentialOrigin -eq 'shell variable $StoredAWSCredentials') { "`$StoredAWSCredentials ($name)" }
+                elseif ($regionOrigin -eq 'shell variable $StoredAWSRegion' -and $name -eq 'Region') { '$StoredAWSRegion' }
+                else { "-ClientConfig ($name)" }
+                $at = [regex]::Match($value, '[\x00-\x1F\x7F]')
+                throw [System.ArgumentException]::new(
+                    ("{0} contains a control character (U+{1:X4} at position {2}); AWS keys, tokens, regions and names never do. Check for a line break or tab copied with it." -f $source, [int][char]$at.Value, ($at.Index + 1)),
+                    ($source.TrimStart('-', '$') -replace ' .*$'))
+            }
+        }
 
         if ($null -ne $BoundParameters['Parameter']) {
             $request.Parameters = ConvertTo-SSMParameterMap -Parameter $BoundParameters['Parameter']

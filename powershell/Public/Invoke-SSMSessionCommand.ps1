@@ -165,6 +165,9 @@ function Invoke-SSMSessionCommand {
         if (-not $PSBoundParameters.ContainsKey('Debug')) { $DebugPreference = $caller.GetValue('DebugPreference') }
         $requestParameters = 'Target', 'Reason', 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
         $newLine = [regex]::new('\r?\n')
+        # A line longer than this many characters is written in pieces of this size (with
+        # one warning per stream): output without line breaks cannot fill the session.
+        $maxLineLength = 1MB
     }
 
     process {
@@ -173,29 +176,53 @@ function Invoke-SSMSessionCommand {
         $client = $null
         $exitCode = $null
         $state = 'Failed'
-        # Text of an unfinished last line, per stream.
-        $pending = @{ Stdout = ''; Stderr = '' }
-        # Writes complete lines (all of it at the end); stderr as error records.
+        # Text of an unfinished last line, per stream (bounded by $maxLineLength).
+        $pending = @{ Stdout = [System.Text.StringBuilder]::new(); Stderr = [System.Text.StringBuilder]::new() }
+        $warnedLongLine = @{ Stdout = $false; Stderr = $false }
+        # Writes one line: stdout to the pipeline, stderr as an error record.
+        $writeLine = {
+            param([string] $Stream, [string] $Line)
+            if ($Stream -eq 'Stdout') {
+                $Line
+            } else {
+                $record = [System.Management.Automation.ErrorRecord]::new(
+                    [System.Exception]::new($Line), 'SSMSession.RemoteStandardError',
+                    [System.Management.Automation.ErrorCategory]::FromStdErr, $Target)
+                $PSCmdlet.WriteError($record)
+            }
+        }
+        # Writes complete lines (all of it at the end). Only the unfinished line is kept,
+        # and only up to $maxLineLength: each chunk is looked at once.
         $emit = {
             param([string] $Stream, [string] $Text, [bool] $Final)
             if ($Stream -eq 'Stdout' -and $Raw) {
                 if ($Text) { $Text }
                 return
             }
-            $buffered = $pending[$Stream] + $Text
-            $lines = $newLine.Split($buffered)
+            $unfinished = $pending[$Stream]
+            $lines = $newLine.Split($Text)
             $last = $lines.Count - 1
-            $pending[$Stream] = if ($Final) { '' } else { $lines[$last] }
-            $count = if ($Final -and $lines[$last]) { $lines.Count } else { $last }
-            for ($i = 0; $i -lt $count; $i++) {
-                if ($Stream -eq 'Stdout') {
-                    $lines[$i]
+            for ($i = 0; $i -lt $last; $i++) {
+                if ($unfinished.Length -gt 0) {
+                    $line = $unfinished.Append($lines[$i]).ToString()
+                    $null = $unfinished.Clear()
                 } else {
-                    $record = [System.Management.Automation.ErrorRecord]::new(
-                        [System.Exception]::new($lines[$i]), 'SSMSession.RemoteStandardError',
-                        [System.Management.Automation.ErrorCategory]::FromStdErr, $Target)
-                    $PSCmdlet.WriteError($record)
+                    $line = $lines[$i]
                 }
+                & $writeLine $Stream $line
+            }
+            $null = $unfinished.Append($lines[$last])
+            while ($unfinished.Length -ge $maxLineLength) {
+                if (-not $warnedLongLine[$Stream]) {
+                    $warnedLongLine[$Stream] = $true
+                    Write-Warning "A line of $($Stream.ToLowerInvariant()) from $Target is longer than $maxLineLength characters; it is written in pieces of that size."
+                }
+                & $writeLine $Stream $unfinished.ToString(0, $maxLineLength)
+                $null = $unfinished.Remove(0, $maxLineLength)
+            }
+            if ($Final -and $unfinished.Length -gt 0) {
+                & $writeLine $Stream $unfinished.ToString()
+                $null = $unfinished.Clear()
             }
         }
         try {
@@ -269,6 +296,13 @@ function Invoke-SSMSessionCommand {
                     }
                     & $emit 'Stdout' '' $true
                     & $emit 'Stderr' '' $true
+                    if ($last.ok -and $last.data.UndeliveredBytes -gt 0) {
+                        $why = if ($state -eq 'TimedOut') { "-TimeoutSec ($TimeoutSec s) stopped the command" } else { 'the session ended' }
+                        $cut = [System.Management.Automation.ErrorRecord]::new(
+                            [System.IO.IOException]::new("Output was cut: $($last.data.UndeliveredBytes) bytes of output that had arrived from $Target were not written, because $why before they were read."),
+                            'SSMSession.OutputCut', [System.Management.Automation.ErrorCategory]::OperationStopped, $Target)
+                        $PSCmdlet.WriteError($cut)
+                    }
                     if ($null -ne $exitCode) { $global:LASTEXITCODE = $exitCode }
                     if ($PassThru) {
                         [pscustomobject]@{

@@ -21,6 +21,15 @@ fn print(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
+/// Says on standard error that output which had arrived was not written (a stop cut it).
+fn report_cut(bytes: usize) {
+    if bytes > 0 {
+        eprintln!(
+            "\nSSMSession: the session was stopped before {bytes} bytes of output that had arrived were written; that output is lost."
+        );
+    }
+}
+
 /// A remote exit code as a process exit code (the low 8 bits, as shells report them).
 fn exit_code_of(code: i32) -> u8 {
     (code & 0xff) as u8
@@ -119,6 +128,7 @@ async fn run_command(session_id: &str, command: CommandRun) -> u8 {
         }
     }
     let end = command.wait().await;
+    report_cut(command.undelivered().bytes);
     print(&exit_lines(session_id, &end));
     match (&end, exit_code) {
         (_, Some(code)) => exit_code_of(code),
@@ -200,7 +210,9 @@ async fn run_stream(mut stream: ShellSession) -> u8 {
             }
         }
     }
-    match stream.wait().await {
+    let end = stream.wait().await;
+    report_cut(stream.undelivered().bytes);
+    match end {
         SessionEnd::Failed(reason) => {
             eprintln!("{reason}");
             FAILURE

@@ -218,7 +218,7 @@ impl<C: SessionControl> Driver<C> {
             match pumped {
                 PumpEnd::ChannelClosed(reason) => break Outcome::End(SessionEnd::Closed(reason)),
                 // The local side let go of its channel: it ended, or it failed.
-                PumpEnd::Finished => {
+                PumpEnd::Finished | PumpEnd::AllSent => {
                     let local = tokio::time::timeout(Duration::from_secs(1), local_side.join_next())
                         .await
                         .unwrap_or(None);

@@ -114,6 +114,9 @@ pub enum PumpEnd {
     PeerError(String),
     /// The local side closed its outbound channel and the peer acknowledged everything.
     Finished,
+    /// The local side closed its outbound channel and everything was sent (not yet
+    /// necessarily acknowledged); only when asked for with [`Endpoint::set_stop_when_sent`].
+    AllSent,
     /// The oldest message went unacknowledged for longer than the limit.
     Unacknowledged(Duration),
 }
@@ -176,6 +179,8 @@ pub struct Endpoint {
     /// `start_publication`, any message from the peer, a new socket, or [`PAUSE_LIMIT`].
     paused_since: Option<Instant>,
     outbound_closed: bool,
+    /// Return [`PumpEnd::AllSent`] once the outbound channel closed and all was sent.
+    stop_when_sent: bool,
     unacknowledged_limit: Duration,
     retransmission: Retransmission,
     counters: Arc<EngineCounters>,
@@ -213,6 +218,7 @@ impl Endpoint {
             reading: true,
             paused_since: None,
             outbound_closed: false,
+            stop_when_sent: false,
             unacknowledged_limit: DEFAULT_UNACKNOWLEDGED_LIMIT,
             retransmission: Retransmission::AllDue,
             counters: Arc::default(),
@@ -231,6 +237,13 @@ impl Endpoint {
         for _ in 0..expected {
             self.incoming.advance();
         }
+    }
+
+    /// Makes [`Endpoint::pump`] return [`PumpEnd::AllSent`] as soon as the outbound channel
+    /// closed and everything in it was sent: an agent that writes all it has before it
+    /// starts its short wait for acknowledgements.
+    pub fn set_stop_when_sent(&mut self, stop: bool) {
+        self.stop_when_sent = stop;
     }
 
     pub fn set_retransmission(&mut self, retransmission: Retransmission) {
@@ -448,6 +461,9 @@ impl Endpoint {
         loop {
             if self.outbound_closed && self.outgoing.is_empty() {
                 return PumpEnd::Finished;
+            }
+            if self.outbound_closed && self.stop_when_sent {
+                return PumpEnd::AllSent;
             }
             let writer = link.writer().clone();
             if let Some(ack) = self.hand_over(inbound) {

@@ -137,7 +137,12 @@ impl OpenedSession {
         .await;
         drain.abort();
         match pumped {
-            Ok(PumpEnd::ChannelClosed(_) | PumpEnd::LinkLost(_) | PumpEnd::Finished) => Ok(()),
+            Ok(
+                PumpEnd::ChannelClosed(_)
+                | PumpEnd::LinkLost(_)
+                | PumpEnd::Finished
+                | PumpEnd::AllSent,
+            ) => Ok(()),
             Ok(PumpEnd::Unacknowledged(age)) => Err(SessionError::Unacknowledged(age)),
             Ok(PumpEnd::PeerError(reason)) => Err(SessionError::PeerError(reason)),
             Err(_) => Err(SessionError::TerminateTimeout(timeout)),
@@ -271,7 +276,7 @@ async fn handshake(
                         }
                         PumpEnd::Unacknowledged(age) => return Err(SessionError::Unacknowledged(age)),
                         PumpEnd::PeerError(reason) => return Err(SessionError::PeerError(reason)),
-                        PumpEnd::LinkLost(_) | PumpEnd::Finished => return Err(SessionError::ClosedDuringHandshake),
+                        PumpEnd::LinkLost(_) | PumpEnd::Finished | PumpEnd::AllSent => return Err(SessionError::ClosedDuringHandshake),
                     }
                 }
                 delivered = from_agent.recv() => delivered,

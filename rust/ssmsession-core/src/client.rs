@@ -162,7 +162,38 @@ async fn check_profile_exists(
     })
 }
 
+/// Refuses settings that would end up in HTTP headers or signatures with characters no
+/// header may carry (a line break pasted with a key): a clear error naming the setting,
+/// never its value, instead of a failure deep in the SDK.
+fn check_header_bound(settings: &ClientSettings) -> Result<(), CoreError> {
+    let named = [
+        ("AccessKey", &settings.access_key),
+        ("SecretKey", &settings.secret_key),
+        ("SessionToken", &settings.session_token),
+        ("Region", &settings.region),
+        ("SigningRegion", &settings.signing_region),
+        ("ProfileName", &settings.profile_name),
+        ("EndpointUrl", &settings.endpoint_url),
+        ("AppName", &settings.app_name),
+    ];
+    for (name, value) in named {
+        let Some(value) = value else { continue };
+        if let Some((position, c)) = value.char_indices().find(|(_, c)| c.is_control()) {
+            return Err(CoreError::invalid_request(
+                "InvalidHeaderValue",
+                format!(
+                    "{name} contains a control character (U+{:04X} at byte {}); keys, tokens, regions and names never do.",
+                    u32::from(c),
+                    position + 1
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreError> {
+    check_header_bound(settings)?;
     let env = env_for(settings.environment.as_ref());
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).env(env.clone());
 
@@ -538,6 +569,36 @@ mod tests {
             vars.insert((*k).into(), (*v).into());
         }
         Some(vars)
+    }
+
+    #[test]
+    fn control_characters_in_header_bound_settings_are_refused_by_name() {
+        for (access_key, token) in [
+            ("AKVALUE\nID", None),
+            ("AKVALUE\u{7f}", None),
+            ("AKVALUE", Some("TOKENVALUE\0")),
+        ] {
+            let settings = ClientSettings {
+                access_key: Some(access_key.into()),
+                secret_key: Some("secret".into()),
+                session_token: token.map(str::to_owned),
+                ..Default::default()
+            };
+            let error = check_header_bound(&settings).unwrap_err();
+            assert_eq!(error.code(), "InvalidHeaderValue");
+            let message = error.to_string();
+            assert!(
+                message.starts_with("AccessKey") || message.starts_with("SessionToken"),
+                "{message}"
+            );
+            assert!(!message.contains("VALUE"), "{message}");
+        }
+        let fine = ClientSettings {
+            access_key: Some("AKIDEXAMPLE".into()),
+            secret_key: Some("wJalr/K7MDENG+bPxRfiCY".into()),
+            ..Default::default()
+        };
+        assert!(check_header_bound(&fine).is_ok());
     }
 
     #[test]

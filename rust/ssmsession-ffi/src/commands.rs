@@ -10,7 +10,7 @@ use std::time::Duration;
 use once_cell::sync::Lazy;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use ssmsession_core::{ClientCache, CommandCall, CommandRun, SessionEnd};
+use ssmsession_core::{ClientCache, CommandCall, CommandRun};
 
 use crate::envelope::ErrorBody;
 
@@ -86,12 +86,12 @@ fn status(handle: u64, session_id: &str, run: &CommandRun, carry: &Mutex<Carry>)
     let mut carry = carry.lock().unwrap_or_else(|e| e.into_inner());
     let stdout = text(&mut carry.stdout, output.stdout, at_end);
     let stderr = text(&mut carry.stderr, output.stderr, at_end);
-    let (state, message) = match end {
-        None => ("Running", None),
-        Some(SessionEnd::Closed(message)) => ("Closed", Some(message)),
-        Some(SessionEnd::Stopped) => ("Stopped", None),
-        Some(SessionEnd::Failed(message)) => ("Failed", Some(message)),
+    let undelivered = if end.is_some() {
+        run.undelivered().bytes
+    } else {
+        0
     };
+    let (state, message) = crate::session_state::state_of(end);
     json!({
         "Handle": handle,
         "SessionId": session_id,
@@ -102,6 +102,8 @@ fn status(handle: u64, session_id: &str, run: &CommandRun, carry: &Mutex<Carry>)
         "ExitCode": output.exit_code,
         // Output may still be waiting when the state is no longer Running: ask again.
         "MoreOutput": run.has_output(),
+        // Output that had arrived but was cut off by a stop before it was taken.
+        "UndeliveredBytes": undelivered,
     })
 }
 
@@ -147,8 +149,11 @@ pub async fn stop(request: CommandHandleRequest) -> Result<Value, ErrorBody> {
     if run.end().is_none() {
         run.stop();
     }
-    let _ = tokio::time::timeout(STOP_TIMEOUT, run.wait()).await;
-    let final_status = status(request.handle, &session_id, &run, &carry);
+    let stopped = tokio::time::timeout(STOP_TIMEOUT, run.wait()).await;
+    let mut final_status = status(request.handle, &session_id, &run, &carry);
+    if stopped.is_err() {
+        crate::session_state::mark_stop_timed_out(&mut final_status, STOP_TIMEOUT);
+    }
     commands().remove(&request.handle);
     Ok(final_status)
 }

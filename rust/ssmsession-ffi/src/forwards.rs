@@ -10,7 +10,7 @@ use std::time::Duration;
 use once_cell::sync::Lazy;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use ssmsession_core::{ClientCache, PortForward, PortForwardCall, SessionEnd};
+use ssmsession_core::{ClientCache, PortForward, PortForwardCall};
 
 use crate::envelope::ErrorBody;
 
@@ -60,17 +60,28 @@ fn entry(handle: u64) -> Result<(Arc<PortForward>, String), ErrorBody> {
 
 /// The status document: state, the end's message, and the live figures.
 fn status(handle: u64, session_id: &str, forward: &PortForward) -> Value {
-    let (state, message) = match forward.end() {
-        None => ("Running", None),
-        Some(SessionEnd::Closed(message)) => ("Closed", Some(message)),
-        Some(SessionEnd::Stopped) => ("Stopped", None),
-        Some(SessionEnd::Failed(message)) => ("Failed", Some(message)),
+    let end = forward.end();
+    let undelivered = if end.is_some() {
+        forward.undelivered().bytes
+    } else {
+        0
     };
+    let (state, mut message) = crate::session_state::state_of(end);
+    if undelivered > 0 {
+        let cut = format!(
+            "{undelivered} bytes from the agent had arrived but were not written to the local connections: the forward was stopped first."
+        );
+        message = Some(match message {
+            Some(reason) if !reason.is_empty() => format!("{reason} {cut}"),
+            _ => cut,
+        });
+    }
     json!({
         "Handle": handle,
         "SessionId": session_id,
         "State": state,
         "Message": message,
+        "UndeliveredBytes": undelivered,
         "LocalAddress": forward.local_addr.ip().to_string(),
         "LocalPort": forward.local_addr.port(),
         "Mode": forward.mode,
@@ -117,8 +128,11 @@ pub async fn wait(request: HandleRequest) -> Result<Value, ErrorBody> {
 pub async fn stop(request: HandleRequest) -> Result<Value, ErrorBody> {
     let (forward, session_id) = entry(request.handle)?;
     forward.stop();
-    let _ = tokio::time::timeout(STOP_TIMEOUT, forward.wait()).await;
-    let final_status = status(request.handle, &session_id, &forward);
+    let stopped = tokio::time::timeout(STOP_TIMEOUT, forward.wait()).await;
+    let mut final_status = status(request.handle, &session_id, &forward);
+    if stopped.is_err() {
+        crate::session_state::mark_stop_timed_out(&mut final_status, STOP_TIMEOUT);
+    }
     forwards().remove(&request.handle);
     Ok(final_status)
 }

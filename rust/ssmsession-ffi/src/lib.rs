@@ -20,6 +20,7 @@ mod forwards;
 mod logging;
 mod operations;
 mod runtime;
+mod session_state;
 mod shells;
 
 #[cfg(test)]

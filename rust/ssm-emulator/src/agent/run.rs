@@ -169,9 +169,9 @@ async fn send_oversized(link: &AgentLink) {
 struct Finished {
     /// `channel_closed`'s Output.
     reason: String,
-    /// The work ended by itself (a command exited): everything it sent goes out and is
-    /// acknowledged before the channel closes, as the real agent writes every message to
-    /// its socket before it drains. Otherwise (terminated) a short drain.
+    /// The work ended by itself (a command exited): everything it sent goes out before
+    /// the 2 s drain, as the real agent writes every message to its socket as it goes.
+    /// Otherwise (terminated) only the drain.
     completely: bool,
 }
 
@@ -276,25 +276,35 @@ async fn run_socket(
 ) -> Option<String> {
     loop {
         if let Some(done) = finished.as_ref() {
-            let pumped = if done.completely {
-                Some(endpoint.pump(link, outbound, inbound).await)
-            } else {
-                // Let the last output and acknowledgements go out, as the agent does.
-                tokio::time::timeout(DRAIN_WAIT, endpoint.pump(link, outbound, inbound))
-                    .await
-                    .ok()
-            };
+            if done.completely {
+                // Everything the work sent goes out first (the reference agent writes each
+                // message to its socket as it goes, whatever the acknowledgements).
+                endpoint.set_stop_when_sent(true);
+                let sent = endpoint.pump(link, outbound, inbound).await;
+                endpoint.set_stop_when_sent(false);
+                match sent {
+                    PumpEnd::AllSent | PumpEnd::Finished => {}
+                    PumpEnd::Unacknowledged(_) => {
+                        return Some("The client stopped acknowledging data.".to_owned())
+                    }
+                    PumpEnd::LinkLost(_) | PumpEnd::PeerError(_) | PumpEnd::ChannelClosed(_) => {
+                        return None
+                    }
+                }
+            }
+            // Then at most 2 s for the last acknowledgements, as the reference agent drains
+            // its buffer before it closes; what is unacknowledged then is on its way.
+            let pumped = tokio::time::timeout(DRAIN_WAIT, endpoint.pump(link, outbound, inbound))
+                .await
+                .ok();
             return match pumped {
                 Some(PumpEnd::LinkLost(_) | PumpEnd::PeerError(_)) => None,
-                Some(PumpEnd::Unacknowledged(_)) => {
-                    Some("The client stopped acknowledging data.".to_owned())
-                }
                 _ => Some(done.reason.clone()),
             };
         }
         tokio::select! {
             pumped = endpoint.pump(link, outbound, inbound) => return match pumped {
-                PumpEnd::LinkLost(_) | PumpEnd::PeerError(_) | PumpEnd::ChannelClosed(_) => None,
+                PumpEnd::LinkLost(_) | PumpEnd::PeerError(_) | PumpEnd::ChannelClosed(_) | PumpEnd::AllSent => None,
                 // The work dropped its sender (it ended) and everything was acknowledged:
                 // its own end says why (the two can be ready at once).
                 PumpEnd::Finished => Some(
