@@ -359,7 +359,7 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
             $log = Get-Content -LiteralPath $logFile -Raw
             $log | Should -Match 'opening the data channel'
             $log | Should -Match 'handshake complete'
-            $log | Should -Match 'stopping the port forward'
+            $log | Should -Match 'stopping the session'
             "$token".Trim().Length | Should -Be 192
             $log | Should -Not -Match "$("$token".Trim())"
             $log | Should -Not -Match 'ssm-emulator-secret-key'

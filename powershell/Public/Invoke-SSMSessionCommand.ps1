@@ -296,11 +296,22 @@ function Invoke-SSMSessionCommand {
                     }
                     & $emit 'Stdout' '' $true
                     & $emit 'Stderr' '' $true
+                    if ($last.ok -and $state -eq 'TimedOut' -and $last.data.State -eq 'Failed') {
+                        # The stop itself failed (TerminateSession did not answer): say so.
+                        $failure = [pscustomobject]@{ kind = 'dataChannel'; code = 'DataChannelFailed'; message = [string]$last.data.Message; requestId = $null; httpStatus = $null }
+                        $PSCmdlet.WriteError((ConvertTo-SSMErrorRecord -ErrorInfo $failure -TargetObject $Target))
+                    }
                     if ($last.ok -and $last.data.UndeliveredBytes -gt 0) {
-                        $why = if ($state -eq 'TimedOut') { "-TimeoutSec ($TimeoutSec s) stopped the command" } else { 'the session ended' }
+                        $bytes = $last.data.UndeliveredBytes
+                        $text = if ($last.data.UndeliveredCause -eq 'Gap') {
+                            "Output was cut: $bytes bytes of output from $Target could not be written, because the channel closed while the messages before them were still missing (the agent skipped sequence numbers)."
+                        } else {
+                            $why = if ($state -eq 'TimedOut') { "-TimeoutSec ($TimeoutSec s) stopped the command" } else { 'the session ended' }
+                            "Output was cut: $bytes bytes of output that had arrived from $Target were not written, because $why before they were read."
+                        }
                         $cut = [System.Management.Automation.ErrorRecord]::new(
-                            [System.IO.IOException]::new("Output was cut: $($last.data.UndeliveredBytes) bytes of output that had arrived from $Target were not written, because $why before they were read."),
-                            'SSMSession.OutputCut', [System.Management.Automation.ErrorCategory]::OperationStopped, $Target)
+                            [System.IO.IOException]::new($text), 'SSMSession.OutputCut',
+                            [System.Management.Automation.ErrorCategory]::OperationStopped, $Target)
                         $PSCmdlet.WriteError($cut)
                     }
                     if ($null -ne $exitCode) { $global:LASTEXITCODE = $exitCode }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use ssm_terminal::{attach, exit_lines, starting_line, AttachOptions};
 use ssmsession_core::{
-    start_any_session, AnySession, ChannelCall, ClientCache, ClientSettings, CommandRun,
-    PortForward, SessionEnd, ShellSession,
+    start_any_session, AnySession, ChannelCall, ClientCache, ClientSettings, CommandRun, Cut,
+    CutCause, PortForward, SessionEnd, ShellSession,
 };
 use tokio::io::AsyncReadExt;
 
@@ -21,13 +21,17 @@ fn print(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
 }
 
-/// Says on standard error that output which had arrived was not written (a stop cut it).
-fn report_cut(bytes: usize) {
-    if bytes > 0 {
-        eprintln!(
-            "\nSSMSession: the session was stopped before {bytes} bytes of output that had arrived were written; that output is lost."
-        );
-    }
+/// Says on standard error that output which had arrived was not written, and why.
+fn report_cut(cut: Option<Cut>) {
+    let Some(cut) = cut else { return };
+    let why = match cut.cause {
+        CutCause::Stopped => "the session was stopped before they were written",
+        CutCause::Gap => "the channel closed while the messages before them were missing",
+    };
+    eprintln!(
+        "\nSSMSession: {} bytes of output that had arrived are lost: {why}.",
+        cut.bytes
+    );
 }
 
 /// A remote exit code as a process exit code (the low 8 bits, as shells report them).
@@ -128,7 +132,7 @@ async fn run_command(session_id: &str, command: CommandRun) -> u8 {
         }
     }
     let end = command.wait().await;
-    report_cut(command.undelivered().bytes);
+    report_cut(command.undelivered());
     print(&exit_lines(session_id, &end));
     match (&end, exit_code) {
         (_, Some(code)) => exit_code_of(code),
@@ -211,7 +215,7 @@ async fn run_stream(mut stream: ShellSession) -> u8 {
         }
     }
     let end = stream.wait().await;
-    report_cut(stream.undelivered().bytes);
+    report_cut(stream.undelivered());
     match end {
         SessionEnd::Failed(reason) => {
             eprintln!("{reason}");

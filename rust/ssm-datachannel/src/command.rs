@@ -12,8 +12,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::crypto::SessionCipher;
-use crate::driver::{Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT};
-use crate::engine::{Payload, Undelivered};
+use crate::driver::{
+    Cut, Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
+};
+use crate::engine::Payload;
 use crate::handshake::SessionKind;
 use crate::message::PayloadType;
 use crate::session::OpenedSession;
@@ -151,7 +153,7 @@ impl CommandRun {
 
     /// Output the agent sent and this side acknowledged that never reached the buffers the
     /// caller takes from (a stop cut it short); final once the session has ended.
-    pub fn undelivered(&self) -> Undelivered {
+    pub fn undelivered(&self) -> Option<Cut> {
         self.run.undelivered()
     }
 }

@@ -97,6 +97,34 @@ pub trait SessionControl: Send + Sync + 'static {
     fn terminate(&self) -> impl Future<Output = Result<(), String>> + Send;
 }
 
+/// Acknowledged data from the agent that never reached the local side, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub messages: usize,
+    pub bytes: usize,
+    pub cause: CutCause,
+}
+
+/// Why acknowledged data did not reach the local side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CutCause {
+    /// The session was stopped (or failed) before the local side read it.
+    Stopped,
+    /// The channel closed while messages before it were missing: the agent skipped
+    /// sequence numbers, so it could never be handed over in order.
+    Gap,
+}
+
+impl Cut {
+    fn of(undelivered: Undelivered, cause: CutCause) -> Option<Cut> {
+        (undelivered.bytes > 0 || undelivered.messages > 0).then_some(Cut {
+            messages: undelivered.messages,
+            bytes: undelivered.bytes,
+            cause,
+        })
+    }
+}
+
 /// How the local side of a session (a port's listener, a command's buffers, a terminal)
 /// ended by itself: Err when it failed because of what the agent sent.
 pub type LocalEnd = Result<(), String>;
@@ -105,7 +133,7 @@ pub type LocalEnd = Result<(), String>;
 pub struct SessionRun {
     stop: watch::Sender<bool>,
     ended: watch::Receiver<Option<SessionEnd>>,
-    undelivered: Arc<Mutex<Undelivered>>,
+    undelivered: Arc<Mutex<Option<Cut>>>,
 }
 
 impl SessionRun {
@@ -132,7 +160,7 @@ impl SessionRun {
     /// Data the agent sent and this side acknowledged that never reached the local side:
     /// cut short by a stop, or stranded behind a gap when the channel closed. Final once
     /// the session has ended.
-    pub fn undelivered(&self) -> Undelivered {
+    pub fn undelivered(&self) -> Option<Cut> {
         *self.undelivered.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -180,7 +208,7 @@ impl<C: SessionControl> Driver<C> {
     pub(crate) fn spawn(self, app: impl Future<Output = LocalEnd> + Send + 'static) -> SessionRun {
         let (stop, stop_rx) = watch::channel(false);
         let (ended_tx, ended) = watch::channel(None);
-        let undelivered = Arc::new(Mutex::new(Undelivered::default()));
+        let undelivered = Arc::new(Mutex::new(None));
         let reported = undelivered.clone();
         tokio::spawn(async move {
             let (end, cut) = self.run(app, stop_rx).await;
@@ -198,7 +226,7 @@ impl<C: SessionControl> Driver<C> {
         mut self,
         app: impl Future<Output = LocalEnd> + Send + 'static,
         mut stop: watch::Receiver<bool>,
-    ) -> (SessionEnd, Undelivered) {
+    ) -> (SessionEnd, Option<Cut>) {
         // Dropping the set aborts the local side: listener, connections, smux.
         let mut local_side = JoinSet::new();
         local_side.spawn(app);
@@ -264,20 +292,16 @@ impl<C: SessionControl> Driver<C> {
                 }
             }
         };
-        let mut cut = Undelivered::default();
-        if let Outcome::End(SessionEnd::Closed(_)) = &outcome {
+        let cut = if let Outcome::End(SessionEnd::Closed(_)) = &outcome {
             // Everything acknowledged goes to the local side, however slowly it reads; only
             // a stop cuts it short.
-            cut = tokio::select! {
-                stranded = self.drain(&mut local_side) => stranded,
-                _ = stop.wait_for(|stop| *stop) => self.pending(),
-            };
-        } else {
-            let pending = self.pending();
-            if pending.bytes > 0 {
-                cut = pending;
+            tokio::select! {
+                stranded = self.drain(&mut local_side) => Cut::of(stranded, CutCause::Gap),
+                _ = stop.wait_for(|stop| *stop) => Cut::of(self.pending(), CutCause::Stopped),
             }
-        }
+        } else {
+            Cut::of(self.pending(), CutCause::Stopped)
+        };
         drop(local_side);
         let end = match outcome {
             Outcome::End(SessionEnd::Failed(reason)) => {

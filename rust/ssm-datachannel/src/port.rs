@@ -20,9 +20,11 @@ use tokio::task::JoinSet;
 use crate::bridge::{
     bridge, copy_stream, pump_from_channel, pump_to_channel, ByteCounters, Chunking,
 };
+pub use crate::driver::{
+    Cut, CutCause, ResumeError, Resumed, SessionControl, SessionEnd, SessionRun,
+};
 use crate::driver::{Driver, LocalEnd, TERMINATE_WAIT};
-pub use crate::driver::{ResumeError, Resumed, SessionControl, SessionEnd, SessionRun};
-use crate::engine::{EngineCounters, Payload, Undelivered, DEFAULT_UNACKNOWLEDGED_LIMIT};
+use crate::engine::{EngineCounters, Payload, DEFAULT_UNACKNOWLEDGED_LIMIT};
 use crate::handshake::{AgentFeatures, SessionKind};
 use crate::message::PayloadType;
 use crate::payload::Flag;
@@ -149,7 +151,7 @@ impl PortForward {
 
     /// Bytes from the agent that were acknowledged but never reached a local connection
     /// (a stop cut them short); final once the forward has ended.
-    pub fn undelivered(&self) -> Undelivered {
+    pub fn undelivered(&self) -> Option<Cut> {
         self.run.undelivered()
     }
 }

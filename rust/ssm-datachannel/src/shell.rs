@@ -12,8 +12,10 @@ use tokio::sync::mpsc;
 
 use crate::command::parse_exit_code;
 use crate::crypto::SessionCipher;
-use crate::driver::{Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT};
-use crate::engine::{Payload, Undelivered};
+use crate::driver::{
+    Cut, Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
+};
+use crate::engine::Payload;
 use crate::handshake::SessionKind;
 use crate::message::PayloadType;
 use crate::session::OpenedSession;
@@ -158,7 +160,7 @@ impl ShellSession {
 
     /// Output the agent sent and this side acknowledged that never reached `output` (a
     /// stop cut it short); final once the session has ended.
-    pub fn undelivered(&self) -> Undelivered {
+    pub fn undelivered(&self) -> Option<Cut> {
         self.run.undelivered()
     }
 }

@@ -36,6 +36,6 @@ pub use session_calls::{
     resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
 };
 pub use shell::{start_shell, ShellCall, ShellSession};
-pub use ssm_datachannel::port::{PortForward, PortStatsSnapshot, SessionEnd};
+pub use ssm_datachannel::port::{Cut, CutCause, PortForward, PortStatsSnapshot, SessionEnd};
 pub use ssm_datachannel::shell::STREAM_CHUNK;
 pub use start_session::start_session;

@@ -86,10 +86,10 @@ fn status(handle: u64, session_id: &str, run: &CommandRun, carry: &Mutex<Carry>)
     let mut carry = carry.lock().unwrap_or_else(|e| e.into_inner());
     let stdout = text(&mut carry.stdout, output.stdout, at_end);
     let stderr = text(&mut carry.stderr, output.stderr, at_end);
-    let undelivered = if end.is_some() {
-        run.undelivered().bytes
+    let cut = if end.is_some() {
+        run.undelivered()
     } else {
-        0
+        None
     };
     let (state, message) = crate::session_state::state_of(end);
     json!({
@@ -102,8 +102,10 @@ fn status(handle: u64, session_id: &str, run: &CommandRun, carry: &Mutex<Carry>)
         "ExitCode": output.exit_code,
         // Output may still be waiting when the state is no longer Running: ask again.
         "MoreOutput": run.has_output(),
-        // Output that had arrived but was cut off by a stop before it was taken.
-        "UndeliveredBytes": undelivered,
+        // Output that had arrived but never reached the buffers taken from: cut off by a
+        // stop ("Stopped"), or behind sequence numbers the agent skipped ("Gap").
+        "UndeliveredBytes": cut.map_or(0, |c| c.bytes),
+        "UndeliveredCause": cut.map(|c| c.cause),
     })
 }
 

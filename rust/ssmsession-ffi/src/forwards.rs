@@ -61,19 +61,17 @@ fn entry(handle: u64) -> Result<(Arc<PortForward>, String), ErrorBody> {
 /// The status document: state, the end's message, and the live figures.
 fn status(handle: u64, session_id: &str, forward: &PortForward) -> Value {
     let end = forward.end();
-    let undelivered = if end.is_some() {
-        forward.undelivered().bytes
+    let cut = if end.is_some() {
+        forward.undelivered()
     } else {
-        0
+        None
     };
     let (state, mut message) = crate::session_state::state_of(end);
-    if undelivered > 0 {
-        let cut = format!(
-            "{undelivered} bytes from the agent had arrived but were not written to the local connections: the forward was stopped first."
-        );
+    if let Some(cut) = cut {
+        let said = crate::session_state::describe_cut(&cut, "the local connections");
         message = Some(match message {
-            Some(reason) if !reason.is_empty() => format!("{reason} {cut}"),
-            _ => cut,
+            Some(reason) if !reason.is_empty() => format!("{reason} {said}"),
+            _ => said,
         });
     }
     json!({
@@ -81,7 +79,7 @@ fn status(handle: u64, session_id: &str, forward: &PortForward) -> Value {
         "SessionId": session_id,
         "State": state,
         "Message": message,
-        "UndeliveredBytes": undelivered,
+        "UndeliveredBytes": cut.map_or(0, |c| c.bytes),
         "LocalAddress": forward.local_addr.ip().to_string(),
         "LocalPort": forward.local_addr.port(),
         "Mode": forward.mode,

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use ssmsession_core::SessionEnd;
+use ssmsession_core::{Cut, CutCause, SessionEnd};
 
 /// `State` and `Message` of a status document: Running while the session lives.
 pub fn state_of(end: Option<SessionEnd>) -> (&'static str, Option<String>) {
@@ -25,6 +25,20 @@ pub fn mark_stop_timed_out(status: &mut Value, limit: Duration) {
             "The session did not stop within {} s; it may still be open on the service until its idle timeout.",
             limit.as_secs()
         ));
+    }
+}
+
+/// What was lost, in a sentence: `destination` is where it should have gone.
+pub fn describe_cut(cut: &Cut, destination: &str) -> String {
+    match cut.cause {
+        CutCause::Stopped => format!(
+            "{} bytes from the agent had arrived but were not written to {destination}: the session was stopped first.",
+            cut.bytes
+        ),
+        CutCause::Gap => format!(
+            "{} bytes from the agent could not be written to {destination}: the channel closed while the messages before them were still missing.",
+            cut.bytes
+        ),
     }
 }
 
