@@ -265,7 +265,7 @@ try {
 
     if ($Benchmark -or $Test) {
         $quickRun = $Quick -or -not $Benchmark
-        Invoke-Step -Name 'cargo build (benchmark examples)' -File cargo -Arguments (@('build', '-p', 'ssm-emulator', '--example', 'port_throughput', '--example', 'cold_call', '--locked') + $cargoProfileArgs)
+        Invoke-Step -Name 'cargo build (benchmark examples)' -File cargo -Arguments (@('build', '-p', 'ssm-emulator', '--example', 'port_throughput', '--example', 'cold_call', '--example', 'reader_recovery', '--locked') + $cargoProfileArgs)
         Write-Information "==> benchmarks$(if ($quickRun) { ' (quick smoke run)' })" -InformationAction Continue
         & ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Benchmark', 'Invoke-SSMBenchmark.ps1')) -RepositoryRoot $repositoryRoot `
             -ModulePath $packageManifest -EmulatorPath $emulatorPath -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'bench', 'summary.json')) -Quick:$quickRun

@@ -14,8 +14,15 @@ function Invoke-SSMSessionCommand {
     State. The session-manager-plugin mixes both streams and always exits 0
     (aws/session-manager-plugin#59).
 
+    Everything the agent sends reaches the pipeline, however slowly it is consumed: while
+    the pipeline is busy, the session stops reading and the agent waits (memory stays
+    bounded). A line longer than 1,048,576 characters is written in pieces of that length,
+    with one warning per stream.
+
     Ctrl+C, -TimeoutSec and the end of the pipeline stop the command: its session is
-    terminated. Credentials, region and endpoint resolve as for Start-SSMSession.
+    terminated. Output that had arrived but was not yet written is then reported by an
+    SSMSession.OutputCut error (with -TimeoutSec) saying how many bytes were cut.
+    Credentials, region and endpoint resolve as for Start-SSMSession.
 
     When the account's Session Manager preferences require KMS encryption, the session is
     encrypted: a data key comes from KMS GenerateDataKey with the same credentials and
@@ -42,7 +49,7 @@ function Invoke-SSMSessionCommand {
 
     .PARAMETER TimeoutSec
     Stops the command after this many seconds (its session is terminated; $LASTEXITCODE is
-    then not set).
+    then not set). Output that had arrived and was not yet written is reported as cut.
 
     .PARAMETER StallTimeoutSec
     Gives the session up when the agent leaves data unacknowledged this long (default 300).

@@ -28,13 +28,15 @@ pub const TERMINATE_WAIT: Duration = Duration::from_secs(3);
 /// still open (callers give a stop 30 s in all).
 pub const TERMINATE_API_LIMIT: Duration = Duration::from_secs(20);
 
-/// Reconnecting after a lost socket: consecutive attempts at most — a socket that drops
-/// within [`HEALTHY_LINK`] of opening counts as a failed attempt, so an endpoint that
-/// accepts and drops at once cannot keep the session spinning.
+/// Reconnecting after a lost socket: consecutive attempts at most. A socket over which the
+/// session made no progress (nothing new arrived in order, nothing of ours was
+/// acknowledged) and that lived less than [`HEALTHY_LINK`] counts as a failed attempt, so
+/// an endpoint that accepts and drops at once cannot keep the session spinning.
 pub const RECONNECT_ATTEMPTS: u32 = 6;
 /// Reconnecting: time since the last healthy socket at most.
 pub const RECONNECT_BUDGET: Duration = Duration::from_secs(60);
-/// A socket that stayed up this long was healthy: the attempt count starts again.
+/// A socket that stayed up this long was healthy even if the session was idle: the
+/// attempt count starts again.
 pub const HEALTHY_LINK: Duration = Duration::from_secs(10);
 /// Back-off between attempts: from this, doubling, with ±50 % jitter, up to the maximum
 /// (the reference retryer: 100–200 ms doubling to 5 s).
@@ -231,6 +233,7 @@ impl<C: SessionControl> Driver<C> {
         let mut local_side = JoinSet::new();
         local_side.spawn(app);
         let mut link_opened = Instant::now();
+        let mut progress_at_open = self.endpoint.progress();
         let mut attempts = 0u32;
         let mut outage_started = Instant::now();
         let outcome = loop {
@@ -264,7 +267,8 @@ impl<C: SessionControl> Driver<C> {
                     )))
                 }
                 PumpEnd::LinkLost(error) => {
-                    if link_opened.elapsed() >= HEALTHY_LINK {
+                    let progressed = self.endpoint.progress() != progress_at_open;
+                    if progressed || link_opened.elapsed() >= HEALTHY_LINK {
                         attempts = 0;
                         outage_started = Instant::now();
                     }
@@ -277,6 +281,7 @@ impl<C: SessionControl> Driver<C> {
                         Ok(Some(connection)) => {
                             self.connection = connection;
                             link_opened = Instant::now();
+                            progress_at_open = self.endpoint.progress();
                             self.reconnects.fetch_add(1, Ordering::Relaxed);
                             // A failure here is another lost link, handled on the next round.
                             let _ = self.endpoint.resend_all(&mut self.connection).await;

@@ -269,6 +269,15 @@ impl Endpoint {
         self.incoming.expected()
     }
 
+    /// A mark that moves whenever the session makes progress: the peer's messages taken in
+    /// order, and this end's messages acknowledged. Equal marks: nothing moved between them.
+    pub fn progress(&self) -> (i64, i64) {
+        (
+            self.incoming.expected(),
+            self.outgoing.next_sequence() - self.outgoing.len() as i64,
+        )
+    }
+
     /// Acknowledged arrivals not yet handed to the local side: messages and bytes.
     pub fn held(&self) -> Undelivered {
         Undelivered {

@@ -8,10 +8,11 @@ mod common;
 
 use common::{forward_to, settings, started_channel_to};
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ssm_datachannel::port::SessionEnd;
-use ssm_emulator::{Emulator, EmulatorConfig};
+use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, Faults};
 use ssmsession_core::{ClientCache, CommandRun, StartSessionCall};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -109,6 +110,45 @@ async fn a_flood_of_large_messages_into_a_pausing_reader_loses_nothing() {
     flood_into_a_pausing_reader("i-hostile-flood-32768").await;
 }
 
+/// The same across ResumeSession: the service closes the socket every 1.5 s while output
+/// waits for the paused reader (and a message read but not yet acknowledged is dropped with
+/// the old socket): every line and the exit code still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_into_a_pausing_reader_loses_nothing_across_resumed_sockets() {
+    let config = EmulatorConfig {
+        agent: AgentConfig {
+            faults: Faults {
+                close_after: Some(Duration::from_millis(1500)),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    // More than every buffer on the way holds, so that the agent is still sending when
+    // its socket is closed under it.
+    let lines = 6_000_000;
+    let run = command(
+        emulator.url(),
+        "i-hostile-flood",
+        &format!("seq 1 {lines}; exit 3"),
+    )
+    .await;
+    let reader = Reader::Pausing {
+        after: 1_000_000,
+        pause: Duration::from_secs(4),
+    };
+    let (stdout, exit_code, end) = read_all(&run, reader, Duration::from_secs(120)).await;
+    assert!(
+        stdout == numbered_lines(lines),
+        "all lines, in order: {end:?}"
+    );
+    assert_eq!(exit_code, Some(3));
+    assert!(run.reconnects.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    emulator.stop().await;
+}
+
 /// An agent that never waits for acknowledgements and resends only its oldest
 /// unacknowledged message, once per timeout (as the reference agent does), into a reader
 /// that stops for a while: before, the client acknowledged ahead and then dropped what did
@@ -161,6 +201,81 @@ async fn a_reader_that_paused_gets_full_speed_back_from_an_agent_that_resends_on
     received += rest.len();
     assert_eq!(received, total, "{end:?}");
     assert_eq!(code.or(exit_code), Some(0));
+    emulator.stop().await;
+}
+
+/// A sink that reads as fast as it can, except for one pause once `pause_after` bytes have
+/// arrived; it records when each read happened and the running total.
+async fn pausing_sink(pause_after: u64, pause: Duration) -> (u16, Arc<Mutex<Vec<(Instant, u64)>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let reads = Arc::new(Mutex::new(Vec::new()));
+    let record = reads.clone();
+    tokio::spawn(async move {
+        let Ok((mut stream, _)) = listener.accept().await else {
+            return;
+        };
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut total = 0u64;
+        let mut paused = false;
+        while let Ok(n) = stream.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            record.lock().unwrap().push((Instant::now(), total));
+            if !paused && total >= pause_after {
+                paused = true;
+                tokio::time::sleep(pause).await;
+            }
+        }
+    });
+    (port, reads)
+}
+
+/// The other direction: an upload through a forward to a target that stops reading for a
+/// while. The agent's side holds back as the client's does, and the upload gets its speed
+/// back at once when the target reads again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_gets_full_speed_back_after_the_target_paused() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let pause_after = 16 * 1024 * 1024;
+    let total: u64 = 160 * 1024 * 1024;
+    let (port, reads) = pausing_sink(pause_after, Duration::from_secs(2)).await;
+    let forwarding = forward_to(emulator.url(), "i-0123456789abcdef0", port, 32 * 1024).await;
+    let mut stream = TcpStream::connect(forwarding.forward.local_addr)
+        .await
+        .unwrap();
+    let block = vec![0x42u8; 256 * 1024];
+    let mut sent = 0u64;
+    while sent < total {
+        stream.write_all(&block).await.unwrap();
+        sent += block.len() as u64;
+    }
+    stream.shutdown().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while reads.lock().unwrap().last().map(|r| r.1) != Some(total) {
+        assert!(Instant::now() < deadline, "the upload did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reads = reads.lock().unwrap().clone();
+    let start = reads[0].0;
+    let paused_at = reads.iter().position(|r| r.1 >= pause_after).unwrap();
+    let before = reads[paused_at].1 as f64 / (reads[paused_at].0 - start).as_secs_f64();
+    let (resumed, at_resume) = reads[paused_at + 1];
+    let window_end = resumed + Duration::from_secs(1);
+    let (last_in_window, received) = reads
+        .iter()
+        .take_while(|r| r.0 <= window_end)
+        .last()
+        .map(|r| (r.0, r.1))
+        .unwrap();
+    let after = (received - at_resume) as f64 / (last_in_window - resumed).as_secs_f64().max(0.001);
+    assert!(
+        received == total || after >= 0.3 * before,
+        "{after:.0} B/s after the pause, {before:.0} B/s before"
+    );
+    forwarding.forward.stop();
     emulator.stop().await;
 }
 
