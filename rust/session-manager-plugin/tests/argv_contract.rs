@@ -1,7 +1,7 @@
 //! The drop-in plugin binary driven the way the AWS CLI drives it (argv contract, protocol
 //! notes §7), against the emulator on loopback: the response on argv and in the
 //! environment variable, camelCase keys, commands with their exit code, KMS, port
-//! forwarding, and an SSH-style byte stream.
+//! forwarding, an SSH-style byte stream, and a flooding agent into a reader that pauses.
 #![cfg(unix)]
 
 use std::collections::BTreeMap;
@@ -33,6 +33,16 @@ fn plugin() -> Command {
 }
 
 async fn start(url: &str, document: &str, parameters: &[(&str, &str)]) -> serde_json::Value {
+    start_to(url, TARGET, document, parameters).await
+}
+
+/// [`start`] to another target (the emulator's hostile targets).
+async fn start_to(
+    url: &str,
+    target: &str,
+    document: &str,
+    parameters: &[(&str, &str)],
+) -> serde_json::Value {
     let mut environment = BTreeMap::new();
     environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
     let parameters: BTreeMap<String, Vec<String>> = parameters
@@ -42,7 +52,7 @@ async fn start(url: &str, document: &str, parameters: &[(&str, &str)]) -> serde_
     let started = ssmsession_core::start_session(
         &ClientCache::new(),
         StartSessionCall {
-            target: Some(TARGET.into()),
+            target: Some(target.into()),
             document_name: Some(document.into()),
             parameters: Some(parameters),
             reason: None,
@@ -165,6 +175,63 @@ async fn a_command_through_the_environment_variable_form_exits_with_the_remote_e
         stdout.contains("Exiting session with sessionId: "),
         "{stdout}"
     );
+    emulator.stop().await;
+}
+
+/// A flooding agent (the emulator's `i-hostile-flood`) into a reader of the plugin's
+/// standard output that stops for 4 s: every line and the exit code arrive (the previous
+/// plugin, driven by the AWS CLI the same way, printed 1,335,950 of 1,572,864 lines and
+/// exited 0 instead of 3).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_agent_into_a_pausing_reader_loses_no_line_and_keeps_the_exit_code() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let document = "AWS-StartNonInteractiveCommand";
+    let lines = 1_572_864usize;
+    let command_line = format!("seq 1 {lines}; exit 3");
+    let response = start_to(
+        emulator.url(),
+        "i-hostile-flood",
+        document,
+        &[("command", &command_line)],
+    )
+    .await;
+    let mut command = plugin();
+    command
+        .args(cli_argv(&response.to_string(), document, emulator.url()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let (status, stdout) = tokio::task::spawn_blocking(move || {
+        let mut child = command.spawn().expect("the plugin starts");
+        let mut out = child.stdout.take().unwrap();
+        let mut all = Vec::new();
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut paused = false;
+        loop {
+            let n = out.read(&mut buffer).expect("stdout reads");
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buffer[..n]);
+            if !paused && all.len() >= 1_000_000 {
+                paused = true;
+                std::thread::sleep(Duration::from_secs(4));
+            }
+        }
+        (child.wait().expect("the plugin ends"), all)
+    })
+    .await
+    .unwrap();
+    let stdout = text(&stdout);
+    let numbers: Vec<&str> = stdout
+        .lines()
+        .filter(|line| !line.is_empty() && line.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    assert_eq!(numbers.len(), lines);
+    assert!(numbers
+        .iter()
+        .enumerate()
+        .all(|(i, n)| n.parse() == Ok(i + 1)));
+    assert_eq!(status.code(), Some(3));
     emulator.stop().await;
 }
 
