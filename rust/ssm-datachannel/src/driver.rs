@@ -297,7 +297,7 @@ impl<C: SessionControl> Driver<C> {
                 }
             }
         };
-        let cut = if let Outcome::End(SessionEnd::Closed(_)) = &outcome {
+        let mut cut = if let Outcome::End(SessionEnd::Closed(_)) = &outcome {
             // Everything acknowledged goes to the local side, however slowly it reads; only
             // a stop cuts it short.
             tokio::select! {
@@ -320,7 +320,21 @@ impl<C: SessionControl> Driver<C> {
             Outcome::End(end) => end,
             Outcome::StopRequested => {
                 tracing::info!(keep_session = self.keep_session, "stopping the session");
-                if !self.keep_session && !self.terminate_in_band().await {
+                let discarded = self
+                    .endpoint
+                    .counters()
+                    .bytes_discarded
+                    .load(Ordering::Relaxed);
+                let ended_in_band = !self.keep_session && self.terminate_in_band().await;
+                // What still arrived while the session was being ended was cut too.
+                let late = self
+                    .endpoint
+                    .counters()
+                    .bytes_discarded
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(discarded);
+                cut = add_late(cut, late);
+                if !self.keep_session && !ended_in_band {
                     tracing::info!("the TerminateSession flag was not confirmed; calling the API");
                     if let Err(reason) = self.terminate_through_api().await {
                         return (
@@ -456,6 +470,23 @@ impl<C: SessionControl> Driver<C> {
                 Err(e) => last_error = format!("ResumeSession failed: {}", e.message),
             }
         }
+    }
+}
+
+/// `cut` with `late` more bytes that were dropped while the session was being ended.
+fn add_late(cut: Option<Cut>, late: u64) -> Option<Cut> {
+    let late = usize::try_from(late).unwrap_or(usize::MAX);
+    match cut {
+        _ if late == 0 => cut,
+        Some(cut) => Some(Cut {
+            bytes: cut.bytes.saturating_add(late),
+            ..cut
+        }),
+        None => Some(Cut {
+            messages: 0,
+            bytes: late,
+            cause: CutCause::Stopped,
+        }),
     }
 }
 

@@ -137,6 +137,9 @@ pub struct EngineCounters {
     pub early_dropped: AtomicU64,
     /// Frames that failed to decode or validate.
     pub invalid_frames: AtomicU64,
+    /// Payload bytes acknowledged while the local side was gone (a session being ended
+    /// from this side): dropped so that the peer can finish, and reported as cut.
+    pub bytes_discarded: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64, by: u64) {
@@ -399,8 +402,11 @@ impl Endpoint {
             bump(&self.counters.messages_delivered, 1);
             // A gone local side takes nothing more: what arrives is dropped, so that the
             // peer can finish.
-            if let Some(permit) = permit {
-                let _ = inbound.queue_with(payload, permit);
+            match permit {
+                Some(permit) => {
+                    let _ = inbound.queue_with(payload, permit);
+                }
+                None => bump(&self.counters.bytes_discarded, payload.data.len() as u64),
             }
         }
         let parked = self.parked.take()?;
@@ -630,8 +636,9 @@ impl Endpoint {
                     )
                 }
                 // Nobody listens any more: take it so the peer can finish.
-                Err(TrySendError::Closed(_)) => {
+                Err(TrySendError::Closed(payload)) => {
                     self.incoming.advance();
+                    bump(&self.counters.bytes_discarded, payload.data.len() as u64);
                     true
                 }
             };
