@@ -76,6 +76,7 @@ Describe 'Against hostile peers and input (local emulator)' -Skip:$IsWindows {
 
     Context 'memory stays bounded whatever the agent sends' {
         It 'keeps at most its reorder bound of 300 messages of 1 MB sent far ahead (before: all of them), and says what it kept could not be delivered' {
+            $script:output = $script:failed = $null
             $growth = Measure-PeakGrowth {
                 $script:output = Invoke-SSMSessionCommand -Target i-hostile-far-ahead-300 -Command 'echo done' -ErrorVariable failed -ErrorAction SilentlyContinue @p
                 $script:failed = $failed
@@ -89,8 +90,9 @@ Describe 'Against hostile peers and input (local emulator)' -Skip:$IsWindows {
         }
 
         It 'writes 72 MB without a line break in pieces of 1 Mi characters, with a warning, in bounded memory (before: 1.3 GB)' {
-            $pieces = 0
-            $characters = 0L
+            $script:pieces = 0
+            $script:characters = 0L
+            $script:warnings = $null
             $growth = Measure-PeakGrowth {
                 Invoke-SSMSessionCommand -Target i-hostile-no-newline-72000000 -Command 'x' -WarningVariable warned -WarningAction SilentlyContinue @p |
                     ForEach-Object { $script:pieces++; $script:characters += $_.Length }
@@ -105,7 +107,7 @@ Describe 'Against hostile peers and input (local emulator)' -Skip:$IsWindows {
         }
 
         It 'cuts an endless StartSession response at 1 MiB with a clear error (before: 6 GB)' {
-            $failure = $null
+            $script:failure = $null
             $growth = Measure-PeakGrowth {
                 try { Start-SSMSession -Target i-hostile-endless-body @p } catch { $script:failure = $_ }
             }

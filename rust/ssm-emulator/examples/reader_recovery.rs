@@ -13,23 +13,15 @@
 
 use std::time::{Duration, Instant};
 
-use ssm_emulator::{Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
-use ssmsession_core::{ChannelCall, ClientCache, ClientSettings, StartSessionCall};
+use ssm_emulator::{Emulator, EmulatorConfig};
+use ssmsession_core::ClientCache;
+
+// The end-to-end tests' helpers: client settings for the emulator, a started session.
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const MB: f64 = 1024.0 * 1024.0;
 const PAUSE: Duration = Duration::from_secs(2);
-
-fn settings(url: &str) -> ClientSettings {
-    let environment = [("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned())].into();
-    ClientSettings {
-        region: Some("eu-west-3".into()),
-        endpoint_url: Some(url.into()),
-        access_key: Some(DEFAULT_ACCESS_KEY.into()),
-        secret_key: Some(DEFAULT_SECRET_KEY.into()),
-        environment: Some(environment),
-        ..Default::default()
-    }
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -44,25 +36,14 @@ async fn main() {
         .expect("the emulator starts");
     let cache = ClientCache::new();
     let command = format!("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}");
-    let started = ssmsession_core::start_session(
+    let call = common::started_channel_to(
         &cache,
-        StartSessionCall {
-            target: Some("i-hostile-oldest-only-0".into()),
-            document_name: Some("AWS-StartNonInteractiveCommand".into()),
-            parameters: Some([("command".to_owned(), vec![command])].into()),
-            reason: None,
-            client: settings(emulator.url()),
-        },
+        emulator.url(),
+        "i-hostile-oldest-only-0",
+        Some("AWS-StartNonInteractiveCommand"),
+        Some(&command),
     )
-    .await
-    .expect("StartSession");
-    let call = ChannelCall {
-        session_id: started.session_id.expect("a session id"),
-        stream_url: started.stream_url.expect("a stream URL"),
-        token_value: started.token_value.expect("a token"),
-        client: settings(emulator.url()),
-        ..Default::default()
-    };
+    .await;
     let (run, _) = ssmsession_core::start_command(&cache, call)
         .await
         .expect("the command session opens");

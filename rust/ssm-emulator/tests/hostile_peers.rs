@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{forward_to, settings, started_channel_to};
+use common::{echo_server, forward_to, settings, started_channel_to};
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -352,20 +352,6 @@ async fn an_endless_response_body_is_cut_at_the_cap_with_a_clear_error() {
     );
     assert!(started.elapsed() < Duration::from_secs(30));
     emulator.stop().await;
-}
-
-async fn echo_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut reader, mut writer) = stream.into_split();
-                let _ = tokio::io::copy(&mut reader, &mut writer).await;
-            });
-        }
-    });
-    port
 }
 
 /// Waits for a forward's end.

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{forward_configured, forward_to, forward_with, settings, Forwarding};
+use common::{echo_server, forward_configured, forward_to, forward_with, settings, Forwarding};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -17,21 +17,6 @@ use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, Faults};
 use ssmsession_core::{ClientCache, SessionCall};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-/// A TCP echo server on 127.0.0.1; returns its port.
-async fn echo_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let (mut reader, mut writer) = stream.into_split();
-                let _ = tokio::io::copy(&mut reader, &mut writer).await;
-            });
-        }
-    });
-    port
-}
 
 /// A port nothing listens on.
 async fn closed_port() -> u16 {

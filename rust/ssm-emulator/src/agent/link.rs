@@ -17,6 +17,9 @@ use uuid::Uuid;
 
 use crate::config::Faults;
 
+/// How long a closed socket waits for the client's answering close frame: the client
+/// answers once it has read everything before it, which a slow reader takes time to do.
+const CLOSING_HANDSHAKE_LIMIT: Duration = Duration::from_secs(120);
 /// How long a `pause_publication` burst lasts before `start_publication`.
 const PAUSE_LENGTH: Duration = Duration::from_millis(200);
 
@@ -80,9 +83,20 @@ impl AgentLink {
         self.writer.send_urgent(frame)
     }
 
-    /// Closes the socket after what is queued.
+    /// Closes the socket after what is queued, with the WebSocket closing handshake: the
+    /// socket is read (and what arrives dropped) until the client answers the close frame.
+    /// Dropping it at once would close the TCP connection with the client's unread
+    /// acknowledgements in its buffer, which makes the kernel reset it — and a reset
+    /// discards what the client had not read yet, `channel_closed` included.
     pub fn close(self, code: u16, reason: &str) {
         self.writer.close(code, reason);
+        let mut reader = self.reader;
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(CLOSING_HANDSHAKE_LIMIT, async {
+                while let Some(Ok(_)) = reader.next().await {}
+            })
+            .await;
+        });
     }
 
     fn toggle_publication(&mut self) -> Result<(), LinkError> {

@@ -9,6 +9,7 @@ use ssmsession_core::{
     ChannelCall, ClientCache, ClientSettings, PortForward, PortForwardCall, PortForwardOutput,
     StartSessionCall,
 };
+use tokio::net::TcpListener;
 
 /// The emulator at `url`, its default keys, one attempt per call, no instance metadata.
 pub fn settings(url: &str) -> ClientSettings {
@@ -136,4 +137,19 @@ pub async fn forward_configured(
         forward,
         output,
     }
+}
+
+/// A TCP echo server on 127.0.0.1; returns its port.
+pub async fn echo_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut reader, mut writer) = stream.into_split();
+                let _ = tokio::io::copy(&mut reader, &mut writer).await;
+            });
+        }
+    });
+    port
 }
