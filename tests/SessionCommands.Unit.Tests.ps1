@@ -140,14 +140,14 @@ Describe 'Connect-SSMSession (native calls mocked)' {
         $command.ParameterSets.Name | Sort-Object | Should -Be @('Session', 'Target')
     }
 
-    It 'sends the session, the local port, chunking and the client settings' {
-        $forward = $piped | Connect-SSMSession -AsJob -LocalPortNumber 0 -ChunkSize 1024 -PaceMicroseconds 1000 -KeepSession @keys
+    It 'sends the session, the local port, chunking, the keepalive and the client settings' {
+        $forward = $piped | Connect-SSMSession -AsJob -LocalPortNumber 0 -ChunkSize 1024 -PaceMicroseconds 1000 -KeepAliveSec 15 -KeepSession @keys
         $forward.LocalPort | Should -Be 15432
         $forward.Handle | Should -Be 7
         Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
             $Operation -eq 'StartPortForward' -and $Request.SessionId -eq 'alice-1' -and $Request.TokenValue -eq 'token' -and
             $Request.LocalPortNumber -eq 0 -and $Request.ChunkSize -eq 1024 -and $Request.PaceMicroseconds -eq 1000 -and
-            $Request.KeepSession -eq $true -and $Request.Client.AccessKey -eq 'AKIDTEST'
+            $Request.KeepAliveSeconds -eq 15 -and $Request.KeepSession -eq $true -and $Request.Client.AccessKey -eq 'AKIDTEST'
         }
     }
 
@@ -162,6 +162,7 @@ Describe 'Connect-SSMSession (native calls mocked)' {
     It 'rejects out-of-range values before calling anything' {
         { $piped | Connect-SSMSession -LocalPortNumber 70000 @keys } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Connect-SSMSession'
         { $piped | Connect-SSMSession -ChunkSize 0 @keys } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Connect-SSMSession'
+        { $piped | Connect-SSMSession -KeepAliveSec -1 @keys } | Should -Throw -ErrorId 'ParameterArgumentValidationError,Connect-SSMSession'
         Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq 'StartPortForward' }
     }
 

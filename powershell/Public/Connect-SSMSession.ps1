@@ -64,6 +64,12 @@ function Connect-SSMSession {
     .PARAMETER TimeoutSec
     Stops forwarding after this many seconds (foreground only).
 
+    .PARAMETER KeepAliveSec
+    Sends a WebSocket ping this often (default 30, or the SSMSESSION_KEEPALIVE_SECONDS
+    environment variable; 0 turns the pings off), so that proxies and NAT devices do not
+    drop an idle session; when nothing at all is heard from the service for two intervals
+    (plus up to 10 s), the connection is taken for dead and the session resumed.
+
     .PARAMETER StallTimeoutSec
     Gives the session up when the agent leaves sent data unacknowledged for this many
     seconds (default 300, as the plugin). Meanwhile at most a few MB are buffered: local
@@ -179,6 +185,9 @@ function Connect-SSMSession {
         [ValidateRange(1, [int]::MaxValue)]
         [int] $TimeoutSec,
 
+        [ValidateRange(0, 86400)]
+        [int] $KeepAliveSec,
+
         [ValidateRange(1, 86400)]
         [int] $StallTimeoutSec,
 
@@ -271,6 +280,7 @@ function Connect-SSMSession {
             if ($PSBoundParameters.ContainsKey('ChunkSize')) { $request.ChunkSize = $ChunkSize }
             if ($PSBoundParameters.ContainsKey('PaceMicroseconds')) { $request.PaceMicroseconds = $PaceMicroseconds }
             if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $request.StallTimeoutMs = 1000 * $StallTimeoutSec }
+            if ($PSBoundParameters.ContainsKey('KeepAliveSec')) { $request.KeepAliveSeconds = $KeepAliveSec }
             Write-Verbose "Opening the data channel of session $($session.SessionId)"
             Register-SSMPortForwardCleanup
             $opened = Invoke-SSMOperation -Operation StartPortForward -Request $request

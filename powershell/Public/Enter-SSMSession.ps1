@@ -61,6 +61,12 @@ function Enter-SSMSession {
     Leaves the session open on the service when it is left with the escape sequence (it can
     be resumed), instead of terminating it.
 
+    .PARAMETER KeepAliveSec
+    Sends a WebSocket ping this often (default 30, or the SSMSESSION_KEEPALIVE_SECONDS
+    environment variable; 0 turns the pings off), so that proxies and NAT devices do not
+    drop an idle session; when nothing at all is heard from the service for two intervals
+    (plus up to 10 s), the connection is taken for dead and the session resumed.
+
     .PARAMETER StallTimeoutSec
     Gives the session up when the agent leaves data unacknowledged this long (default 300).
 
@@ -162,6 +168,9 @@ function Enter-SSMSession {
 
         [switch] $KeepSession,
 
+        [ValidateRange(0, 86400)]
+        [int] $KeepAliveSec,
+
         [ValidateRange(1, 86400)]
         [int] $StallTimeoutSec,
 
@@ -255,6 +264,7 @@ function Enter-SSMSession {
             $session.Client = $client
             $session.KeepSession = [bool]$KeepSession
             if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $session.StallTimeoutMs = 1000 * $StallTimeoutSec }
+            if ($PSBoundParameters.ContainsKey('KeepAliveSec')) { $session.KeepAliveSeconds = $KeepAliveSec }
 
             Write-Verbose "Opening the data channel of session $($session.SessionId) and attaching the terminal"
             # The native call owns the terminal until the session ends.

@@ -51,6 +51,12 @@ function Invoke-SSMSessionCommand {
     Stops the command after this many seconds (its session is terminated; $LASTEXITCODE is
     then not set). Output that had arrived and was not yet written is reported as cut.
 
+    .PARAMETER KeepAliveSec
+    Sends a WebSocket ping this often (default 30, or the SSMSESSION_KEEPALIVE_SECONDS
+    environment variable; 0 turns the pings off), so that proxies and NAT devices do not
+    drop an idle session; when nothing at all is heard from the service for two intervals
+    (plus up to 10 s), the connection is taken for dead and the session resumed.
+
     .PARAMETER StallTimeoutSec
     Gives the session up when the agent leaves data unacknowledged this long (default 300).
 
@@ -134,6 +140,9 @@ function Invoke-SSMSessionCommand {
 
         [ValidateRange(1, [int]::MaxValue)]
         [int] $TimeoutSec,
+
+        [ValidateRange(0, 86400)]
+        [int] $KeepAliveSec,
 
         [ValidateRange(1, 86400)]
         [int] $StallTimeoutSec,
@@ -256,6 +265,7 @@ function Invoke-SSMSessionCommand {
             # The target names the session in the KMS encryption context when the agent encrypts.
             $request = @{ SessionId = $sessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue; Target = $Target; Client = $client }
             if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $request.StallTimeoutMs = 1000 * $StallTimeoutSec }
+            if ($PSBoundParameters.ContainsKey('KeepAliveSec')) { $request.KeepAliveSeconds = $KeepAliveSec }
             Write-Verbose "Opening the data channel of session $sessionId"
             Register-SSMPortForwardCleanup
             $opened = Invoke-SSMOperation -Operation StartCommand -Request $request

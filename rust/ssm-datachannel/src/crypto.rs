@@ -107,6 +107,10 @@ pub struct Encryption {
     pub provider: std::sync::Arc<dyn KeyProvider>,
     /// The session's target, for the `aws:ssm:TargetId` encryption context.
     pub target: String,
+    /// The session's id as StartSession returned it, for the `aws:ssm:SessionId`
+    /// encryption context (as AWS's plugin takes it; the stream URL's last segment is not
+    /// guaranteed to be the same).
+    pub session_id: String,
 }
 
 /// The encryption context the agent decrypts the data key with.

@@ -41,8 +41,12 @@ pub const RESEND_TICK: Duration = Duration::from_millis(100);
 /// other sign of life) follows: the reference plugin ignores pauses altogether, and a
 /// lost `start_publication` must not stall the session for good.
 pub const PAUSE_LIMIT: Duration = Duration::from_secs(3);
-/// Retransmissions per tick at most (the reference resends only the oldest message).
-pub const RESENDS_PER_TICK: usize = 32;
+/// Retransmissions per tick at most, oldest first (the reference resends only the oldest
+/// message): a timeout usually means a slow peer, not a lost message (the socket is TCP),
+/// so a burst must not flood a paced peer with what it will acknowledge anyway.
+pub const RESEND_BURST_MESSAGES: usize = 16;
+/// Bytes of retransmission per tick at most (one message always goes, whatever its size).
+pub const RESEND_BURST_BYTES: usize = 512 * 1024;
 /// How long the oldest message may stay unacknowledged before the session is given up
 /// (the reference: 3000 attempts at one per 100 ms tick, about 5 minutes).
 pub const DEFAULT_UNACKNOWLEDGED_LIMIT: Duration = Duration::from_secs(300);
@@ -75,8 +79,8 @@ impl Role {
 /// Which unacknowledged messages are sent again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Retransmission {
-    /// Every message whose timeout passed, oldest first, at most [`RESENDS_PER_TICK`] per
-    /// tick (this client).
+    /// Messages whose timeout passed, oldest first, in bursts of at most
+    /// [`RESEND_BURST_MESSAGES`] and [`RESEND_BURST_BYTES`] per tick (this client).
     AllDue,
     /// Only the oldest unacknowledged message, once its timeout passed: what the reference
     /// agent and plugin do (protocol notes §3.6).
@@ -336,15 +340,19 @@ impl Endpoint {
         Ok(copy)
     }
 
-    /// Sends every unacknowledged message again, oldest first: after a reconnect. A pause
-    /// belonged to the old socket and ends with it, and so does a message read from it and
-    /// kept unacknowledged (the peer sends it again).
+    /// After a reconnect: every unacknowledged message goes out again at once, oldest
+    /// first — the old socket is gone, so unlike a timeout these are surely missing (at
+    /// worst the peer acknowledges a copy again). A pause belonged to the old socket and
+    /// ends with it, and so does a message read from it and kept unacknowledged (the peer
+    /// sends it again).
     pub async fn resend_all<L: Link>(&mut self, link: &mut L) -> Result<(), LinkError> {
         self.paused_since = None;
         self.parked = None;
+        let now = Instant::now();
+        self.outgoing.expire_all(now);
         let frames: Vec<Bytes> = self
             .outgoing
-            .mark_all_resent(Instant::now())
+            .due_within(now, usize::MAX, usize::MAX, Bytes::len)
             .into_iter()
             .cloned()
             .collect();
@@ -365,7 +373,7 @@ impl Endpoint {
         let frames: Vec<Bytes> = match self.retransmission {
             Retransmission::AllDue => self
                 .outgoing
-                .due(now, RESENDS_PER_TICK)
+                .due_within(now, RESEND_BURST_MESSAGES, RESEND_BURST_BYTES, Bytes::len)
                 .into_iter()
                 .cloned()
                 .collect(),

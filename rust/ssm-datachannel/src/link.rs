@@ -61,6 +61,8 @@ pub enum Outgoing {
     Frame(Bytes),
     /// A WebSocket close frame; the writer stops after it.
     Close { code: u16, reason: String },
+    /// A WebSocket ping (keepalive).
+    Ping(Bytes),
 }
 
 /// The writing half of a link. Cheap to clone; the writer task ends when every clone is
@@ -154,6 +156,17 @@ impl LinkWriter {
         self.backlog.queued.fetch_add(1, Ordering::AcqRel);
         self.urgent
             .send(Outgoing::Frame(frame.into()))
+            .map_err(|_| {
+                self.backlog.queued.fetch_sub(1, Ordering::AcqRel);
+                gone()
+            })
+    }
+
+    /// Queues a WebSocket ping; never waits.
+    pub fn ping(&self, payload: &'static [u8]) -> Result<(), LinkError> {
+        self.backlog.queued.fetch_add(1, Ordering::AcqRel);
+        self.urgent
+            .send(Outgoing::Ping(Bytes::from_static(payload)))
             .map_err(|_| {
                 self.backlog.queued.fetch_sub(1, Ordering::AcqRel);
                 gone()

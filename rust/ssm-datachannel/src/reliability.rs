@@ -143,17 +143,43 @@ impl<M> OutgoingWindow<M> {
             .collect()
     }
 
-    /// Every unacknowledged message, oldest first, marked as sent again now: for sending
-    /// after a reconnect.
-    pub fn mark_all_resent(&mut self, now: Instant) -> Vec<&M> {
-        self.pending
+    /// [`OutgoingWindow::due`] bounded in bytes too (`size` tells a message's): a burst
+    /// of retransmissions never exceeds `max_bytes`, though it always holds at least one
+    /// message when one is due.
+    pub fn due_within(
+        &mut self,
+        now: Instant,
+        max_messages: usize,
+        max_bytes: usize,
+        size: impl Fn(&M) -> usize,
+    ) -> Vec<&M> {
+        let rto = self.timer.rto();
+        let mut bytes = 0usize;
+        let mut taken = Vec::new();
+        for p in self
+            .pending
             .iter_mut()
-            .map(|p| {
-                p.last_sent = now;
-                p.attempts += 1;
-                &p.message
-            })
-            .collect()
+            .filter(|p| now.saturating_duration_since(p.last_sent) >= rto)
+        {
+            let length = size(&p.message);
+            if taken.len() >= max_messages || (!taken.is_empty() && bytes + length > max_bytes) {
+                break;
+            }
+            bytes += length;
+            p.last_sent = now;
+            p.attempts += 1;
+            taken.push(&p.message);
+        }
+        taken
+    }
+
+    /// Makes every unacknowledged message due at once (their socket is gone): after a
+    /// reconnect they go out again in bursts, oldest first.
+    pub fn expire_all(&mut self, now: Instant) {
+        let due = now.checked_sub(MAX_RTO).unwrap_or(now);
+        for p in &mut self.pending {
+            p.last_sent = p.last_sent.min(due);
+        }
     }
 
     /// The oldest unacknowledged message if its timeout has passed, marked as sent again
@@ -479,6 +505,24 @@ mod tests {
             }
             prop_assert_eq!(delivered, (0..count as i64).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn a_burst_of_retransmissions_is_bounded_in_bytes_and_an_expired_window_goes_out_in_bursts() {
+        let start = Instant::now();
+        let mut window = OutgoingWindow::new(100);
+        for _ in 0..10 {
+            window.push(start, |seq| seq).unwrap();
+        }
+        let size = |_: &i64| 1000usize;
+        // Nothing is due yet; after a reconnect everything is.
+        assert!(window.due_within(start, 8, 2500, size).is_empty());
+        window.expire_all(start);
+        assert_eq!(window.due_within(start, 8, 2500, size), vec![&0, &1]);
+        assert_eq!(window.due_within(start, 8, 2500, size), vec![&2, &3]);
+        // A single message larger than the byte bound still goes out alone.
+        assert_eq!(window.due_within(start, 8, 10, size), vec![&4]);
+        assert_eq!(window.oldest_attempts(), Some(2));
     }
 
     #[test]

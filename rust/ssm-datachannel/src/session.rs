@@ -182,7 +182,7 @@ pub async fn open_session_with(
     encryption: Option<&Encryption>,
     quiet_shell_after: Option<Duration>,
 ) -> Result<OpenedSession, SessionError> {
-    let connection = connect(config).await?;
+    let connection = connect_with_retries(config).await?;
     let session_id = crate::transport::session_id_of(&config.stream_url).to_owned();
     match tokio::time::timeout(
         timeout,
@@ -202,6 +202,32 @@ pub async fn open_session_with(
     }
 }
 
+/// Retries of a first connection that failed for a reason that can pass (the reference
+/// retryer: 5 retries, 100–200 ms doubling).
+pub const CONNECT_RETRIES: u32 = 5;
+const CONNECT_FIRST_DELAY: Duration = Duration::from_millis(150);
+const CONNECT_MAX_DELAY: Duration = Duration::from_secs(5);
+
+/// Connects, retrying with back-off and jitter when the failure can pass (the connection
+/// refused or reset, a 5xx answer to the upgrade, a proxy failure); an answer that will not
+/// change (a refused signature, an unknown session, a bad URL) fails at once.
+async fn connect_with_retries(config: &ChannelConfig) -> Result<Connection, TransportError> {
+    let mut delay = CONNECT_FIRST_DELAY;
+    let mut retries = 0;
+    loop {
+        match connect(config).await {
+            Ok(connection) => return Ok(connection),
+            Err(e) if retries < CONNECT_RETRIES && e.may_pass() => {
+                retries += 1;
+                tracing::warn!(retry = retries, %e, "could not open the data channel; trying again");
+                tokio::time::sleep(delay.mul_f64(0.5 + rand::random::<f64>())).await;
+                delay = (delay * 2).min(CONNECT_MAX_DELAY);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// The challenge field of EncChallengeRequest and EncChallengeResponse.
 #[derive(serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -216,6 +242,12 @@ async fn data_key_for(
     session_id: &str,
     challenge: Option<&str>,
 ) -> Result<(Vec<u8>, SessionCipher), String> {
+    // The session id StartSession returned; the stream URL's only when none was given.
+    let session_id = if encryption.session_id.is_empty() {
+        session_id
+    } else {
+        encryption.session_id.as_str()
+    };
     let context = encryption_context_with(session_id, &encryption.target, challenge);
     let key = encryption
         .provider

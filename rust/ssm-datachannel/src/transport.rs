@@ -2,7 +2,9 @@
 //! `ssmmessages` unless the URL is presigned), the OpenDataChannel text frame, then one
 //! binary [`ClientMessage`] per frame.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
@@ -68,7 +70,25 @@ pub struct ChannelConfig {
     pub signing: Option<Signing>,
     /// HTTPS_PROXY and friends; the default connects directly.
     pub proxy: ProxySettings,
+    /// A WebSocket ping this often, and the connection given up when nothing at all was
+    /// heard from the service for [`KEEPALIVE_MISSES`] intervals and a grace (at most
+    /// [`KEEPALIVE_GRACE`]):
+    /// keeps proxies and NAT from dropping an idle session, and notices a dead peer. None:
+    /// one ping after connecting (as AWS's plugin sends) and nothing more.
+    pub keepalive: Option<Duration>,
 }
+
+/// The keepalive interval unless configured: well under the 60 s idle limit common in
+/// proxies and load balancers (AWS's plugin pings every 5 minutes; users behind proxies
+/// ask for 15–30 s, aws/session-manager-plugin#15).
+pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(30);
+/// Intervals without hearing anything (a pong, an acknowledgement, data) before the
+/// connection is taken for dead.
+pub const KEEPALIVE_MISSES: u32 = 2;
+/// Added to the missed intervals, for slow networks (at most one more interval).
+pub const KEEPALIVE_GRACE: Duration = Duration::from_secs(10);
+/// The payload of the pings, as AWS's plugin sends them.
+const PING_PAYLOAD: &[u8] = b"keepalive";
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -86,6 +106,27 @@ pub enum TransportError {
     Proxy(String),
     #[error("the connection closed: {0}")]
     Closed(String),
+}
+
+impl TransportError {
+    /// Whether trying again can succeed: the connection failed or was refused, the service
+    /// answered the upgrade with a 5xx or 429, or the proxy failed. Not a bad URL, a
+    /// signing failure, or a 4xx (refused signature, unknown session).
+    pub fn may_pass(&self) -> bool {
+        use tokio_tungstenite::tungstenite::Error;
+        match self {
+            TransportError::WebSocket(Error::Io(_))
+            | TransportError::WebSocket(Error::ConnectionClosed)
+            | TransportError::WebSocket(Error::AlreadyClosed)
+            | TransportError::WebSocket(Error::Protocol(_))
+            | TransportError::Proxy(_)
+            | TransportError::Closed(_) => true,
+            TransportError::WebSocket(Error::Http(response)) => {
+                response.status().is_server_error() || response.status().as_u16() == 429
+            }
+            _ => false,
+        }
+    }
 }
 
 fn is_presigned(url: &str) -> bool {
@@ -132,6 +173,34 @@ fn signed_headers(
 pub struct Connection {
     writer: LinkWriter,
     reader: SplitStream<WebSocketStream<MaybeTlsStream<TcpStream>>>,
+    /// When anything was last heard from the service, and how long silence may last.
+    heard: Instant,
+    dead_after: Option<Duration>,
+    /// Sends the keepalive pings while the connection lives.
+    _pinger: Option<AbortOnDrop>,
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Pings every `interval` through `writer`, until the writer is gone.
+fn start_pinger(writer: LinkWriter, interval: Duration) -> AbortOnDrop {
+    AbortOnDrop(tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if writer.ping(PING_PAYLOAD).is_err() {
+                return;
+            }
+        }
+    }))
 }
 
 fn to_message(item: Outgoing) -> Message {
@@ -141,6 +210,7 @@ fn to_message(item: Outgoing) -> Message {
             code: code.into(),
             reason: reason.into(),
         })),
+        Outgoing::Ping(payload) => Message::Ping(payload),
     }
 }
 
@@ -192,6 +262,9 @@ pub async fn connect(config: &ChannelConfig) -> Result<Connection, TransportErro
                 .await?
         }
     };
+    // A ping first, as AWS's plugin sends one right after connecting: services and agents
+    // must take it before OpenDataChannel.
+    socket.send(Message::Ping(PING_PAYLOAD.into())).await?;
     let open = OpenDataChannel::new(
         config.token_value.clone(),
         config.client_id,
@@ -199,8 +272,19 @@ pub async fn connect(config: &ChannelConfig) -> Result<Connection, TransportErro
     );
     socket.send(Message::text(open.to_json())).await?;
     let (sink, reader) = socket.split();
+    let writer = LinkWriter::spawn(sink, to_message);
+    let pinger = config
+        .keepalive
+        .filter(|interval| !interval.is_zero())
+        .map(|interval| start_pinger(writer.clone(), interval));
     Ok(Connection {
-        writer: LinkWriter::spawn(sink, to_message),
+        dead_after: config
+            .keepalive
+            .filter(|interval| !interval.is_zero())
+            .map(|interval| interval * KEEPALIVE_MISSES + KEEPALIVE_GRACE.min(interval)),
+        heard: Instant::now(),
+        _pinger: pinger,
+        writer,
         reader,
     })
 }
@@ -251,8 +335,24 @@ impl Link for Connection {
     }
 
     async fn recv(&mut self) -> Result<Option<Vec<u8>>, LinkError> {
-        // `next` is cancel-safe, and nothing is held between frames.
-        while let Some(frame) = self.reader.next().await {
+        // `next` is cancel-safe, and nothing is held between frames. What waits on the
+        // socket is read before the silence is judged: after a pause in reading (a full
+        // local side), frames that arrived meanwhile count.
+        loop {
+            let silent_until = self.dead_after.map(|limit| self.heard + limit);
+            let frame = tokio::select! {
+                biased;
+                frame = self.reader.next() => frame,
+                _ = sleep_until(silent_until), if silent_until.is_some() => {
+                    let limit = self.dead_after.unwrap_or_default();
+                    return Err(LinkError::lost(format!(
+                        "nothing was heard from the service for {} s, not even an answer to keepalive pings",
+                        limit.as_secs()
+                    )));
+                }
+            };
+            let Some(frame) = frame else { return Ok(None) };
+            self.heard = Instant::now();
             match frame.map_err(link_error)? {
                 Message::Binary(bytes) => return Ok(Some(bytes.into())),
                 Message::Text(text) => return Ok(Some(text.as_bytes().to_vec())),
@@ -260,7 +360,13 @@ impl Link for Connection {
                 _ => continue,
             }
         }
-        Ok(None)
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -273,6 +379,90 @@ pub fn session_id_of(stream_url: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// A WebSocket server on loopback that counts the pings it gets; after the first text
+    /// frame (OpenDataChannel) it goes on reading (and so answering pings) only when
+    /// `answers` is set.
+    async fn ping_counting_server(answers: bool) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "ws://{}/v1/data-channel/s-1?role=publish_subscribe",
+            listener.local_addr().unwrap()
+        );
+        let pings = Arc::new(AtomicUsize::new(0));
+        let counted = pings.clone();
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut socket = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            while let Some(Ok(message)) = socket.next().await {
+                match message {
+                    Message::Ping(_) => {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Message::Text(_) if !answers => {
+                        // Frozen: the socket stays open, nothing is read or answered.
+                        std::future::pending::<()>().await;
+                    }
+                    _ => {}
+                }
+            }
+        });
+        (url, pings)
+    }
+
+    fn config(url: String, keepalive: Option<Duration>) -> ChannelConfig {
+        ChannelConfig {
+            stream_url: url,
+            token_value: "token".into(),
+            client_id: Uuid::new_v4(),
+            client_version: "1.2.764.0".into(),
+            signing: None,
+            proxy: ProxySettings::default(),
+            keepalive,
+        }
+    }
+
+    #[tokio::test]
+    async fn pings_first_then_on_the_keepalive_interval() {
+        let (url, pings) = ping_counting_server(true).await;
+        let mut connection = connect(&config(url, Some(Duration::from_millis(100))))
+            .await
+            .unwrap();
+        let idle = tokio::time::timeout(Duration::from_millis(550), Link::recv(&mut connection));
+        assert!(idle.await.is_err(), "a live peer is not given up");
+        // One right after connecting, then one per 100 ms.
+        let counted = pings.load(Ordering::SeqCst);
+        assert!((4..=7).contains(&counted), "{counted} pings");
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_answers_nothing_is_given_up_with_a_clear_error() {
+        let (url, _) = ping_counting_server(false).await;
+        let mut connection = connect(&config(url, Some(Duration::from_millis(100))))
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let error = tokio::time::timeout(Duration::from_secs(5), Link::recv(&mut connection))
+            .await
+            .expect("given up in bounded time")
+            .unwrap_err();
+        assert!(error.message.contains("keepalive"), "{error}");
+        assert!(!error.peer_fault);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(250), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn without_keepalive_only_the_first_ping_is_sent_and_silence_is_allowed() {
+        let (url, pings) = ping_counting_server(false).await;
+        let mut connection = connect(&config(url, None)).await.unwrap();
+        let idle = tokio::time::timeout(Duration::from_millis(400), Link::recv(&mut connection));
+        assert!(idle.await.is_err());
+        assert_eq!(pings.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn presigned_urls_are_recognised() {

@@ -55,6 +55,9 @@ pub enum Hostile {
     /// `i-hostile-endless-body`: StartSession answers 200 with a chunked body that does not
     /// end.
     EndlessBody,
+    /// `i-hostile-refuse-first[-<n>]`: the first `<n>` WebSocket upgrades of the session
+    /// (default 2) are answered 503, as a service that is not ready yet.
+    RefuseFirst { count: u32 },
 }
 
 impl Hostile {
@@ -87,6 +90,9 @@ impl Hostile {
             "bad-smux" => Hostile::BadSmux,
             "terminate-hang" => Hostile::TerminateHang,
             "endless-body" => Hostile::EndlessBody,
+            "refuse-first" => Hostile::RefuseFirst {
+                count: number.map_or(2, |n| n.min(10) as u32),
+            },
             _ => return None,
         })
     }

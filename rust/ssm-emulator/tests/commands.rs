@@ -189,6 +189,35 @@ async fn a_newer_agents_anti_replay_challenge_is_acknowledged_and_bound_into_the
     emulator.stop().await;
 }
 
+/// The `aws:ssm:SessionId` of the data key's encryption context is the SessionId the
+/// caller got from StartSession (as AWS's plugin takes it), not a piece of the stream URL:
+/// a call naming another session id makes a key the agent cannot decrypt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_kms_context_names_the_session_id_from_start_session() {
+    let emulator = Emulator::start(kms_emulator_config()).await.unwrap();
+    let cache = ClientCache::new();
+    let mut call = started_channel(
+        &cache,
+        emulator.url(),
+        Some("AWS-StartNonInteractiveCommand"),
+        Some("echo never"),
+    )
+    .await;
+    call.target = Some("i-0123456789abcdef0".into());
+    call.session_id = "emulator-user-0000000000000000f".into();
+    let error = match ssmsession_core::start_command(&cache, call).await {
+        Err(error) => error,
+        Ok(_) => panic!("a key for another session id must be refused"),
+    };
+    assert!(
+        error
+            .to_string()
+            .contains("KMS Decrypt of the session's data key failed"),
+        "{error}"
+    );
+    emulator.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_encryption_context_is_refused_by_the_agent() {
     let emulator = Emulator::start(kms_emulator_config()).await.unwrap();

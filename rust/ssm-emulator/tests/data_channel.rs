@@ -53,6 +53,7 @@ fn channel(session: &StartSessionOutput, secret: &str) -> ChannelConfig {
             region: "eu-west-3".into(),
         }),
         proxy: Default::default(),
+        keepalive: None,
     }
 }
 
@@ -120,6 +121,22 @@ async fn a_port_session_completes_the_handshake_with_the_fake_agent() {
     }
     assert_eq!(acknowledged, Some(0));
     connection.close();
+    emulator.stop().await;
+}
+
+/// An unsigned upgrade (AWS's plugin before 1.2.764.0 never signs; this client signs only
+/// when credentials resolve) is accepted and the session opens; the token authenticates it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_upgrade_still_opens_the_session() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let session = start_session(emulator.url(), "AWS-StartPortForwardingSession").await;
+    let mut config = channel(&session, DEFAULT_SECRET_KEY);
+    config.signing = None;
+    let opened =
+        ssm_datachannel::session::open_session(&config, std::time::Duration::from_secs(20))
+            .await
+            .expect("the handshake completes unsigned");
+    assert!(matches!(opened.kind, SessionKind::Port { .. }));
     emulator.stop().await;
 }
 

@@ -390,6 +390,52 @@ async fn sockets_that_drop_right_after_connecting_end_the_forward_after_a_bounde
     emulator.stop().await;
 }
 
+/// A data channel that answers the first upgrades with 503 (a service not ready yet): the
+/// first connection is retried with back-off, as AWS's plugin retries it (before: the
+/// session failed at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_connection_refused_for_a_while_is_retried() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = echo_server().await;
+    let forwarding = forward_to(emulator.url(), "i-hostile-refuse-first-2", echo, 1024).await;
+    let mut connection = TcpStream::connect(forwarding.forward.local_addr)
+        .await
+        .unwrap();
+    connection.write_all(b"ping").await.unwrap();
+    let mut echoed = [0u8; 4];
+    connection.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(&echoed, b"ping");
+    forwarding.forward.stop();
+    emulator.stop().await;
+}
+
+/// ...but not for ever: after its retries the session fails, naming the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_connection_refused_for_good_fails_after_its_retries() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let cache = ClientCache::new();
+    let call = started_channel_to(
+        &cache,
+        emulator.url(),
+        "i-hostile-refuse-first-10",
+        Some(COMMAND_DOCUMENT),
+        Some("echo never"),
+    )
+    .await;
+    let started = Instant::now();
+    let error = match ssmsession_core::start_command(&cache, call).await {
+        Err(error) => error,
+        Ok(_) => panic!("a data channel that always refuses cannot open"),
+    };
+    assert!(error.to_string().contains("503"), "{error}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(500) && waited < Duration::from_secs(30),
+        "{waited:?}"
+    );
+    emulator.stop().await;
+}
+
 /// ResumeSession hands out a ws:// URL on a host that is not loopback: before, the client
 /// reconnected in plain text, sending its signed upgrade and the new token; now it refuses,
 /// as it refuses such a URL from StartSession.

@@ -25,6 +25,9 @@ pub struct ChannelCall {
     pub handshake_timeout_ms: Option<u64>,
     /// Gives the session up when the agent leaves data unacknowledged this long.
     pub stall_timeout_ms: Option<u64>,
+    /// WebSocket keepalive ping interval; 0 turns the pings off (default: 30 s, or
+    /// `SSMSESSION_KEEPALIVE_SECONDS`).
+    pub keep_alive_seconds: Option<u64>,
     #[serde(default)]
     pub client: ClientSettings,
 }
@@ -50,6 +53,7 @@ impl ChannelCall {
             window: DEFAULT_WINDOW,
             kms_target: self.target.as_deref().filter(|t| !t.is_empty()),
             quiet_shell_after: None,
+            keep_alive_seconds: self.keep_alive_seconds,
         }
     }
 }

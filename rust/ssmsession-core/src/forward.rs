@@ -57,8 +57,30 @@ pub struct PortForwardCall {
     /// Gives the session up when the agent leaves data unacknowledged this long (default
     /// 300 000, the plugin's 3000 retries at 100 ms).
     pub stall_timeout_ms: Option<u64>,
+    /// WebSocket keepalive ping interval (see [`keepalive`]); 0 turns the pings off.
+    pub keep_alive_seconds: Option<u64>,
     #[serde(default)]
     pub client: ClientSettings,
+}
+
+/// The environment variable that sets the keepalive interval in seconds (0: off) when a
+/// call does not.
+pub const KEEPALIVE_VARIABLE: &str = "SSMSESSION_KEEPALIVE_SECONDS";
+
+/// The keepalive interval: the call's, else `SSMSESSION_KEEPALIVE_SECONDS` from the
+/// caller's environment, else 30 s. Zero turns the periodic pings off.
+pub(crate) fn keepalive(seconds: Option<u64>, client: &ClientSettings) -> Option<Duration> {
+    let configured = seconds.or_else(|| {
+        crate::environment::env_for(client.environment.as_ref())
+            .get(KEEPALIVE_VARIABLE)
+            .ok()
+            .and_then(|value| value.trim().parse().ok())
+    });
+    match configured {
+        Some(0) => None,
+        Some(seconds) => Some(Duration::from_secs(seconds.min(86_400))),
+        None => Some(ssm_datachannel::transport::DEFAULT_KEEPALIVE),
+    }
 }
 
 /// What the caller needs to use the forward.
@@ -234,6 +256,8 @@ pub(crate) struct ChannelRequest<'a> {
     /// For shells: take a silent agent for a shell started without a handshake after this
     /// long (see `open_session_with`).
     pub(crate) quiet_shell_after: Option<Duration>,
+    /// The call's keepalive interval in seconds, if it gave one (see [`keepalive`]).
+    pub(crate) keep_alive_seconds: Option<u64>,
 }
 
 /// Checks the request, signs the upgrade with the client's credentials, and runs the
@@ -275,14 +299,25 @@ pub(crate) async fn open_channel(
         token_value: request.token_value.to_owned(),
         client_id: *CLIENT_ID,
         client_version: CLIENT_VERSION.to_owned(),
-        signing: Some(signing(&credentials, &signing_region).await?),
+        // Best effort, as AWS's plugin before 1.2.764.0 never signed: without credentials
+        // now (an expired SSO token, a failing credential process) the upgrade goes
+        // unsigned and the service decides.
+        signing: match signing(&credentials, &signing_region).await {
+            Ok(signing) => Some(signing),
+            Err(e) => {
+                tracing::debug!(%e, "no credentials to sign the data channel's upgrade; continuing unsigned");
+                None
+            }
+        },
         proxy: proxy_settings(request.client),
+        keepalive: keepalive(request.keep_alive_seconds, request.client),
     };
     let timeout = request
         .handshake_timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT);
     let encryption = request.kms_target.map(|target| Encryption {
+        session_id: request.session_id.to_owned(),
         provider: Arc::new(crate::kms::KmsKeyProvider::new(kms)),
         target: target.to_owned(),
     });
@@ -351,6 +386,7 @@ pub async fn start_port_forward(
             window: (BYTES_IN_FLIGHT / chunking.size).clamp(64, 10_000),
             kms_target: None,
             quiet_shell_after: None,
+            keep_alive_seconds: call.keep_alive_seconds,
         },
     )
     .await?;

@@ -80,19 +80,21 @@ pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_c
 /// Operations: `StartSession`, `ResolveClient`, `TerminateSession` and `ResumeSession`
 /// (`{"SessionId","Client"}`); port forwarding: `StartPortForward` (`{"SessionId",
 /// "StreamUrl","TokenValue","LocalPortNumber","ChunkSize","PaceMicroseconds",
-/// "KeepSession","HandshakeTimeoutMs","StallTimeoutMs","Client"}` → the forward with its
+/// "KeepSession","HandshakeTimeoutMs","StallTimeoutMs","KeepAliveSeconds","Client"}` → the
+/// forward with its
 /// `Handle` and `LocalPort`; it keeps running after the call), `PortForwardStatus`
 /// (`{"Handle","WaitMs"}`, waits for the end at most `WaitMs`), `StopPortForward`
 /// (`{"Handle"}`: terminates the session unless kept, releases the handle),
 /// `ListPortForwards` and `StopAllPortForwards` (`{}`); non-interactive commands:
 /// `StartCommand` (`{"SessionId","StreamUrl","TokenValue","KeepSession",
-/// "HandshakeTimeoutMs","StallTimeoutMs","Client"}` → `Handle`), `CommandOutput`
-/// (`{"Handle","WaitMs"}`: waits at most `WaitMs` for output, then takes it: `Stdout`,
-/// `Stderr`, `ExitCode`, `State`, `MoreOutput`), `StopCommand` (`{"Handle"}`: ends the
+/// "HandshakeTimeoutMs","StallTimeoutMs","KeepAliveSeconds","Client"}` → `Handle`),
+/// `CommandOutput` (`{"Handle","WaitMs"}`: waits at most `WaitMs` for output, then takes
+/// it: `Stdout`, `Stderr`, `ExitCode`, `State`, `MoreOutput`, `UndeliveredBytes`,
+/// `UndeliveredCause`), `StopCommand` (`{"Handle"}`: ends the
 /// session if still running, releases the handle, returns the last output) and
 /// `StopAllCommands`; interactive shells: `RunShell` (`{"Session":{"SessionId",
 /// "StreamUrl","TokenValue","Target","KeepSession","HandshakeTimeoutMs","StallTimeoutMs",
-/// "Client"},"EscapeCharacter"}`: attaches the session to this process's terminal until it
+/// "KeepAliveSeconds","Client"},"EscapeCharacter"}`: attaches the session to this process's terminal until it
 /// ends or the escape sequence is typed, then `{"SessionId","State","Message","Escaped",
 /// "ExitCode","AgentVersion"}`); diagnostics: `ConfigureLogging` (`{"Level","Path"}`, once per
 /// process; this library's events only, never secrets or payloads).

@@ -153,6 +153,7 @@ const FIELDS: &[&str] = &[
     "KeepSession",
     "HandshakeTimeoutMs",
     "StallTimeoutMs",
+    "KeepAliveSeconds",
     "Level",
     "Path",
     "Session",

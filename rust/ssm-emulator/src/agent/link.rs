@@ -221,5 +221,6 @@ fn to_message(item: Outgoing) -> Message {
             code,
             reason: reason.into(),
         })),
+        Outgoing::Ping(payload) => Message::Ping(payload),
     }
 }

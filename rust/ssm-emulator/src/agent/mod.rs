@@ -96,6 +96,18 @@ pub async fn upgrade(
         )
             .into_response();
     };
+    if let Some(crate::hostile::Hostile::RefuseFirst { count }) =
+        crate::hostile::Hostile::of(&session.target)
+    {
+        let key = format!("upgrade {}", session.id);
+        if state.flaky.should_fail(&key, count) {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The data channel is not available yet (hostile mode refuse-first).",
+            )
+                .into_response();
+        }
+    }
     socket.on_upgrade(move |socket| accept(state, session, socket))
 }
 
@@ -145,15 +157,26 @@ async fn close(mut socket: WebSocket, code: u16, reason: &str) {
         .await;
 }
 
+/// The client's OpenDataChannel frame. Pings and pongs before it are answered (by the
+/// WebSocket layer) and passed over: AWS's plugin pings right after connecting, before it
+/// sends OpenDataChannel (protocol notes §1.5). Anything else first is no OpenDataChannel.
+async fn open_data_channel(socket: &mut WebSocket) -> Option<OpenDataChannel> {
+    loop {
+        match socket.recv().await? {
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            Ok(Message::Text(text)) => return serde_json::from_str(text.as_str()).ok(),
+            _ => return None,
+        }
+    }
+}
+
 /// Checks the OpenDataChannel frame against the session's current token (a resumed
 /// session has a new one), then attaches the socket to the session's agent.
 async fn accept(state: Arc<AppState>, session: Session, mut socket: WebSocket) {
-    let open = match tokio::time::timeout(HANDSHAKE_TIMEOUT, socket.recv()).await {
-        Ok(Some(Ok(Message::Text(text)))) => {
-            serde_json::from_str::<OpenDataChannel>(text.as_str()).ok()
-        }
-        _ => None,
-    };
+    let open = tokio::time::timeout(HANDSHAKE_TIMEOUT, open_data_channel(&mut socket))
+        .await
+        .ok()
+        .flatten();
     let current_token = state.sessions.active(&session.id).map(|s| s.token);
     match open {
         Some(open) if Some(&open.token_value) == current_token.as_ref() => {
