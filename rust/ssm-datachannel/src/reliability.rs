@@ -51,6 +51,16 @@ impl RetransmissionTimer {
         self.rto
     }
 
+    /// The smoothed round-trip time.
+    pub fn srtt(&self) -> Duration {
+        self.srtt
+    }
+
+    /// The round-trip time's variation.
+    pub fn rttvar(&self) -> Duration {
+        self.rttvar
+    }
+
     /// Folds in one round-trip sample.
     pub fn sample(&mut self, rtt: Duration) {
         let deviation = self.srtt.abs_diff(rtt);
