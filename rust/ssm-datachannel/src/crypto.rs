@@ -103,6 +103,7 @@ pub trait KeyProvider: Send + Sync {
 }
 
 /// What the client needs to accept a KMS-encrypted session.
+#[derive(Clone)]
 pub struct Encryption {
     pub provider: std::sync::Arc<dyn KeyProvider>,
     /// The session's target, for the `aws:ssm:TargetId` encryption context.

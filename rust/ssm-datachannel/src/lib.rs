@@ -17,6 +17,7 @@ pub mod driver;
 pub mod engine;
 pub mod handshake;
 pub mod inbound;
+pub mod late_handshake;
 pub mod link;
 pub mod message;
 pub mod payload;

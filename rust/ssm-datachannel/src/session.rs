@@ -64,6 +64,19 @@ pub struct OpenedSession {
     /// The service already closed the channel (its reason): what it sent before is queued
     /// in `local`, and the session ends once that is handled.
     pub closed: Option<String>,
+    /// Set when the session was taken for a quiet shell before the agent said anything: a
+    /// HandshakeRequest may still come (a slow agent, KMS, a custom document), and the
+    /// shell answers it then ([`crate::late_handshake`]).
+    pub late_handshake: Option<LateHandshake>,
+}
+
+/// What answering a HandshakeRequest after the session started takes.
+#[derive(Clone)]
+pub struct LateHandshake {
+    pub client_version: String,
+    /// For the KMS encryption context when no StartSession id was given.
+    pub session_id: String,
+    pub encryption: Option<Encryption>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -273,6 +286,71 @@ fn answer_challenge(cipher: &SessionCipher, request: &[u8]) -> Result<Vec<u8>, S
     .map_err(|e| refused(e.to_string()))
 }
 
+/// The client's answer to one HandshakeRequest.
+pub(crate) struct Answer {
+    /// The HandshakeResponse to send.
+    pub response: Payload,
+    /// The session's cipher, when the agent asked for KMS encryption and the key was made.
+    pub cipher: Option<SessionCipher>,
+    /// The session the agent asked for and its version, or why this client refuses it
+    /// (the response says so to the agent, which ends the session).
+    pub session: Result<(SessionKind, Version), String>,
+}
+
+/// Reads a HandshakeRequest and answers each requested action, asking KMS for the data key
+/// when the agent wants encryption and `encryption` allows it.
+pub(crate) async fn answer_request(
+    data: &[u8],
+    client_version: &str,
+    session_id: &str,
+    encryption: Option<&Encryption>,
+) -> Result<Answer, SessionError> {
+    let request: HandshakeRequest = serde_json::from_slice(data)
+        .map_err(|e| SessionError::Refused(format!("unreadable HandshakeRequest: {e}")))?;
+    let mut cipher = None;
+    let data_key = match (requested_kms_key(&request), encryption) {
+        (Some(key_id), Some(encryption)) => {
+            let challenge = requested_kms_challenge(&request);
+            Some(
+                match data_key_for(encryption, &key_id, session_id, challenge.as_deref()).await {
+                    Ok((blob, session_cipher)) => {
+                        cipher = Some(session_cipher);
+                        Ok(blob)
+                    }
+                    Err(reason) => Err(format!("KMS GenerateDataKey failed: {reason}")),
+                },
+            )
+        }
+        _ => None,
+    };
+    let outcome = respond_with_key(&request, client_version, data_key.as_ref());
+    let response = Payload {
+        payload_type: PayloadType::HANDSHAKE_RESPONSE,
+        data: serde_json::to_vec(&outcome.response).unwrap_or_default(),
+    };
+    let kms_failed = matches!(data_key, Some(Err(_)));
+    let session = match outcome.session {
+        Some(kind) if !kms_failed => Ok((kind, Version::parse(&request.agent_version))),
+        _ => Err(outcome.response.errors.unwrap_or_default().join("; ")),
+    };
+    Ok(Answer {
+        response,
+        cipher,
+        session,
+    })
+}
+
+/// The payload answering an EncChallengeRequest.
+pub(crate) fn challenge_response(
+    cipher: &SessionCipher,
+    request: &[u8],
+) -> Result<Payload, SessionError> {
+    Ok(Payload {
+        payload_type: PayloadType::ENC_CHALLENGE_RESPONSE,
+        data: answer_challenge(cipher, request)?,
+    })
+}
+
 async fn handshake(
     mut connection: Connection,
     client_version: &str,
@@ -314,7 +392,13 @@ async fn handshake(
                 delivered = from_agent.recv() => delivered,
                 _ = tokio::time::sleep_until(quiet_deadline.unwrap_or_else(tokio::time::Instant::now)), if quiet_deadline.is_some() && !heard_from_agent => {
                     tracing::info!("nothing from the agent: taking the session for a quiet shell");
-                    return Ok(shell_without_handshake(connection, endpoint, to_agent, from_agent, outbound, inbound, None));
+                    let mut opened = shell_without_handshake(connection, endpoint, to_agent, from_agent, outbound, inbound, None);
+                    opened.late_handshake = Some(LateHandshake {
+                        client_version: client_version.to_owned(),
+                        session_id: session_id.to_owned(),
+                        encryption: encryption.cloned(),
+                    });
+                    return Ok(opened);
                 }
             }
         };
@@ -325,56 +409,25 @@ async fn handshake(
         heard_from_agent = true;
         match delivered.payload_type {
             PayloadType::HANDSHAKE_REQUEST => {
-                let request: HandshakeRequest =
-                    serde_json::from_slice(&delivered.data).map_err(|e| {
-                        SessionError::Refused(format!("unreadable HandshakeRequest: {e}"))
-                    })?;
-                let data_key = match (requested_kms_key(&request), encryption) {
-                    (Some(key_id), Some(encryption)) => {
-                        let challenge = requested_kms_challenge(&request);
-                        Some(
-                            match data_key_for(
-                                encryption,
-                                &key_id,
-                                session_id,
-                                challenge.as_deref(),
-                            )
-                            .await
-                            {
-                                Ok((blob, session_cipher)) => {
-                                    cipher = Some(Arc::new(session_cipher));
-                                    Ok(blob)
-                                }
-                                Err(reason) => Err(format!("KMS GenerateDataKey failed: {reason}")),
-                            },
-                        )
-                    }
-                    _ => None,
-                };
-                let outcome = respond_with_key(&request, client_version, data_key.as_ref());
-                let response = serde_json::to_vec(&outcome.response).unwrap_or_default();
+                let answer =
+                    answer_request(&delivered.data, client_version, session_id, encryption).await?;
                 to_agent
-                    .send(Payload {
-                        payload_type: PayloadType::HANDSHAKE_RESPONSE,
-                        data: response,
-                    })
+                    .send(answer.response)
                     .await
                     .map_err(|_| SessionError::ClosedDuringHandshake)?;
-                let failed_kms = data_key.as_ref().and_then(|k| k.as_ref().err()).cloned();
-                match outcome.session {
-                    Some(kind) if failed_kms.is_none() => {
-                        requested = Some((kind, Version::parse(&request.agent_version)))
+                match answer.session {
+                    Ok(session) => {
+                        cipher = answer.cipher.map(Arc::new);
+                        requested = Some(session);
                     }
-                    _ => {
+                    Err(reason) => {
                         // Let the response reach the agent, so it can end the session.
                         let _ = tokio::time::timeout(
                             Duration::from_secs(1),
                             endpoint.pump(&mut connection, &mut outbound, &inbound),
                         )
                         .await;
-                        return Err(SessionError::Refused(
-                            outcome.response.errors.unwrap_or_default().join("; "),
-                        ));
+                        return Err(SessionError::Refused(reason));
                     }
                 }
             }
@@ -384,12 +437,8 @@ async fn handshake(
                         "the agent sent a KMS challenge, but no key was agreed".into(),
                     ));
                 };
-                let answer = answer_challenge(session_cipher, &delivered.data)?;
                 to_agent
-                    .send(Payload {
-                        payload_type: PayloadType::ENC_CHALLENGE_RESPONSE,
-                        data: answer,
-                    })
+                    .send(challenge_response(session_cipher, &delivered.data)?)
                     .await
                     .map_err(|_| SessionError::ClosedDuringHandshake)?;
             }
@@ -418,6 +467,7 @@ async fn handshake(
                     engine: EngineChannels { outbound, inbound },
                     cipher,
                     closed,
+                    late_handshake: None,
                 });
             }
             // No handshake: agents start plain shells (Standard_Stream, InteractiveCommands
@@ -464,5 +514,6 @@ fn shell_without_handshake(
         engine: EngineChannels { outbound, inbound },
         cipher: None,
         closed,
+        late_handshake: None,
     }
 }

@@ -11,12 +11,12 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::command::parse_exit_code;
-use crate::crypto::SessionCipher;
 use crate::driver::{
     Cut, Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
 };
 use crate::engine::Payload;
 use crate::handshake::SessionKind;
+use crate::late_handshake::{cipher_slot, is_handshake, CipherSlot, InputGate, LateHandshaker};
 use crate::message::PayloadType;
 use crate::session::OpenedSession;
 use crate::transport::ChannelConfig;
@@ -66,8 +66,11 @@ pub struct SessionGone;
 #[derive(Clone)]
 pub struct ShellInput {
     to_agent: mpsc::Sender<Payload>,
-    /// With KMS, the client's Output is encrypted (protocol notes §2.5).
-    cipher: Option<Arc<SessionCipher>>,
+    /// With KMS, the client's Output is encrypted (protocol notes §2.5). Set late when a
+    /// handshake comes after the session started.
+    cipher: CipherSlot,
+    /// Present while a late handshake is possible: keys pass it to be kept for a replay.
+    gate: Option<Arc<InputGate>>,
     /// Terminals only: a lone line feed is sent as Enter. Never for byte streams, whose
     /// bytes must arrive as they are.
     rewrite_enter: bool,
@@ -89,13 +92,26 @@ impl ShellInput {
     /// Sends typed bytes (a shell's; a byte stream's bytes), in messages of at most
     /// [`INPUT_CHUNK`] bytes for shells, [`STREAM_CHUNK`] for streams.
     pub async fn keys(&self, bytes: &[u8]) -> Result<(), SessionGone> {
+        let Some(gate) = &self.gate else {
+            return self.send_now(bytes).await;
+        };
+        // Held across the send, so that a replay after a late handshake keeps the order.
+        let mut gate = gate.lock().await;
+        if gate.admit(bytes) {
+            self.send_now(bytes).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends typed bytes without passing the gate.
+    pub(crate) async fn send_now(&self, bytes: &[u8]) -> Result<(), SessionGone> {
         for chunk in bytes.chunks(self.chunk) {
             let chunk = if self.rewrite_enter {
                 enter_as_carriage_return(chunk)
             } else {
                 chunk
             };
-            let data = match &self.cipher {
+            let data = match self.cipher.get() {
                 Some(cipher) => cipher.encrypt(chunk),
                 None => chunk.to_vec(),
             };
@@ -105,6 +121,11 @@ impl ShellInput {
                 .map_err(|_| SessionGone)?;
         }
         Ok(())
+    }
+
+    /// Sends a payload as it is (handshake answers).
+    pub(crate) async fn send_payload(&self, payload: Payload) -> Result<(), SessionGone> {
+        self.to_agent.send(payload).await.map_err(|_| SessionGone)
     }
 
     /// Tells the agent the terminal's size (it resizes its pseudo-terminal).
@@ -245,18 +266,27 @@ fn relay_session<C: SessionControl>(
         engine,
         cipher,
         closed,
+        late_handshake,
         ..
     } = opened;
     endpoint.set_unacknowledged_limit(options.stall_timeout);
+    let cipher = cipher_slot(cipher);
+    let gate = late_handshake
+        .as_ref()
+        .map(|_| Arc::new(InputGate::recording()));
     let input = ShellInput {
         to_agent: local.to_agent.clone(),
         cipher: cipher.clone(),
+        gate: gate.clone(),
         rewrite_enter,
         chunk,
     };
+    let late = late_handshake
+        .zip(gate)
+        .map(|(context, gate)| LateHandshaker::new(context, gate, cipher.clone(), input.clone()));
     let (output_tx, output) = mpsc::channel(OUTPUT_DEPTH);
     let exit_code = Arc::new(Mutex::new(None));
-    let app = relay(local, cipher, output_tx, exit_code.clone());
+    let app = relay(local, cipher, late, output_tx, exit_code.clone());
     let reconnects = Arc::new(AtomicU64::new(0));
     let driver = Driver {
         closed,
@@ -280,10 +310,12 @@ fn relay_session<C: SessionControl>(
 }
 
 /// The local side: decrypts what the agent sends and hands it to the terminal; keeps the
-/// exit code instead of printing its `EXIT_CODE: n` text as the plugin does.
+/// exit code instead of printing its `EXIT_CODE: n` text as the plugin does; answers a
+/// handshake that comes after the session started.
 async fn relay(
     local: crate::session::LocalChannels,
-    cipher: Option<Arc<SessionCipher>>,
+    cipher: CipherSlot,
+    mut late: Option<LateHandshaker>,
     output: mpsc::Sender<Vec<u8>>,
     exit_code: Arc<Mutex<Option<i32>>>,
 ) -> LocalEnd {
@@ -293,11 +325,22 @@ async fn relay(
         mut from_agent,
     } = local;
     while let Some(Payload { payload_type, data }) = from_agent.recv().await {
+        if let Some(late) = late.as_mut() {
+            if is_handshake(payload_type) {
+                if let Some(note) = late.handle(payload_type, &data).await? {
+                    let _ = output.send(note).await;
+                }
+                continue;
+            }
+            if payload_type == PayloadType::OUTPUT {
+                late.output_arrived().await;
+            }
+        }
         let printable = matches!(payload_type, PayloadType::OUTPUT | PayloadType::STDERR);
         if !printable && payload_type != PayloadType::EXIT_CODE {
             continue;
         }
-        let data = match &cipher {
+        let data = match cipher.get() {
             Some(cipher) => match cipher.decrypt(&data) {
                 Ok(plain) => plain,
                 Err(e) => {

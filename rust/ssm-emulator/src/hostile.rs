@@ -12,6 +12,9 @@ pub const FAR_AHEAD_SIZE: usize = 1_000_000;
 pub const OVERSIZED_SIZE: usize = 2 * 1024 * 1024;
 /// Output of the no-newline command, unless the target says otherwise.
 const NO_NEWLINE_BYTES: usize = 72 * 1000 * 1000;
+/// How long the late-handshake agent stays silent, unless the target says otherwise:
+/// beyond the client's 3 s quiet-shell guess.
+const LATE_HANDSHAKE_MS: u64 = 4500;
 /// Largest count or size a target may ask for.
 const MAX_PARAMETER: usize = 1 << 34;
 
@@ -58,6 +61,11 @@ pub enum Hostile {
     /// `i-hostile-refuse-first[-<n>]`: the first `<n>` WebSocket upgrades of the session
     /// (default 2) are answered 503, as a service that is not ready yet.
     RefuseFirst { count: u32 },
+    /// `i-hostile-late-handshake[-<ms>]`: a shell whose agent says nothing for `<ms>`
+    /// (default 4500, past the client's quiet-shell guess), then sends a HandshakeRequest
+    /// (as a KMS shell or a custom document with a handshake would) and drops all input
+    /// that came before the handshake completed, as the real agent does.
+    LateHandshake { delay_ms: u64 },
 }
 
 impl Hostile {
@@ -93,6 +101,9 @@ impl Hostile {
             "refuse-first" => Hostile::RefuseFirst {
                 count: number.map_or(2, |n| n.min(10) as u32),
             },
+            "late-handshake" => Hostile::LateHandshake {
+                delay_ms: number.map_or(LATE_HANDSHAKE_MS, |n| (n as u64).min(60_000)),
+            },
             _ => return None,
         })
     }
@@ -127,6 +138,10 @@ mod tests {
         assert_eq!(
             Hostile::of("i-hostile-no-newline"),
             Some(Hostile::NoNewline { bytes: 72_000_000 })
+        );
+        assert_eq!(
+            Hostile::of("i-hostile-late-handshake-6000"),
+            Some(Hostile::LateHandshake { delay_ms: 6000 })
         );
         assert_eq!(Hostile::of("i-hostile-nonsense"), None);
         assert_eq!(Hostile::of("i-0123456789abcdef0"), None);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{started_channel, TARGET};
+use common::{started_channel, started_channel_to, TARGET};
 
 use std::time::Duration;
 
@@ -191,6 +191,46 @@ async fn a_kms_encrypted_shell_works_both_ways() {
     let end = drain_to_end(&mut shell).await;
     assert!(exited(&end), "{end:?}");
     emulator.stop().await;
+}
+
+/// A shell whose agent stays silent past the client's quiet-shell guess and then asks for
+/// a handshake: the client answers it (with KMS, agreeing on the key then) and sends again
+/// what was typed before it completed, which the agent dropped.
+async fn late_handshake_is_answered_and_early_input_replayed(kms: bool) {
+    let emulator = Emulator::start(emulator_config(kms)).await.unwrap();
+    let cache = ClientCache::new();
+    let target = "i-hostile-late-handshake";
+    let mut call = started_channel_to(&cache, emulator.url(), target, None, None).await;
+    call.target = Some(target.into());
+    let (mut shell, _) = ssmsession_core::start_shell(&cache, call)
+        .await
+        .expect("taken for a quiet shell");
+    // Typed while the agent is silent: it drops this, so the client must send it again.
+    shell.input.keys(b"echo early-$((6*7))\r").await.unwrap();
+    let text = read_until(&mut shell, "early-42").await;
+    if kms {
+        assert!(
+            text.contains("This session is encrypted using AWS KMS."),
+            "{text:?}"
+        );
+    }
+    shell.input.keys(b"echo later-$((5*5))\r").await.unwrap();
+    let text = read_until(&mut shell, "later-25").await;
+    assert!(!text.contains("early-42"), "typed once, run once: {text:?}");
+    shell.input.keys(b"exit\r").await.unwrap();
+    let end = drain_to_end(&mut shell).await;
+    assert!(exited(&end), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_handshake_is_answered_and_early_input_replayed() {
+    late_handshake_is_answered_and_early_input_replayed(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_kms_handshake_is_answered_and_encrypts_from_then_on() {
+    late_handshake_is_answered_and_early_input_replayed(true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

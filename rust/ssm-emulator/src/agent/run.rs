@@ -369,7 +369,10 @@ async fn session_work(
         .filter(|_| action.action_parameters["SessionType"] != "Port");
     let session_type = action.action_parameters["SessionType"].clone();
     let interactive = session_type == "Standard_Stream" || session_type == "InteractiveCommands";
-    if interactive && kms_key_id.is_none() {
+    if let Some(Hostile::LateHandshake { delay_ms }) = hostile {
+        // Silent first; what the client sends meanwhile is dropped by the handshake below.
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    } else if interactive && kms_key_id.is_none() {
         // As the real agent: plain shells start at once, without a handshake (protocol
         // notes §4.1); the client learns the session type from the first output.
         let program = shell_program(&action.action_parameters, &state.config.agent.shell);
