@@ -12,18 +12,6 @@ pub const DEFAULT_SECRET_KEY: &str = "ssm-emulator-secret-key";
 /// IAM user name the default credential maps to; session ids start with it.
 pub const DEFAULT_USER: &str = "emulator-user";
 
-/// Documents the emulator knows out of the box (the AWS-owned session documents).
-pub const BUILT_IN_DOCUMENTS: &[&str] = &[
-    "SSM-SessionManagerRunShell",
-    "AWS-StartInteractiveCommand",
-    "AWS-StartNonInteractiveCommand",
-    "AWS-StartPortForwardingSession",
-    "AWS-StartPortForwardingSessionToRemoteHost",
-    "AWS-StartPortForwardingSessionToSocket",
-    "AWS-StartSSHSession",
-    "AWS-PasswordReset",
-];
-
 /// Targets that make StartSession fail with a service error, so tests can drive every
 /// error path: (target, error code).
 pub const ERROR_TARGETS: &[(&str, &str)] = &[
@@ -153,8 +141,8 @@ pub struct EmulatorConfig {
     pub credentials: Vec<Credential>,
     /// When set, requests signed for another region are rejected like the service does.
     pub region: Option<String>,
-    /// Documents accepted in addition to [`BUILT_IN_DOCUMENTS`].
-    pub extra_documents: Vec<String>,
+    /// Session documents served besides the AWS-owned ones (`--document`).
+    pub extra_documents: Vec<crate::documents::ExtraDocument>,
     /// Account id used in owner ARNs.
     pub account_id: String,
     /// One line per request on stderr (operation, status, target; never secrets).
@@ -186,16 +174,6 @@ impl Default for EmulatorConfig {
 impl EmulatorConfig {
     pub(crate) fn credential(&self, access_key: &str) -> Option<&Credential> {
         self.credentials.iter().find(|c| c.access_key == access_key)
-    }
-
-    pub(crate) fn knows_document(&self, name: &str) -> bool {
-        BUILT_IN_DOCUMENTS.contains(&name)
-            || self.extra_documents.iter().any(|d| d == name)
-            // Document ARNs name documents in other accounts; accept their last segment.
-            || name
-                .rsplit_once("document/")
-                .is_some_and(|(_, short)| BUILT_IN_DOCUMENTS.contains(&short)
-                    || self.extra_documents.iter().any(|d| d == short))
     }
 }
 
@@ -232,17 +210,5 @@ mod tests {
         );
         assert_eq!(requested_delay("i-delay-x"), None);
         assert_eq!(requested_delay("i-1"), None);
-    }
-
-    #[test]
-    fn documents_by_name_and_arn() {
-        let config = EmulatorConfig {
-            extra_documents: vec!["My-Doc".into()],
-            ..Default::default()
-        };
-        assert!(config.knows_document("AWS-StartPortForwardingSession"));
-        assert!(config.knows_document("My-Doc"));
-        assert!(config.knows_document("arn:aws:ssm:eu-west-3:123456789012:document/My-Doc"));
-        assert!(!config.knows_document("Nope-Doc"));
     }
 }

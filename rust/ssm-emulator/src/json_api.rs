@@ -24,6 +24,8 @@ const OPERATIONS: &[&str] = &[
     "TerminateSession",
     "ResumeSession",
     "DescribeSessions",
+    "CreateDocument",
+    "DescribeDocument",
 ];
 
 /// `POST /`: one SSM API call.
@@ -215,6 +217,7 @@ fn process(
 
     let ctx = Context {
         config: &state.config,
+        documents: &state.documents,
         sessions: &state.sessions,
         caller: &caller,
         stream_base: &state.stream_base,
@@ -223,9 +226,11 @@ fn process(
         "StartSession" => operations::start_session(&ctx, &input)?,
         "TerminateSession" => operations::terminate_session(&ctx, &input)?,
         "ResumeSession" => operations::resume_session(&ctx, &input)?,
+        "CreateDocument" => operations::create_document(&ctx, &input)?,
+        "DescribeDocument" => operations::describe_document(&ctx, &input)?,
         _ => operations::describe_sessions(&ctx, &input)?,
     };
-    let summary = ["Target", "SessionId"]
+    let summary = ["Target", "SessionId", "Name"]
         .iter()
         .find_map(|k| input.get(k).and_then(Value::as_str))
         .unwrap_or("-")

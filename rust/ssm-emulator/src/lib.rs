@@ -3,13 +3,14 @@
 //! Speaks the SSM AWS JSON 1.1 protocol (`POST /`, `X-Amz-Target: AmazonSSM.<Operation>`),
 //! verifies SigV4 signatures by re-signing each request with aws-sigv4, validates input the
 //! way the service does and answers StartSession, TerminateSession, ResumeSession and
-//! DescribeSessions with the service's shapes and error wire format. It binds loopback only.
+//! DescribeSessions (and CreateDocument and DescribeDocument for session documents) with
+//! the service's shapes and error wire format. It binds loopback only.
 //!
 //! It also stands in for the services that hand out credentials (container credentials,
 //! instance metadata, SSO, STS) so that every credential source can be tested offline.
 //!
 //! Layout: [`config`] (what the emulator accepts), `auth` (SigV4), `json_api` (protocol
-//! framing and dispatch), `operations` (the four operations), `sessions` (state),
+//! framing and dispatch), `operations` (the operations), `sessions` (state), `documents` (session documents),
 //! `validation` (the API model's constraints), `service_error` (error wire shape),
 //! `credential_endpoints` and `issued` (credential stand-ins), `server` (sockets and
 //! lifecycle).
@@ -21,10 +22,12 @@ pub mod api_faults;
 mod auth;
 pub mod config;
 mod credential_endpoints;
+pub mod documents;
 pub mod hostile;
 mod issued;
 mod json_api;
 mod kms;
+mod managed_documents;
 mod operations;
 mod server;
 mod service_error;

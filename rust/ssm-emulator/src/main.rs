@@ -35,7 +35,8 @@ struct Args {
     #[arg(long)]
     region: Option<String>,
 
-    /// Accept this document name besides the AWS-owned session documents; repeatable.
+    /// Serve a session document besides the AWS-owned ones: NAME (a shell document) or
+    /// NAME=FILE (a session document in JSON, schema 1.0); repeatable.
     #[arg(long = "document")]
     documents: Vec<String>,
 
@@ -124,7 +125,18 @@ fn main() -> ExitCode {
     let mut config = EmulatorConfig {
         listen: SocketAddr::new(args.bind, args.port),
         region: args.region,
-        extra_documents: args.documents,
+        extra_documents: match args
+            .documents
+            .iter()
+            .map(|spec| ssm_emulator::documents::ExtraDocument::from_spec(spec))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(documents) => documents,
+            Err(e) => {
+                eprintln!("ssm-emulator: {e}");
+                std::process::exit(2);
+            }
+        },
         log_requests: !args.quiet,
         credential_lifetime: Duration::from_secs(args.credential_lifetime_seconds),
         agent: AgentConfig {

@@ -1,4 +1,4 @@
-//! The four session operations, over validated JSON input.
+//! The session operations and the session-document ones, over validated JSON input.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,6 +14,7 @@ use crate::validation::{is_document_arn, object, optional_string, Violations};
 /// What an operation needs besides its input.
 pub struct Context<'a> {
     pub config: &'a EmulatorConfig,
+    pub documents: &'a crate::documents::DocumentStore,
     pub sessions: &'a SessionStore,
     pub caller: &'a Caller,
     /// `ws://127.0.0.1:<port>`: stream URLs point back at this emulator.
@@ -78,14 +79,27 @@ pub fn start_session(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceEr
     if let Some((_, code)) = ERROR_TARGETS.iter().find(|(t, _)| *t == target) {
         return Err(error_target(ctx, code, target));
     }
-    if let Some(document) = document {
-        if !ctx.config.knows_document(document) {
-            return Err(ServiceError::client(
+    let parameters = body.get("Parameters").cloned().unwrap_or(Value::Null);
+    let plan = match document {
+        Some(name) => ctx.documents.find(name).ok_or_else(|| {
+            ServiceError::client(
                 "InvalidDocument",
-                format!("Document {document} does not exist in your account or you do not have permission to use it."),
-            ));
-        }
+                format!("Document {name} does not exist in your account or you do not have permission to use it."),
+            )
+        })?,
+        None => ctx
+            .documents
+            .find(crate::documents::DEFAULT_DOCUMENT)
+            .ok_or_else(|| {
+                ServiceError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerError",
+                    "The default session document is missing.",
+                )
+            })?,
     }
+    .plan(&parameters)
+    .map_err(|message| ServiceError::client("InvalidParameters", message))?;
 
     let session = Session {
         id: new_session_id(&ctx.caller.user),
@@ -93,7 +107,8 @@ pub fn start_session(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceEr
         document_name: document.map(str::to_owned),
         owner: ctx.owner_arn(),
         reason: reason.map(str::to_owned),
-        parameters: body.get("Parameters").cloned().unwrap_or(Value::Null),
+        parameters,
+        plan,
         status: crate::sessions::SessionStatus::Connected,
         started: SystemTime::now(),
         ended: None,
@@ -352,4 +367,81 @@ fn session_json(session: &Session) -> Value {
         value["Reason"] = json!(reason);
     }
     value
+}
+
+/// CreateDocument for session documents (JSON content, `DocumentType: Session`).
+pub fn create_document(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceError> {
+    let body = object(body)?;
+    let name = optional_string(body, "Name")?;
+    let content = optional_string(body, "Content")?;
+    let document_type = optional_string(body, "DocumentType")?;
+    let format = optional_string(body, "DocumentFormat")?;
+    let mut violations = Violations::new();
+    if let Some(name) = violations.required(name, "name") {
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+            || name.len() < 3
+            || name.len() > 128
+        {
+            violations.add(
+                Some(name),
+                "name",
+                r"Member must satisfy regular expression pattern: ^[a-zA-Z0-9_\-.]{3,128}$",
+            );
+        }
+    }
+    if let Some(content) = violations.required(content, "content") {
+        violations.length(content, "content", 1, 65536);
+    }
+    violations.finish()?;
+    let (name, content) = (name.unwrap_or_default(), content.unwrap_or_default());
+    if document_type != Some("Session") {
+        return Err(ServiceError::client(
+            "InvalidDocumentType",
+            "The emulator serves session documents only: DocumentType must be Session.",
+        ));
+    }
+    if format.is_some_and(|f| f != "JSON") {
+        return Err(ServiceError::client(
+            "UnsupportedOperationException",
+            "The emulator reads JSON session documents only.",
+        ));
+    }
+    let lowered = name.to_ascii_lowercase();
+    if ["aws", "amazon", "amzn"]
+        .iter()
+        .any(|p| lowered.starts_with(p))
+    {
+        return Err(ServiceError::validation(format!(
+            "Document name {name} uses a prefix reserved for AWS-owned documents."
+        )));
+    }
+    match ctx.documents.create(name, content, &ctx.config.account_id) {
+        Ok(document) => Ok(json!({ "DocumentDescription": document.description() })),
+        Err(crate::documents::CreateError::AlreadyExists) => Err(ServiceError::client(
+            "DocumentAlreadyExists",
+            format!("Document with same name {name} already exists"),
+        )),
+        Err(crate::documents::CreateError::InvalidContent(why)) => {
+            Err(ServiceError::client("InvalidDocumentContent", why))
+        }
+    }
+}
+
+/// DescribeDocument: a document's description, by name or ARN.
+pub fn describe_document(ctx: &Context<'_>, body: &Value) -> Result<Value, ServiceError> {
+    let body = object(body)?;
+    let name = optional_string(body, "Name")?;
+    let mut violations = Violations::new();
+    violations.required(name, "name");
+    violations.finish()?;
+    let name = name.unwrap_or_default();
+    match ctx.documents.find(name) {
+        Some(document) => Ok(json!({ "Document": document.description() })),
+        None => Err(ServiceError::client(
+            "InvalidDocument",
+            format!("Document {name} does not exist in your account or you do not have permission to use it."),
+        )),
+    }
 }

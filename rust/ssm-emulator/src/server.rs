@@ -26,6 +26,8 @@ pub struct AppState {
     pub flaky: crate::api_faults::FlakyCounts,
     /// The local KMS's master key (see [`crate::kms`]).
     pub kms: crate::kms::KmsKeys,
+    /// The session documents (see [`crate::documents`]).
+    pub documents: crate::documents::DocumentStore,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,8 @@ pub enum StartError {
     },
     #[error("cannot start the emulator's runtime: {0}")]
     Runtime(std::io::Error),
+    #[error("{0}")]
+    Document(String),
 }
 
 /// A running emulator inside the caller's tokio runtime.
@@ -61,7 +65,11 @@ impl Emulator {
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
         let issued = IssuedCredentials::with_lifetime(config.credential_lifetime);
+        let documents =
+            crate::documents::DocumentStore::new(&config.extra_documents, &config.account_id)
+                .map_err(StartError::Document)?;
         let state = Arc::new(AppState {
+            documents,
             config,
             sessions: SessionStore::default(),
             issued,

@@ -28,8 +28,10 @@ pub struct Session {
     pub document_name: Option<String>,
     pub owner: String,
     pub reason: Option<String>,
-    /// The StartSession `Parameters` (name → list of values), for the fake agent.
+    /// The StartSession `Parameters` (name → list of values).
     pub parameters: serde_json::Value,
+    /// What the agent runs: the document resolved with the parameters.
+    pub plan: crate::documents::SessionPlan,
     pub status: SessionStatus,
     pub started: SystemTime,
     pub ended: Option<SystemTime>,
@@ -131,6 +133,7 @@ mod tests {
             owner: "arn:aws:iam::123456789012:user/u".into(),
             reason: None,
             parameters: serde_json::Value::Null,
+            plan: Default::default(),
             status: SessionStatus::Connected,
             started: SystemTime::now(),
             ended: None,

@@ -19,13 +19,18 @@ const CLIENT_VERSION: &str = "1.2.764.0";
 async fn start_session(url: &str, document: &str) -> StartSessionOutput {
     let mut environment = BTreeMap::new();
     environment.insert("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned());
+    // Only what each document declares: the service refuses other parameters.
     let mut parameters = BTreeMap::new();
-    parameters.insert("portNumber".to_owned(), vec!["80".to_owned()]);
-    parameters.insert("localPortNumber".to_owned(), vec!["8080".to_owned()]);
+    if document.contains("PortForwarding") || document == "AWS-StartSSHSession" {
+        parameters.insert("portNumber".to_owned(), vec!["80".to_owned()]);
+    }
+    if document.contains("PortForwarding") {
+        parameters.insert("localPortNumber".to_owned(), vec!["8080".to_owned()]);
+    }
     let call = StartSessionCall {
         target: Some("i-064578e5e7454488f".into()),
         document_name: Some(document.into()),
-        parameters: Some(parameters),
+        parameters: (!parameters.is_empty()).then_some(parameters),
         reason: None,
         client: ClientSettings {
             region: Some("eu-west-3".into()),

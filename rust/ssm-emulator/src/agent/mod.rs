@@ -111,40 +111,19 @@ pub async fn upgrade(
     socket.on_upgrade(move |socket| accept(state, session, socket))
 }
 
-/// The session plugin and properties the agent asks the client to run, from the document.
+/// The session plugin the agent asks the client to run, from the session's document. The
+/// Properties are the document's for Port sessions and JSON null for the shell types, as
+/// the real agent sends them (agent-behaviour §3).
 pub fn requested_session(session: &Session) -> RequestedClientAction {
-    let parameter = |name: &str| session.parameters[name][0].as_str().map(str::to_owned);
-    let (session_type, properties) = match session
-        .document_name
-        .as_deref()
-        .unwrap_or("SSM-SessionManagerRunShell")
-    {
-        "AWS-StartPortForwardingSession" | "AWS-StartPortForwardingSessionToRemoteHost" => (
-            "Port",
-            json!({
-                "type": "LocalPortForwarding",
-                "portNumber": parameter("portNumber").unwrap_or_else(|| "80".into()),
-                "localPortNumber": parameter("localPortNumber").unwrap_or_default(),
-                "host": parameter("host"),
-            }),
-        ),
-        "AWS-StartSSHSession" => (
-            "Port",
-            json!({ "portNumber": parameter("portNumber").unwrap_or_else(|| "22".into()) }),
-        ),
-        "AWS-StartNonInteractiveCommand" => (
-            "NonInteractiveCommands",
-            json!({ "commands": parameter("command") }),
-        ),
-        "AWS-StartInteractiveCommand" => (
-            "InteractiveCommands",
-            json!({ "commands": parameter("command") }),
-        ),
-        _ => ("Standard_Stream", Value::Null),
+    let plan = &session.plan;
+    let properties = if plan.session_type == "Port" {
+        plan.properties.clone()
+    } else {
+        Value::Null
     };
     RequestedClientAction {
         action_type: "SessionType".into(),
-        action_parameters: json!({ "SessionType": session_type, "Properties": properties }),
+        action_parameters: json!({ "SessionType": plan.session_type, "Properties": properties }),
     }
 }
 

@@ -375,7 +375,7 @@ async fn session_work(
     } else if interactive && kms_key_id.is_none() {
         // As the real agent: plain shells start at once, without a handshake (protocol
         // notes §4.1); the client learns the session type from the first output.
-        let program = shell_program(&action.action_parameters, &state.config.agent.shell);
+        let program = shell_program(&session, &state.config.agent.shell);
         return shell::interactive(to_client, from_client, program, None).await;
     }
     let mut actions = vec![action.clone()];
@@ -511,13 +511,10 @@ async fn session_work(
         if let Some(Hostile::NoNewline { bytes }) = hostile {
             return command::endless_line(to_client, from_client, bytes, cipher).await;
         }
-        let command = parameters["Properties"]["commands"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let command = session.plan.text("commands");
         command::non_interactive(to_client, from_client, command, cipher, sending).await
     } else {
-        let program = shell_program(parameters, &agent.shell);
+        let program = shell_program(&session, &agent.shell);
         shell::interactive(to_client, from_client, program, cipher).await
     }
 }
@@ -556,14 +553,9 @@ fn ignoring_terminate(mut from_client: InboundReceiver) -> InboundReceiver {
 }
 
 /// What a shell or interactive command session runs.
-fn shell_program(parameters: &serde_json::Value, shell: &Option<String>) -> shell::Program {
-    if parameters["SessionType"] == "InteractiveCommands" {
-        shell::Program::Command(
-            parameters["Properties"]["commands"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        )
+fn shell_program(session: &Session, shell: &Option<String>) -> shell::Program {
+    if session.plan.session_type == "InteractiveCommands" {
+        shell::Program::Command(session.plan.text("commands"))
     } else {
         shell::Program::Shell(shell.clone())
     }
