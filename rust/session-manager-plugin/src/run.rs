@@ -39,6 +39,17 @@ fn exit_code_of(code: i32) -> u8 {
     (code & 0xff) as u8
 }
 
+/// Set to `remote` to exit with the remote command's exit code.
+pub const EXIT_CODE_VARIABLE: &str = "SSMSESSION_PLUGIN_EXIT_CODE";
+
+/// Whether the remote exit code becomes ours. Not by default: the AWS CLI runs the plugin
+/// with `check_call`, so a non-zero exit makes `aws` fail with status 255 and print the
+/// plugin's whole command line, request parameters included; AWS's plugin exits 0, and
+/// ECS Exec and scripts expect that. `SSMSESSION_PLUGIN_EXIT_CODE=remote` asks for it.
+fn remote_exit_code_wanted() -> bool {
+    std::env::var(EXIT_CODE_VARIABLE).is_ok_and(|v| v.trim().eq_ignore_ascii_case("remote"))
+}
+
 pub async fn run(plugin: PluginRun) -> u8 {
     let cache = ClientCache::new();
     let likely_shell = plugin.likely_shell();
@@ -92,8 +103,8 @@ async fn run_shell(session_id: &str, shell: ShellSession) -> u8 {
         Ok(attached) => {
             print(&exit_lines(session_id, &attached.end));
             match (&attached.end, attached.exit_code) {
-                (_, Some(code)) => exit_code_of(code),
-                (SessionEnd::Failed(_), None) => FAILURE,
+                (_, Some(code)) if remote_exit_code_wanted() => exit_code_of(code),
+                (SessionEnd::Failed(_), _) => FAILURE,
                 _ => 0,
             }
         }
@@ -104,7 +115,7 @@ async fn run_shell(session_id: &str, shell: ShellSession) -> u8 {
     }
 }
 
-/// Standard output and standard error apart, then the remote exit code as ours.
+/// Standard output and standard error apart; the remote exit code as ours when asked for.
 async fn run_command(session_id: &str, command: CommandRun) -> u8 {
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
     let mut stopping = false;
@@ -134,12 +145,24 @@ async fn run_command(session_id: &str, command: CommandRun) -> u8 {
     let end = command.wait().await;
     report_cut(command.undelivered());
     print(&exit_lines(session_id, &end));
+    if !remote_exit_code_wanted() {
+        return if matches!(end, SessionEnd::Failed(_)) {
+            FAILURE
+        } else {
+            0
+        };
+    }
     match (&end, exit_code) {
         (_, Some(code)) => exit_code_of(code),
         (SessionEnd::Failed(_), None) => FAILURE,
         // Stopped (Ctrl+C) before the command reported: as a shell reports SIGINT.
         (SessionEnd::Stopped, None) => 130,
-        _ => 0,
+        (SessionEnd::Closed(_), None) => {
+            eprintln!(
+                "SSMSession: the agent reported no exit code (it sends one only for documents with separateOutputStream); exiting 0."
+            );
+            0
+        }
     }
 }
 

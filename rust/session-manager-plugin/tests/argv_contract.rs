@@ -10,6 +10,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use ssm_emulator::documents::ExtraDocument;
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 use ssmsession_core::{ClientCache, ClientSettings, StartSessionCall};
 
@@ -142,39 +143,68 @@ async fn version_and_installation_check_answer_as_the_cli_expects() {
     assert!(text(&unknown.stderr).contains("only StartSession"));
 }
 
+/// The emulator with a NonInteractiveCommands document that has `separateOutputStream`
+/// (AWS's `AWS-StartNonInteractiveCommand` has none, so its agent sends no exit code).
+fn separate_output_config(mut config: EmulatorConfig) -> EmulatorConfig {
+    let properties =
+        serde_json::json!({ "commands": "{{ command }}", "separateOutputStream": true });
+    let document = serde_json::json!({
+        "schemaVersion": "1.0",
+        "sessionType": "NonInteractiveCommands",
+        "parameters": { "command": { "type": "String" } },
+        "properties": { "linux": properties, "macos": properties, "windows": properties }
+    });
+    config.extra_documents.push(ExtraDocument {
+        name: SEPARATE_OUTPUT.into(),
+        content: Some(document.to_string()),
+    });
+    config
+}
+
+const SEPARATE_OUTPUT: &str = "Test-SeparateOutputCommand";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_command_through_the_environment_variable_form_exits_with_the_remote_exit_code() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let document = "AWS-StartNonInteractiveCommand";
-    let response = start(
-        emulator.url(),
-        document,
-        &[("command", "echo to-out; echo to-err >&2; exit 3")],
-    )
-    .await;
-    let mut command = plugin();
-    command
-        .env("AWS_SSM_START_SESSION_RESPONSE", response.to_string())
-        .args(cli_argv(
-            "AWS_SSM_START_SESSION_RESPONSE",
-            document,
+async fn a_command_through_the_environment_variable_form_exits_with_the_remote_exit_code_when_asked(
+) {
+    let emulator = Emulator::start(separate_output_config(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    for wanted in [true, false] {
+        let response = start(
             emulator.url(),
-        ));
-    let output = finish(command).await;
-    let stdout = text(&output.stdout);
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("Starting session with SessionId: "),
-        "{stdout}"
-    );
-    assert!(stdout.contains("to-out\n"), "{stdout}");
-    assert!(!stdout.contains("to-err"), "{stdout}");
-    assert!(stderr.contains("to-err\n"), "{stderr}");
-    assert!(
-        stdout.contains("Exiting session with sessionId: "),
-        "{stdout}"
-    );
+            SEPARATE_OUTPUT,
+            &[("command", "sh -c 'echo to-out; echo to-err >&2; exit 3'")],
+        )
+        .await;
+        let mut command = plugin();
+        command
+            .env("AWS_SSM_START_SESSION_RESPONSE", response.to_string())
+            .args(cli_argv(
+                "AWS_SSM_START_SESSION_RESPONSE",
+                SEPARATE_OUTPUT,
+                emulator.url(),
+            ));
+        if wanted {
+            command.env("SSMSESSION_PLUGIN_EXIT_CODE", "remote");
+        }
+        let output = finish(command).await;
+        let stdout = text(&output.stdout);
+        let stderr = text(&output.stderr);
+        // By default 0, as AWS's plugin: the AWS CLI fails on anything else.
+        let expected = if wanted { 3 } else { 0 };
+        assert_eq!(output.status.code(), Some(expected), "{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("Starting session with SessionId: "),
+            "{stdout}"
+        );
+        assert!(stdout.contains("to-out\n"), "{stdout}");
+        assert!(!stdout.contains("to-err"), "{stdout}");
+        assert!(stderr.contains("to-err\n"), "{stderr}");
+        assert!(
+            stdout.contains("Exiting session with sessionId: "),
+            "{stdout}"
+        );
+    }
     emulator.stop().await;
 }
 
@@ -184,10 +214,12 @@ async fn a_command_through_the_environment_variable_form_exits_with_the_remote_e
 /// exited 0 instead of 3).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_agent_into_a_pausing_reader_loses_no_line_and_keeps_the_exit_code() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let document = "AWS-StartNonInteractiveCommand";
+    let emulator = Emulator::start(separate_output_config(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    let document = SEPARATE_OUTPUT;
     let lines = 1_572_864usize;
-    let command_line = format!("seq 1 {lines}; exit 3");
+    let command_line = format!("sh -c 'seq 1 {lines}; exit 3'");
     let response = start_to(
         emulator.url(),
         "i-hostile-flood",
@@ -197,6 +229,7 @@ async fn a_flooding_agent_into_a_pausing_reader_loses_no_line_and_keeps_the_exit
     .await;
     let mut command = plugin();
     command
+        .env("SSMSESSION_PLUGIN_EXIT_CODE", "remote")
         .args(cli_argv(&response.to_string(), document, emulator.url()))
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
@@ -250,7 +283,7 @@ async fn a_kms_encrypted_command_with_ecs_exec_camel_case_keys_on_argv() {
     let response = start(
         emulator.url(),
         document,
-        &[("command", "echo secret-$((6*7))")],
+        &[("command", "sh -c 'echo secret-$((6*7))'")],
     )
     .await;
     let camel = serde_json::json!({

@@ -13,9 +13,10 @@ use tokio::sync::Notify;
 
 use crate::crypto::SessionCipher;
 use crate::driver::{
-    Cut, Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
+    Cut, Driver, Ending, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
 };
 use crate::engine::Payload;
+use crate::exit_trailer::TrailerWatch;
 use crate::handshake::SessionKind;
 use crate::message::PayloadType;
 use crate::session::OpenedSession;
@@ -32,6 +33,10 @@ pub struct CommandOptions {
     pub keep_session: bool,
     /// Give the session up when the agent leaves data unacknowledged this long.
     pub stall_timeout: Duration,
+    /// The marker of an exit-code trailer the command prints last on standard output
+    /// ([`crate::exit_trailer`]): taken off the output, its code used when the agent sends
+    /// none.
+    pub exit_marker: Option<String>,
 }
 
 impl Default for CommandOptions {
@@ -39,6 +44,7 @@ impl Default for CommandOptions {
         Self {
             keep_session: false,
             stall_timeout: crate::engine::DEFAULT_UNACKNOWLEDGED_LIMIT,
+            exit_marker: None,
         }
     }
 }
@@ -192,9 +198,19 @@ pub async fn start_command<C: SessionControl>(
         endpoint.set_unacknowledged_limit(options.stall_timeout);
         let captured = Arc::new(Mutex::new(Captured::default()));
         let changed = Arc::new(Notify::new());
-        let app = collect(local, cipher, captured.clone(), changed.clone());
+        // Ctrl+C for the command: the agent signals it (SIGINT) when it reads 0x03 in an
+        // Output payload, encrypted like any Output (agent-behaviour §4).
+        let interrupt = Payload::output(match &cipher {
+            Some(cipher) => cipher.encrypt(&[CTRL_C]),
+            None => vec![CTRL_C],
+        });
+        let trailer = options.exit_marker.as_deref().map(TrailerWatch::new);
+        let app = collect(local, cipher, captured.clone(), changed.clone(), trailer);
         let reconnects = Arc::new(AtomicU64::new(0));
         let driver = Driver {
+            ending: Ending::Api {
+                interrupt: Some(interrupt),
+            },
             closed,
             connection,
             endpoint,
@@ -214,12 +230,33 @@ pub async fn start_command<C: SessionControl>(
     }
 }
 
-/// The local side: sorts the agent's payloads into the buffers, waiting while they are full.
+/// The byte a terminal sends for Ctrl+C.
+const CTRL_C: u8 = 0x03;
+
+/// Waits until the buffers have room.
+async fn room(captured: &Mutex<Captured>, changed: &Notify) {
+    loop {
+        let notified = changed.notified();
+        let full = captured
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .buffered()
+            >= OUTPUT_BUFFER_LIMIT;
+        if !full {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// The local side: sorts the agent's payloads into the buffers, waiting while they are
+/// full; with an exit marker, keeps the trailer off standard output.
 async fn collect(
     local: crate::session::LocalChannels,
     cipher: Option<Arc<SessionCipher>>,
     captured: Arc<Mutex<Captured>>,
     changed: Arc<Notify>,
+    mut trailer: Option<TrailerWatch>,
 ) -> LocalEnd {
     // The sender stays open: a closed outbound channel would read as "finished".
     let crate::session::LocalChannels {
@@ -245,22 +282,14 @@ async fn collect(
             },
             _ => (payload_type, data),
         };
-        loop {
-            let notified = changed.notified();
-            let full = captured
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .buffered()
-                >= OUTPUT_BUFFER_LIMIT;
-            if !full {
-                break;
-            }
-            notified.await;
-        }
+        room(&captured, &changed).await;
         {
             let mut held = captured.lock().unwrap_or_else(|e| e.into_inner());
             match payload_type {
-                PayloadType::OUTPUT => held.output.stdout.extend_from_slice(&data),
+                PayloadType::OUTPUT => match trailer.as_mut() {
+                    Some(watch) => held.output.stdout.extend(watch.pass(&data)),
+                    None => held.output.stdout.extend_from_slice(&data),
+                },
                 PayloadType::STDERR => held.output.stderr.extend_from_slice(&data),
                 PayloadType::EXIT_CODE => {
                     if let Some(code) = parse_exit_code(&data) {
@@ -270,6 +299,19 @@ async fn collect(
                 _ => {}
             }
         }
+        changed.notify_waiters();
+    }
+    if let Some(watch) = trailer {
+        // The end: a trailer still held is the command's exit code; anything else held
+        // was output after all.
+        let (rest, code) = watch.finish();
+        room(&captured, &changed).await;
+        let mut held = captured.lock().unwrap_or_else(|e| e.into_inner());
+        held.output.stdout.extend(rest);
+        if held.output.exit_code.is_none() {
+            held.output.exit_code = code;
+        }
+        drop(held);
         changed.notify_waiters();
     }
     Ok(())

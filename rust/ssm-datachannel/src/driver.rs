@@ -24,6 +24,9 @@ use crate::transport::{connect, ChannelConfig, Connection, Signing};
 /// How long a stop waits for the agent to acknowledge the TerminateSession flag before
 /// the TerminateSession API is called instead.
 pub const TERMINATE_WAIT: Duration = Duration::from_secs(3);
+/// How long a command may take to end after Ctrl+C before its session is terminated
+/// through the API (which kills it).
+pub const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
 /// How long the TerminateSession API may take before the session is reported as possibly
 /// still open (callers give a stop 30 s in all).
 pub const TERMINATE_API_LIMIT: Duration = Duration::from_secs(20);
@@ -172,10 +175,22 @@ impl SessionRun {
     }
 }
 
+/// What ends a session from this side, by what its agent acts on (agent-behaviour §4).
+pub(crate) enum Ending {
+    /// Port sessions: the agent ends the session on the TerminateSession flag; the API
+    /// when the flag is not seen to work.
+    Flag,
+    /// Shell and command sessions ignore the flag: `interrupt` (Ctrl+C for a command, which
+    /// the agent turns into SIGINT) is sent first, then the TerminateSession API ends the
+    /// session (the agent kills the process) unless the session ended meanwhile.
+    Api { interrupt: Option<Payload> },
+}
+
 /// Owns the socket and the sequencing state; replaces the socket when it is lost. Runs
 /// the session's local side (fed through the session's `LocalChannels`) until the session
 /// ends or is stopped.
 pub(crate) struct Driver<C> {
+    pub(crate) ending: Ending,
     /// The service closed the channel during the handshake: nothing to pump, only the
     /// queued payloads to hand to the local side.
     pub(crate) closed: Option<String>,
@@ -325,7 +340,7 @@ impl<C: SessionControl> Driver<C> {
                     .counters()
                     .bytes_discarded
                     .load(Ordering::Relaxed);
-                let ended_in_band = !self.keep_session && self.terminate_in_band().await;
+                let ended_in_band = !self.keep_session && self.end_in_band().await;
                 // What still arrived while the session was being ended was cut too.
                 let late = self
                     .endpoint
@@ -335,7 +350,9 @@ impl<C: SessionControl> Driver<C> {
                     .saturating_sub(discarded);
                 cut = add_late(cut, late);
                 if !self.keep_session && !ended_in_band {
-                    tracing::info!("the TerminateSession flag was not confirmed; calling the API");
+                    tracing::info!(
+                        "the session was not seen to end; calling the TerminateSession API"
+                    );
                     if let Err(reason) = self.terminate_through_api().await {
                         return (
                             SessionEnd::Failed(format!(
@@ -386,19 +403,33 @@ impl<C: SessionControl> Driver<C> {
         }
     }
 
-    /// Sends the TerminateSession flag and waits for the service's `channel_closed` (the
-    /// agent has ended the session then). True only when the session is seen to end
-    /// (`channel_closed`, or the service closing the socket): an acknowledged flag is not
-    /// enough, since agents ignore it in shell and command sessions. False sends the caller
-    /// to the TerminateSession API.
-    async fn terminate_in_band(&mut self) -> bool {
-        let flag = Payload {
-            payload_type: PayloadType::FLAG,
-            data: Flag::TerminateSession.to_payload(),
+    /// Sends what the agent acts on (the TerminateSession flag to a port session, Ctrl+C to
+    /// a command) and waits for the service's `channel_closed`. True only when the session
+    /// is seen to end (`channel_closed`, or the service closing the socket): an
+    /// acknowledged message is not enough. False sends the caller to the TerminateSession
+    /// API.
+    async fn end_in_band(&mut self) -> bool {
+        let (payload, wait) = match &self.ending {
+            Ending::Flag => (
+                Payload {
+                    payload_type: PayloadType::FLAG,
+                    data: Flag::TerminateSession.to_payload(),
+                },
+                TERMINATE_WAIT,
+            ),
+            Ending::Api {
+                interrupt: Some(interrupt),
+            } => (interrupt.clone(), INTERRUPT_GRACE),
+            Ending::Api { interrupt: None } => return false,
         };
+        self.send_and_await_close(payload, wait).await
+    }
+
+    /// Sends `payload` and pumps until the channel closes (true) or `wait` passes.
+    async fn send_and_await_close(&mut self, payload: Payload, wait: Duration) -> bool {
         if self
             .endpoint
-            .send(&mut self.connection, flag)
+            .send(&mut self.connection, payload)
             .await
             .is_err()
         {
@@ -410,7 +441,7 @@ impl<C: SessionControl> Driver<C> {
         let (_open, mut idle) = tokio::sync::mpsc::channel::<Payload>(1);
         let (discard, _) = inbound_queue(0);
         let pumped = tokio::time::timeout(
-            TERMINATE_WAIT,
+            wait,
             self.endpoint
                 .pump(&mut self.connection, &mut idle, &discard),
         )

@@ -15,6 +15,7 @@ pub mod command;
 pub mod crypto;
 pub mod driver;
 pub mod engine;
+pub mod exit_trailer;
 pub mod handshake;
 pub mod inbound;
 pub mod late_handshake;

@@ -23,7 +23,7 @@ use crate::bridge::{
 pub use crate::driver::{
     Cut, CutCause, ResumeError, Resumed, SessionControl, SessionEnd, SessionRun,
 };
-use crate::driver::{Driver, LocalEnd, TERMINATE_WAIT};
+use crate::driver::{Driver, Ending, LocalEnd, TERMINATE_WAIT};
 use crate::engine::{EngineCounters, Payload, DEFAULT_UNACKNOWLEDGED_LIMIT};
 use crate::handshake::{AgentFeatures, SessionKind};
 use crate::message::PayloadType;
@@ -250,6 +250,7 @@ pub async fn start_port_forward<C: SessionControl>(
         }
     };
     let driver = Driver {
+        ending: Ending::Flag,
         closed,
         connection,
         endpoint,

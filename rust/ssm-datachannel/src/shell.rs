@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::command::parse_exit_code;
 use crate::driver::{
-    Cut, Driver, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
+    Cut, Driver, Ending, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
 };
 use crate::engine::Payload;
 use crate::handshake::SessionKind;
@@ -288,7 +288,15 @@ fn relay_session<C: SessionControl>(
     let exit_code = Arc::new(Mutex::new(None));
     let app = relay(local, cipher, late, output_tx, exit_code.clone());
     let reconnects = Arc::new(AtomicU64::new(0));
+    // A terminal's session ends through the API (its agent ignores the flag); a byte
+    // stream is a port session, which acts on the flag.
+    let ending = if rewrite_enter {
+        Ending::Api { interrupt: None }
+    } else {
+        Ending::Flag
+    };
     let driver = Driver {
+        ending,
         closed,
         connection,
         endpoint,

@@ -72,11 +72,19 @@ impl Faults {
     }
 }
 
+/// The real agent's pause between the messages of a stream (agent-behaviour §6).
+pub const REAL_AGENT_PACE: Duration = Duration::from_millis(1);
+
 /// How the fake agent behaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AgentConfig {
-    /// Bytes per message the agent sends from a target connection (the real agent: 1024).
+    /// Bytes per message the agent sends from a target connection or a command (the real
+    /// agent: 1024).
     pub chunk_size: usize,
+    /// The pause after each such message: the real agent's 1 ms by default
+    /// ([`REAL_AGENT_PACE`]), which caps a stream at about 1 MB/s; None sends as fast as the
+    /// window allows (`--agent-pacing fast`, for benchmarks).
+    pub pace: Option<Duration>,
     pub faults: Faults,
     /// How long the agent keeps a session whose socket was lost, waiting for the client
     /// to resume it.
@@ -96,6 +104,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         Self {
             chunk_size: 1024,
+            pace: Some(REAL_AGENT_PACE),
             faults: Faults::default(),
             resume_wait: Duration::from_secs(60),
             kms_key_id: None,

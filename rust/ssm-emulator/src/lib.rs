@@ -36,7 +36,7 @@ mod validation;
 
 pub use config::{
     AgentConfig, Credential, EmulatorConfig, Faults, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
-    DEFAULT_USER, ERROR_TARGETS,
+    DEFAULT_USER, ERROR_TARGETS, REAL_AGENT_PACE,
 };
 pub use credential_endpoints::INSTANCE_ROLE;
 pub use server::{BackgroundEmulator, Emulator, StartError};

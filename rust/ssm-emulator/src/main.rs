@@ -54,9 +54,14 @@ struct Args {
     #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     credential_lifetime_seconds: u64,
 
-    /// Bytes per message the fake agent sends from a target connection.
+    /// Bytes per message the fake agent sends from a target connection or a command.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=262_144))]
     agent_chunk_size: u32,
+
+    /// How the fake agent spaces its messages: `real` (a 1 ms pause after each, as AWS's
+    /// agent: about 1 MB/s per stream) or `fast` (none, for benchmarks).
+    #[arg(long, default_value = "real", value_parser = ["real", "fast"])]
+    agent_pacing: String,
 
     /// Fault injection: fraction (0–1) of data-channel frames lost, both directions.
     #[arg(long, default_value_t = 0.0, value_parser = fraction)]
@@ -141,6 +146,7 @@ fn main() -> ExitCode {
         credential_lifetime: Duration::from_secs(args.credential_lifetime_seconds),
         agent: AgentConfig {
             chunk_size: args.agent_chunk_size as usize,
+            pace: (args.agent_pacing == "real").then_some(ssm_emulator::REAL_AGENT_PACE),
             faults: Faults {
                 drop: args.fault_drop,
                 duplicate: args.fault_duplicate,

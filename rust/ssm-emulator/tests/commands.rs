@@ -1,36 +1,43 @@
-//! Non-interactive commands end to end on loopback: StartSession with
-//! AWS-StartNonInteractiveCommand, the native client collects what the emulator's agent
-//! runs here — standard output and standard error kept apart, and the exit code.
+//! Non-interactive commands end to end on loopback, against the emulator's agent as AWS's
+//! agent behaves (agent-behaviour §1, §2, §4): the command line is split and run without a
+//! shell; AWS-StartNonInteractiveCommand merges both streams, sends them when the command
+//! has ended and no exit code; a document with `separateOutputStream` streams them apart
+//! and ends with the exit code; Ctrl+C signals the command, the TerminateSession API kills
+//! it.
 
 mod common;
 
-use common::started_channel;
+use common::{started_channel, with_separate_output, SEPARATE_OUTPUT_DOCUMENT};
 
 use std::time::Duration;
 
 use ssm_datachannel::port::SessionEnd;
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig};
-use ssmsession_core::{ClientCache, CommandOutput};
+use ssmsession_core::{ChannelCall, ClientCache, CommandOutput};
+
+const NON_INTERACTIVE: &str = "AWS-StartNonInteractiveCommand";
 
 /// Runs `command` through the emulator and collects everything until the session ends.
 async fn run(url: &str, document: &str, command: &str) -> (CommandOutput, SessionEnd) {
-    let (output, end, _) = run_as(url, document, command, Some("i-0123456789abcdef0"))
+    let (output, end, _) = run_as(url, document, command, Some("i-0123456789abcdef0"), None)
         .await
         .expect("the command session starts");
     (output, end)
 }
 
-/// [`run`], naming `target` as the session's target for the KMS context; also returns the
-/// handshake's customer message.
+/// [`run`], naming `target` as the session's target for the KMS context and the marker of
+/// an exit-code trailer; also returns the handshake's customer message.
 async fn run_as(
     url: &str,
     document: &str,
     command: &str,
     target: Option<&str>,
+    exit_marker: Option<&str>,
 ) -> Result<(CommandOutput, SessionEnd, String), ssmsession_core::CoreError> {
     let cache = ClientCache::new();
     let mut call = started_channel(&cache, url, Some(document), Some(command)).await;
     call.target = target.map(str::to_owned);
+    call.exit_marker = exit_marker.map(str::to_owned);
     let (running, started) = ssmsession_core::start_command(&cache, call).await?;
     let end = tokio::time::timeout(Duration::from_secs(30), running.wait())
         .await
@@ -48,40 +55,110 @@ async fn run_as(
     Ok((all, end, started.customer_message))
 }
 
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stdout_stderr_and_the_exit_code_arrive_apart() {
+async fn shell_text_is_not_run_by_a_shell() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    // echo gets `a;`, `exit` and `3` as arguments: nothing interprets the `;`.
+    let (output, end) = run(emulator.url(), NON_INTERACTIVE, "echo a; exit 3").await;
+    assert_eq!(text(&output.stdout), "a; exit 3\n");
+    assert_eq!(
+        output.exit_code, None,
+        "no exit code without separate output"
+    );
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_managed_document_merges_both_streams_and_sends_no_exit_code() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let (output, end) = run(
         emulator.url(),
-        "AWS-StartNonInteractiveCommand",
-        "echo out-line; echo err-line >&2; printf 'second\\n'; exit 3",
+        NON_INTERACTIVE,
+        "sh -c 'echo out-line; echo err-line >&2; exit 3'",
     )
     .await;
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout),
-        "out-line\nsecond\n"
+    assert_eq!(text(&output.stdout), "out-line\nerr-line\n");
+    assert!(output.stderr.is_empty());
+    assert_eq!(output.exit_code, None);
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merged_output_arrives_only_when_the_command_has_ended() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let cache = ClientCache::new();
+    let call = started_channel(
+        &cache,
+        emulator.url(),
+        Some(NON_INTERACTIVE),
+        Some("sh -c 'echo early; sleep 2; echo late'"),
+    )
+    .await;
+    let (running, _) = ssmsession_core::start_command(&cache, call).await.unwrap();
+    running.wait_for_output(Duration::from_millis(1200)).await;
+    assert!(
+        !running.has_output(),
+        "output came before the command ended"
     );
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "err-line\n");
+    tokio::time::timeout(Duration::from_secs(20), running.wait())
+        .await
+        .expect("the command ends");
+    assert_eq!(text(&running.take().stdout), "early\nlate\n");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_output_streams_apart_and_ends_with_the_exit_code() {
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    let (output, end) = run(
+        emulator.url(),
+        SEPARATE_OUTPUT_DOCUMENT,
+        "sh -c 'echo out-line; echo err-line >&2; printf \"second\\n\"; exit 3'",
+    )
+    .await;
+    assert_eq!(text(&output.stdout), "out-line\nsecond\n");
+    assert_eq!(text(&output.stderr), "err-line\n");
     assert_eq!(output.exit_code, Some(3));
     assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
     emulator.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_large_output_arrives_whole_and_success_is_zero() {
+async fn an_exit_code_trailer_is_taken_off_the_output_and_used() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let marker = "0123456789abcdef0123456789abcdef";
+    let command = format!("sh -c 'echo done; printf \"\\036{marker}:4\\036\"'");
+    let (output, _, _) = run_as(
+        emulator.url(),
+        NON_INTERACTIVE,
+        &command,
+        Some("i-0123456789abcdef0"),
+        Some(marker),
+    )
+    .await
+    .unwrap();
+    assert_eq!(text(&output.stdout), "done\n");
+    assert_eq!(output.exit_code, Some(4));
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_output_arrives_whole() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     // 200,000 numbered lines: many messages, more than one read of the buffers.
-    let (output, _) = run(
-        emulator.url(),
-        "AWS-StartNonInteractiveCommand",
-        "seq 1 200000",
-    )
-    .await;
+    let (output, _) = run(emulator.url(), NON_INTERACTIVE, "seq 1 200000").await;
     let expected: String = (1..=200_000).map(|n| format!("{n}\n")).collect();
     assert_eq!(output.stdout.len(), expected.len());
     assert!(output.stdout == expected.as_bytes(), "stdout differs");
     assert!(output.stderr.is_empty());
-    assert_eq!(output.exit_code, Some(0));
     emulator.stop().await;
 }
 
@@ -90,25 +167,135 @@ async fn a_large_output_arrives_whole_and_success_is_zero() {
 /// handshake. Nothing may be lost then (seen as an intermittent "channel closed" failure).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_that_ends_during_the_handshake_still_reports_everything() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
     for round in 0..30 {
         let (output, end) = run(
             emulator.url(),
-            "AWS-StartNonInteractiveCommand",
-            "echo quick; exit 7",
+            SEPARATE_OUTPUT_DOCUMENT,
+            "sh -c 'echo quick; exit 7'",
         )
         .await;
         assert_eq!(output.exit_code, Some(7), "round {round}: {end:?}");
-        assert_eq!(
-            String::from_utf8_lossy(&output.stdout),
-            "quick\n",
-            "round {round}"
-        );
+        assert_eq!(text(&output.stdout), "quick\n", "round {round}");
         assert!(
             matches!(end, SessionEnd::Closed(_)),
             "round {round}: {end:?}"
         );
     }
+    emulator.stop().await;
+}
+
+/// A started command session and a scratch file path for its process to write.
+async fn started(
+    url: &str,
+    document: &str,
+    command: &str,
+) -> (ssmsession_core::CommandRun, ChannelCall) {
+    let cache = ClientCache::new();
+    let call = started_channel(&cache, url, Some(document), Some(command)).await;
+    let (running, _) = ssmsession_core::start_command(&cache, call.clone())
+        .await
+        .expect("the command session starts");
+    (running, call)
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("ssmsession-test-{}-{name}", std::process::id()))
+}
+
+/// Waits until `path` exists (its process started), at most 20 s.
+async fn appears(path: &std::path::Path) -> bool {
+    for _ in 0..200 {
+        if path.exists() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+#[cfg(unix)]
+fn alive(pid: &str) -> bool {
+    std::path::Path::new(&format!("/proc/{}", pid.trim())).exists()
+        || std::process::Command::new("kill")
+            .args(["-0", pid.trim()])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_command_interrupts_it_with_ctrl_c() {
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    let started_file = scratch("interrupt-started");
+    let interrupted = scratch("interrupted");
+    let _ = std::fs::remove_file(&interrupted);
+    let command = format!(
+        "sh -c 'trap \"touch {}; exit 9\" INT; touch {}; while :; do sleep 0.1; done'",
+        interrupted.display(),
+        started_file.display()
+    );
+    let (running, _) = started(emulator.url(), SEPARATE_OUTPUT_DOCUMENT, &command).await;
+    assert!(appears(&started_file).await, "the command never started");
+    running.stop();
+    let end = tokio::time::timeout(Duration::from_secs(30), running.wait())
+        .await
+        .expect("the stop ends the session");
+    assert_eq!(end, SessionEnd::Stopped);
+    assert!(appears(&interrupted).await, "the command never saw SIGINT");
+    let _ = std::fs::remove_file(&started_file);
+    let _ = std::fs::remove_file(&interrupted);
+    emulator.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_that_ignores_ctrl_c_is_ended_through_the_terminate_session_api() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let pid_file = scratch("ignores-int.pid");
+    let _ = std::fs::remove_file(&pid_file);
+    // SIGINT ignored, and kept ignored by the exec'd sleep: only the API's kill ends it.
+    let command = format!(
+        "sh -c 'trap \"\" INT; echo $$ > {}; exec sleep 60'",
+        pid_file.display()
+    );
+    let (running, call) = started(emulator.url(), NON_INTERACTIVE, &command).await;
+    assert!(appears(&pid_file).await, "the command never started");
+    // The file exists before the shell has written its number into it.
+    let mut pid = String::new();
+    for _ in 0..100 {
+        pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        if pid.ends_with('\n') {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        pid.trim().parse::<u32>().is_ok(),
+        "no process id in {pid:?}"
+    );
+    assert!(alive(&pid));
+    running.stop();
+    let end = tokio::time::timeout(Duration::from_secs(30), running.wait())
+        .await
+        .expect("the stop ends the session");
+    assert_eq!(end, SessionEnd::Stopped);
+    let mut gone = false;
+    for _ in 0..100 {
+        if !alive(&pid) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(gone, "process {} still runs after the stop", pid.trim());
+    let _ = std::fs::remove_file(&pid_file);
+    drop(call);
     emulator.stop().await;
 }
 
@@ -137,13 +324,13 @@ async fn a_port_session_is_not_taken_for_a_command() {
 }
 
 fn kms_emulator_config() -> EmulatorConfig {
-    EmulatorConfig {
+    with_separate_output(EmulatorConfig {
         agent: AgentConfig {
             kms_key_id: Some("alias/ssm-sessions".into()),
             ..Default::default()
         },
         ..Default::default()
-    }
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,9 +339,10 @@ async fn a_kms_encrypted_session_decrypts_every_stream() {
     // The client's KMS calls go to the emulator too: its SSM endpoint is on loopback.
     let (output, end, message) = run_as(
         emulator.url(),
-        "AWS-StartNonInteractiveCommand",
-        "echo secret-out; echo secret-err >&2; exit 5",
+        SEPARATE_OUTPUT_DOCUMENT,
+        "sh -c 'echo secret-out; echo secret-err >&2; exit 5'",
         Some("i-0123456789abcdef0"),
+        None,
     )
     .await
     .expect("the encrypted session starts");
@@ -176,9 +364,10 @@ async fn a_newer_agents_anti_replay_challenge_is_acknowledged_and_bound_into_the
     let emulator = Emulator::start(config).await.unwrap();
     let (output, end, message) = run_as(
         emulator.url(),
-        "AWS-StartNonInteractiveCommand",
-        "echo challenged; exit 2",
+        SEPARATE_OUTPUT_DOCUMENT,
+        "sh -c 'echo challenged; exit 2'",
         Some("i-0123456789abcdef0"),
+        None,
     )
     .await
     .expect("the challenged session starts");
@@ -226,6 +415,7 @@ async fn a_wrong_encryption_context_is_refused_by_the_agent() {
         "AWS-StartNonInteractiveCommand",
         "echo never",
         Some("i-someone-else"),
+        None,
     )
     .await
     .expect_err("refused");
@@ -245,6 +435,7 @@ async fn without_a_target_an_encrypted_session_is_declined_clearly() {
         emulator.url(),
         "AWS-StartNonInteractiveCommand",
         "echo x",
+        None,
         None,
     )
     .await

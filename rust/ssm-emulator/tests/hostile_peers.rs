@@ -6,7 +6,10 @@
 
 mod common;
 
-use common::{echo_server, forward_to, settings, started_channel_to};
+use common::{
+    echo_server, forward_to, settings, started_channel_to, with_separate_output,
+    SEPARATE_OUTPUT_DOCUMENT,
+};
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,7 +20,9 @@ use ssmsession_core::{ClientCache, CommandRun, StartSessionCall};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const COMMAND_DOCUMENT: &str = "AWS-StartNonInteractiveCommand";
+/// The command sessions here stream their output and end with an exit code: a document
+/// with separate output streams (the emulator's configs include it).
+const COMMAND_DOCUMENT: &str = SEPARATE_OUTPUT_DOCUMENT;
 
 /// Starts a command session to `target` and opens its channel.
 async fn command(url: &str, target: &str, command: &str) -> CommandRun {
@@ -83,9 +88,16 @@ fn numbered_lines(count: usize) -> Vec<u8> {
 /// the AWS CLI against this agent: 1,335,950 of 1,572,864 lines, exit code 0 instead of
 /// 3). Now every line and the exit code arrive.
 async fn flood_into_a_pausing_reader(target: &str) {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
     let lines = 1_572_864;
-    let run = command(emulator.url(), target, &format!("seq 1 {lines}; exit 3")).await;
+    let run = command(
+        emulator.url(),
+        target,
+        &format!("sh -c 'seq 1 {lines}; exit 3'"),
+    )
+    .await;
     let reader = Reader::Pausing {
         after: 1_000_000,
         pause: Duration::from_secs(4),
@@ -125,14 +137,14 @@ async fn a_flood_into_a_pausing_reader_loses_nothing_across_resumed_sockets() {
         },
         ..Default::default()
     };
-    let emulator = Emulator::start(config).await.unwrap();
+    let emulator = Emulator::start(with_separate_output(config)).await.unwrap();
     // More than every buffer on the way holds, so that the agent is still sending when
     // its socket is closed under it.
     let lines = 6_000_000;
     let run = command(
         emulator.url(),
         "i-hostile-flood",
-        &format!("seq 1 {lines}; exit 3"),
+        &format!("sh -c 'seq 1 {lines}; exit 3'"),
     )
     .await;
     let reader = Reader::Pausing {
@@ -157,12 +169,14 @@ async fn a_flood_into_a_pausing_reader_loses_nothing_across_resumed_sockets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_that_paused_gets_full_speed_back_from_an_agent_that_resends_only_its_oldest_message(
 ) {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
     let total: usize = 64_000_000;
     let run = command(
         emulator.url(),
         "i-hostile-oldest-only-0",
-        &format!("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}"),
+        &format!("sh -c 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}'"),
     )
     .await;
     let mut received = 0usize;
@@ -284,11 +298,13 @@ async fn an_upload_gets_full_speed_back_after_the_target_paused() {
 /// output still arrives.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_far_ahead_do_not_disturb_the_session() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
     let run = command(
         emulator.url(),
         "i-hostile-far-ahead-300",
-        "echo done; exit 4",
+        "sh -c 'echo done; exit 4'",
     )
     .await;
     let (stdout, exit_code, end) = read_all(&run, Reader::Fast, Duration::from_secs(60)).await;
@@ -315,7 +331,7 @@ async fn a_message_over_the_size_limit_fails_the_session_with_the_limit_named() 
         &cache,
         emulator.url(),
         "i-hostile-oversized",
-        Some(COMMAND_DOCUMENT),
+        Some("AWS-StartNonInteractiveCommand"),
         Some("echo never"),
     )
     .await;
@@ -418,7 +434,7 @@ async fn a_first_connection_refused_for_good_fails_after_its_retries() {
         &cache,
         emulator.url(),
         "i-hostile-refuse-first-10",
-        Some(COMMAND_DOCUMENT),
+        Some("AWS-StartNonInteractiveCommand"),
         Some("echo never"),
     )
     .await;
@@ -486,8 +502,16 @@ async fn a_malformed_smux_frame_fails_the_forward_with_the_reason() {
 /// session may still be open (before: the state stayed Running).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_while_terminate_session_hangs_ends_in_bounded_time_and_says_so() {
-    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    let run = command(emulator.url(), "i-hostile-terminate-hang", "sleep 100").await;
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    // Deaf to Ctrl+C too, so that only the TerminateSession API could end it.
+    let run = command(
+        emulator.url(),
+        "i-hostile-terminate-hang",
+        "sh -c 'trap \"\" INT; exec sleep 100'",
+    )
+    .await;
     let started = Instant::now();
     run.stop();
     let end = tokio::time::timeout(Duration::from_secs(30), run.wait())

@@ -127,6 +127,8 @@ async fn fifty_megabytes_arrive_byte_exact_through_loss_duplicates_and_reorderin
     let config = EmulatorConfig {
         agent: AgentConfig {
             chunk_size: 32 * 1024,
+            // Unpaced: tens of megabytes at the real agent's 1 MB/s would take minutes.
+            pace: None,
             faults: Faults {
                 drop: 0.05,
                 duplicate: 0.05,
@@ -166,6 +168,8 @@ async fn a_closed_socket_is_resumed_mid_transfer_without_losing_a_byte() {
     let config = EmulatorConfig {
         agent: AgentConfig {
             chunk_size: 32 * 1024,
+            // Unpaced: tens of megabytes at the real agent's 1 MB/s would take minutes.
+            pace: None,
             faults: Faults {
                 close_after: Some(Duration::from_millis(400)),
                 pause_every: Some(Duration::from_millis(700)),

@@ -95,6 +95,8 @@ pub async fn start_any_session(
             let options = CommandOptions {
                 keep_session: shell_options.keep_session,
                 stall_timeout: shell_options.stall_timeout,
+                // The AWS CLI sends the command as the user wrote it: nothing is wrapped.
+                exit_marker: None,
             };
             start_command(channel.opened, channel.config, options, channel.control)
                 .await

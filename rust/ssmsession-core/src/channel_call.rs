@@ -28,6 +28,9 @@ pub struct ChannelCall {
     /// WebSocket keepalive ping interval; 0 turns the pings off (default: 30 s, or
     /// `SSMSESSION_KEEPALIVE_SECONDS`).
     pub keep_alive_seconds: Option<u64>,
+    /// Commands only: the marker of the exit-code trailer a wrapped command prints last
+    /// (see `ssm_datachannel::exit_trailer`); 8 to 64 letters and digits.
+    pub exit_marker: Option<String>,
     #[serde(default)]
     pub client: ClientSettings,
 }

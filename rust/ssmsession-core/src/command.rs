@@ -20,10 +20,21 @@ pub async fn start_command(
     cache: &ClientCache,
     call: CommandCall,
 ) -> Result<(CommandRun, CommandStartOutput), CoreError> {
+    if let Some(marker) = &call.exit_marker {
+        let fits =
+            (8..=64).contains(&marker.len()) && marker.bytes().all(|b| b.is_ascii_alphanumeric());
+        if !fits {
+            return Err(CoreError::InvalidRequest {
+                code: "InvalidExitMarker",
+                message: "ExitMarker must be 8 to 64 ASCII letters and digits.".into(),
+            });
+        }
+    }
     let channel = open_channel(cache, call.channel_request()).await?;
     let options = CommandOptions {
         keep_session: call.keep_session,
         stall_timeout: stall_timeout(call.stall_timeout_ms),
+        exit_marker: call.exit_marker.clone(),
     };
     let run = start_run(channel.opened, channel.config, options, channel.control)
         .await

@@ -1,9 +1,17 @@
-//! The target side of non-interactive command sessions (`AWS-StartNonInteractiveCommand`):
-//! the emulated instance is this machine, so the command runs here, under `sh -c` (`cmd /C`
-//! on Windows), as the real agent runs it under the user's shell. Its standard output goes
-//! out as Output payloads, its standard error as StdErr (11), then its exit status as
-//! ExitCode (12, `EXIT_CODE: <n>`); the session then ends. The TerminateSession flag kills
-//! the command. Standard input is closed: non-interactive commands read nothing.
+//! The target side of NonInteractiveCommands sessions, as the real agent runs them
+//! (agent-behaviour §1, §2, §4). The emulated node is this machine:
+//!
+//! - the `commands` text is split shell-style ([`super::shell_words`]) and the first word
+//!   run directly: no shell, no terminal, no standard input;
+//! - without `separateOutputStream` in the document, standard output and standard error
+//!   go to one file, which is sent (as Output) only once the process has exited, with no
+//!   exit code;
+//! - with it, both streams are sent as they are read (Output and StdErr, each with its
+//!   optional prefix at the start of the first chunk and of any chunk after one that ended
+//!   a line), then `EXIT_CODE: <n>` (-1 when a signal ended the process, as Go reports);
+//! - input is looked at only for Ctrl+C (0x03, SIGINT) and Ctrl+\ (0x1C, SIGQUIT) to the
+//!   process itself; everything else, the TerminateSession flag included, is dropped;
+//! - the session's end through the TerminateSession API kills the process (SIGKILL).
 //!
 //! Plain threads read the pipes (the workspace's tokio has no process support, and these
 //! sessions are few).
@@ -20,30 +28,70 @@ use ssm_datachannel::inbound::InboundReceiver;
 use ssm_datachannel::message::PayloadType;
 use tokio::sync::mpsc;
 
-use super::run::{is_terminate, WorkEnd};
+use super::run::WorkEnd;
+use super::shell_words;
+use crate::documents::SessionPlan;
 
 /// Bytes per message of the endless-line output.
 const ENDLESS_LINE_CHUNK: usize = 32 * 1024;
-/// How often the command's end is checked once both pipes closed.
+/// How often the command's end is checked.
 const EXIT_POLL: Duration = Duration::from_millis(20);
+/// The real agent reports a command line it cannot split after 2 s + 1 s.
+const SPLIT_ERROR_DELAY: Duration = Duration::from_secs(3);
+/// And, in separate mode, the reason a process could not start 1 s after its exit code.
+const START_ERROR_DELAY: Duration = Duration::from_secs(1);
+/// Ctrl+C and Ctrl+\ as they arrive in Output payloads.
+const CTRL_C: u8 = 0x03;
+const CTRL_BACKSLASH: u8 = 0x1c;
+
+/// What the document asks of a NonInteractiveCommands session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub commands: String,
+    pub separate_output: bool,
+    pub stdout_prefix: String,
+    pub stderr_prefix: String,
+}
+
+impl CommandSpec {
+    /// Reads the session's properties; a value the agent refuses fails the session.
+    pub fn from_plan(plan: &SessionPlan) -> Result<Self, String> {
+        let separate_output = match &plan.properties["separateOutputStream"] {
+            serde_json::Value::Null => false,
+            serde_json::Value::Bool(b) => *b,
+            serde_json::Value::String(s) if s.eq_ignore_ascii_case("true") => true,
+            serde_json::Value::String(s) if s.eq_ignore_ascii_case("false") => false,
+            other => {
+                return Err(format!(
+                    "separateOutputStream must be true or false, not {other}."
+                ))
+            }
+        };
+        let prefix = |name: &str| -> Result<String, String> {
+            let text = plan.text(name);
+            let allowed = text.len() <= 30
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"\r\n_:-".contains(&b));
+            if !allowed {
+                return Err(format!("{name} must match ^[0-9a-zA-Z\\r\\n_:-]{{0,30}}$."));
+            }
+            Ok(if separate_output { text } else { String::new() })
+        };
+        Ok(Self {
+            commands: plan.text("commands"),
+            separate_output,
+            stdout_prefix: prefix("stdOutSeparatorPrefix")?,
+            stderr_prefix: prefix("stdErrSeparatorPrefix")?,
+        })
+    }
+}
 
 /// What the reader threads hand over.
 enum Piece {
     Out(PayloadType, Vec<u8>),
     /// One pipe reached its end.
     Closed,
-}
-
-fn shell(command: &str) -> Command {
-    if cfg!(windows) {
-        let mut shell = Command::new("cmd");
-        shell.arg("/C").arg(command);
-        shell
-    } else {
-        let mut shell = Command::new("sh");
-        shell.arg("-c").arg(command);
-        shell
-    }
 }
 
 fn read_pipe(
@@ -73,12 +121,51 @@ fn read_pipe(
     });
 }
 
-/// Kills the command when the session ends first.
+/// The process; killed (SIGKILL) when the session ends first.
 struct KillOnDrop(Arc<Mutex<Child>>);
+
+impl KillOnDrop {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Child> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The exit code once the process has ended (-1 for a signal, as Go reports it).
+    fn exited(&self) -> Option<i32> {
+        match self.lock().try_wait() {
+            Ok(Some(status)) => Some(status.code().unwrap_or(-1)),
+            Ok(None) => None,
+            Err(_) => Some(1),
+        }
+    }
+
+    /// Ctrl+C or Ctrl+\ from the client: the signal to the process itself, never to its
+    /// children (agent-behaviour §4). Windows agents kill the process instead.
+    fn signal(&self, control: u8) {
+        let mut child = self.lock();
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        #[cfg(unix)]
+        {
+            use rustix::process::{kill_process, Pid, Signal};
+            let signal = if control == CTRL_C {
+                Signal::INT
+            } else {
+                Signal::QUIT
+            };
+            let _ = kill_process(Pid::from_child(&child), signal);
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = control;
+            let _ = child.kill();
+        }
+    }
+}
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        let mut child = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut child = self.lock();
         if matches!(child.try_wait(), Ok(None)) {
             let _ = child.kill();
             let _ = child.wait();
@@ -86,58 +173,188 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Runs `command` and streams its output (read in `sending.size` pieces, spaced by its
-/// pace), then its exit code.
+/// The first Ctrl+C or Ctrl+\ in what the client typed.
+fn control_in(payload: Payload, cipher: &Option<Arc<SessionCipher>>) -> Option<u8> {
+    if payload.payload_type != PayloadType::OUTPUT {
+        return None;
+    }
+    let typed = match cipher {
+        // Only Output is decrypted on the way in (agent-behaviour §3).
+        Some(cipher) => cipher.decrypt(&payload.data).ok()?,
+        None => payload.data,
+    };
+    typed
+        .into_iter()
+        .find(|b| *b == CTRL_C || *b == CTRL_BACKSLASH)
+}
+
+/// Adds a stream's prefix at the start of the first chunk and of any chunk that follows a
+/// chunk ending a line: per chunk, not per line, as the agent does.
+struct Prefixer {
+    prefix: Vec<u8>,
+    at_line_start: bool,
+}
+
+impl Prefixer {
+    fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.as_bytes().to_vec(),
+            at_line_start: true,
+        }
+    }
+
+    fn apply(&mut self, chunk: Vec<u8>) -> Vec<u8> {
+        if chunk.is_empty() || self.prefix.is_empty() {
+            return chunk;
+        }
+        let starts = self.at_line_start;
+        self.at_line_start = chunk.ends_with(b"\n");
+        if starts {
+            let mut prefixed = self.prefix.clone();
+            prefixed.extend(chunk);
+            prefixed
+        } else {
+            chunk
+        }
+    }
+}
+
+/// A file for a merged command's output, removed afterwards.
+struct OutputFile(std::path::PathBuf);
+
+impl OutputFile {
+    fn create() -> std::io::Result<(Self, std::fs::File)> {
+        let path = std::env::temp_dir().join(format!(
+            "ssm-emulator-output-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok((Self(path), file))
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Sends `data` in messages of `sending.size`, spaced by its pace.
+async fn send_paced(
+    to_client: &Sealed,
+    payload_type: PayloadType,
+    data: &[u8],
+    sending: &Chunking,
+) -> Result<(), ()> {
+    for chunk in data.chunks(sending.size.max(1)) {
+        if let Some(pace) = sending.pace {
+            tokio::time::sleep(pace).await;
+        }
+        to_client
+            .send(Payload {
+                payload_type,
+                data: chunk.to_vec(),
+            })
+            .await
+            .map_err(|_| ())?;
+    }
+    Ok(())
+}
+
+/// Runs the session's command as the document says.
 pub async fn non_interactive(
     to_client: mpsc::Sender<Payload>,
     mut from_client: InboundReceiver,
-    command: String,
+    spec: CommandSpec,
     cipher: Option<Arc<SessionCipher>>,
     sending: Chunking,
 ) -> WorkEnd {
     // With KMS, Output, StdErr and ExitCode go out encrypted.
-    let to_client = Sealed { to_client, cipher };
-    let spawned = shell(&command)
+    let to_client = Sealed {
+        to_client,
+        cipher: cipher.clone(),
+    };
+    let words = match shell_words::split(&spec.commands) {
+        Ok(words) if words.is_empty() => {
+            return WorkEnd::Closed("commands must not be empty.".into())
+        }
+        Ok(words) => words,
+        Err(e) => {
+            let reason = format!("Failed to parse commands input: {e}\n");
+            tokio::time::sleep(SPLIT_ERROR_DELAY).await;
+            let _ = send_paced(&to_client, PayloadType::STDERR, reason.as_bytes(), &sending).await;
+            return WorkEnd::Closed(reason.trim_end().to_owned());
+        }
+    };
+    let mut command = Command::new(&words[0]);
+    command
+        .args(&words[1..])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match spawned {
+        .env("TERM", "xterm-256color");
+    let mut output_file = None;
+    if spec.separate_output {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else {
+        match OutputFile::create().and_then(|(path, file)| Ok((path, file.try_clone()?, file))) {
+            Ok((path, stdout, stderr)) => {
+                command.stdout(stdout).stderr(stderr);
+                output_file = Some(path);
+            }
+            Err(e) => return WorkEnd::Closed(format!("could not create the output file: {e}")),
+        }
+    }
+    let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
-            let message = format!("could not run the command: {e}\n");
-            let _ = to_client
-                .send(Payload {
-                    payload_type: PayloadType::STDERR,
-                    data: message.into_bytes(),
-                })
-                .await;
-            let _ = send_exit_code(&to_client, 127).await;
+            let reason = format!("could not start {}: {e}\n", words[0]);
+            if spec.separate_output {
+                if send_exit_code(&to_client, 1).await.is_err() {
+                    return WorkEnd::Terminated;
+                }
+                tokio::time::sleep(START_ERROR_DELAY).await;
+            }
+            let _ = send_paced(&to_client, PayloadType::STDERR, reason.as_bytes(), &sending).await;
             return WorkEnd::Closed(String::new());
         }
     };
     let (pieces_tx, mut pieces) = mpsc::channel(16);
+    let mut open_pipes = 0;
     if let Some(stdout) = child.stdout.take() {
         read_pipe(stdout, PayloadType::OUTPUT, sending.size, pieces_tx.clone());
+        open_pipes += 1;
     }
     if let Some(stderr) = child.stderr.take() {
         read_pipe(stderr, PayloadType::STDERR, sending.size, pieces_tx.clone());
+        open_pipes += 1;
     }
-    let mut pace = sending.pace.map(|every| {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        ticks
-    });
     drop(pieces_tx);
+    drop(command);
     let child = KillOnDrop(Arc::new(Mutex::new(child)));
+    let mut stdout_prefix = Prefixer::new(&spec.stdout_prefix);
+    let mut stderr_prefix = Prefixer::new(&spec.stderr_prefix);
+    let mut exit_poll = tokio::time::interval(EXIT_POLL);
 
-    let mut open_pipes = 2;
-    while open_pipes > 0 {
+    // Separate streams: until both pipes end. Merged: until the process exits.
+    let code = loop {
+        if open_pipes == 0 {
+            if let Some(code) = child.exited() {
+                break code;
+            }
+        }
         tokio::select! {
-            piece = pieces.recv() => match piece {
+            piece = pieces.recv(), if open_pipes > 0 => match piece {
                 Some(Piece::Out(payload_type, data)) => {
-                    if let Some(pace) = pace.as_mut() {
-                        pace.tick().await;
+                    let data = if payload_type == PayloadType::STDERR {
+                        stderr_prefix.apply(data)
+                    } else {
+                        stdout_prefix.apply(data)
+                    };
+                    if let Some(pace) = sending.pace {
+                        tokio::time::sleep(pace).await;
                     }
                     if to_client.send(Payload { payload_type, data }).await.is_err() {
                         return WorkEnd::Terminated;
@@ -146,25 +363,34 @@ pub async fn non_interactive(
                 Some(Piece::Closed) => open_pipes -= 1,
                 None => open_pipes = 0,
             },
+            _ = exit_poll.tick(), if open_pipes == 0 => {}
             payload = from_client.recv() => match payload {
-                // Dropping `child` kills the command.
+                // The session is over: dropping `child` kills the process.
                 None => return WorkEnd::Terminated,
-                Some(payload) if is_terminate(&payload) => return WorkEnd::Terminated,
-                Some(_) => {}
+                Some(payload) => {
+                    if let Some(control) = control_in(payload, &cipher) {
+                        child.signal(control);
+                    }
+                }
             },
         }
-    }
-    // Both pipes closed: the command is ending; collect its status.
-    let code = loop {
-        let status = child.0.lock().unwrap_or_else(|e| e.into_inner()).try_wait();
-        match status {
-            Ok(Some(status)) => break exit_code(status),
-            Ok(None) => tokio::time::sleep(EXIT_POLL).await,
-            Err(_) => break -1,
-        }
     };
-    if send_exit_code(&to_client, code).await.is_err() {
-        return WorkEnd::Terminated;
+    match output_file {
+        Some(file) => {
+            // Merged: the whole output, now that the process has ended; no exit code.
+            let output = std::fs::read(&file.0).unwrap_or_default();
+            if send_paced(&to_client, PayloadType::OUTPUT, &output, &sending)
+                .await
+                .is_err()
+            {
+                return WorkEnd::Terminated;
+            }
+        }
+        None => {
+            if send_exit_code(&to_client, code).await.is_err() {
+                return WorkEnd::Terminated;
+            }
+        }
     }
     WorkEnd::Closed(String::new())
 }
@@ -189,8 +415,7 @@ pub async fn endless_line(
             }
             payload = from_client.recv() => match payload {
                 None => return WorkEnd::Terminated,
-                Some(payload) if is_terminate(&payload) => return WorkEnd::Terminated,
-                // The chunk was not sent: send it again.
+                // Input and flags are ignored; the chunk was not sent: send it again.
                 Some(_) => continue,
             },
         }
@@ -200,18 +425,6 @@ pub async fn endless_line(
         return WorkEnd::Terminated;
     }
     WorkEnd::Closed(String::new())
-}
-
-/// The process's exit code; a signal counts as 128 + its number, as shells report it.
-fn exit_code(status: std::process::ExitStatus) -> i32 {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return 128 + signal;
-        }
-    }
-    status.code().unwrap_or(-1)
 }
 
 /// The channel to the client, encrypting when the session is.

@@ -5,7 +5,8 @@
 //! - `run`: the handshake as the real agent drives it, the engine's delivery rules, waiting
 //!   for a resumed socket, `channel_closed` at the end.
 //! - `port`: the target side of port sessions (smux server or basic), dialling loopback only.
-//! - `command`: the target side of non-interactive command sessions (a local process).
+//! - `command`: the target side of non-interactive command sessions (a local process,
+//!   started from the command line split as the agent splits it: `shell_words`).
 //! - `shell`: the target side of shell and interactive command sessions (a local program
 //!   under a pseudo-terminal).
 //! - `link`: the socket, with the configured fault injection.
@@ -15,6 +16,7 @@ mod link;
 mod port;
 mod run;
 mod shell;
+mod shell_words;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -495,7 +495,7 @@ async fn session_work(
 
     let parameters = &action.action_parameters;
     let agent = &state.config.agent;
-    let sending = sending_for(hostile, agent.chunk_size);
+    let sending = sending_for(hostile, agent.chunk_size, agent.pace);
     if parameters["SessionType"] == "Port" {
         let properties = &parameters["Properties"];
         let target = Target::from_properties(properties, agent.faults.refuse_ports);
@@ -511,17 +511,21 @@ async fn session_work(
         if let Some(Hostile::NoNewline { bytes }) = hostile {
             return command::endless_line(to_client, from_client, bytes, cipher).await;
         }
-        let command = session.plan.text("commands");
-        command::non_interactive(to_client, from_client, command, cipher, sending).await
+        match command::CommandSpec::from_plan(&session.plan) {
+            Ok(spec) => {
+                command::non_interactive(to_client, from_client, spec, cipher, sending).await
+            }
+            Err(reason) => WorkEnd::Closed(reason),
+        }
     } else {
         let program = shell_program(&session, &agent.shell);
         shell::interactive(to_client, from_client, program, cipher).await
     }
 }
 
-/// How the session's work cuts and spaces what it sends: the configured chunk, or what a
-/// hostile mode asks for (the reference agent's 1 KiB and 1 ms; the flood's chunk).
-fn sending_for(hostile: Option<Hostile>, chunk_size: usize) -> Chunking {
+/// How the session's work cuts and spaces what it sends: the configured chunk and pace, or
+/// what a hostile mode asks for (the reference agent's 1 KiB and 1 ms; the flood's chunk).
+fn sending_for(hostile: Option<Hostile>, chunk_size: usize, pace: Option<Duration>) -> Chunking {
     match hostile {
         Some(Hostile::OldestOnly { pace_us }) => Chunking {
             size: ssm_datachannel::bridge::REFERENCE_CHUNK,
@@ -533,7 +537,7 @@ fn sending_for(hostile: Option<Hostile>, chunk_size: usize) -> Chunking {
         },
         _ => Chunking {
             size: chunk_size,
-            pace: None,
+            pace,
         },
     }
 }

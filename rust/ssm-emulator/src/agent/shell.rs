@@ -4,7 +4,8 @@
 //! client are typed into the terminal (so Ctrl+C, 0x03, interrupts the foreground job
 //! through the terminal's line discipline), Size payloads resize it, and everything the
 //! program writes goes back as Output. When the program exits the session ends; the
-//! TerminateSession flag ends the program.
+//! TerminateSession flag is ignored (the real agent ignores it in shells), so a client
+//! ends a shell through the TerminateSession API, which kills the program.
 //!
 //! The pseudo-terminal's reads and writes block, so plain threads do them.
 
@@ -20,7 +21,7 @@ use ssm_datachannel::message::PayloadType;
 use tokio::sync::mpsc;
 
 use super::command::Sealed;
-use super::run::{is_terminate, WorkEnd};
+use super::run::WorkEnd;
 
 /// Bytes per Output message (the agent's stream chunk).
 const READ_CHUNK: usize = 1024;
@@ -177,7 +178,8 @@ pub async fn interactive(
             },
             payload = from_client.recv() => match payload {
                 None => return WorkEnd::Terminated,
-                Some(payload) if is_terminate(&payload) => return WorkEnd::Terminated,
+                // The TerminateSession flag is ignored, as the real agent ignores it in
+                // shells (agent-behaviour §4): the session ends through the API.
                 Some(Payload { payload_type: PayloadType::OUTPUT, data }) => {
                     let typed = match &cipher {
                         Some(cipher) => match cipher.decrypt(&data) {

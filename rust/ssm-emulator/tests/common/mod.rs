@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use ssm_emulator::{DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use ssm_emulator::documents::ExtraDocument;
+use ssm_emulator::{EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 use ssmsession_core::{
     ChannelCall, ClientCache, ClientSettings, PortForward, PortForwardCall, PortForwardOutput,
     StartSessionCall,
@@ -24,6 +25,27 @@ pub fn settings(url: &str) -> ClientSettings {
         max_attempts: Some(1),
         ..Default::default()
     }
+}
+
+/// The name of the separate-output command document [`with_separate_output`] adds.
+pub const SEPARATE_OUTPUT_DOCUMENT: &str = "Test-SeparateOutputCommand";
+
+/// `config` serving a NonInteractiveCommands document with `separateOutputStream: true`
+/// (AWS's own `AWS-StartNonInteractiveCommand` has none), as a custom document would.
+pub fn with_separate_output(mut config: EmulatorConfig) -> EmulatorConfig {
+    let properties =
+        serde_json::json!({ "commands": "{{ command }}", "separateOutputStream": true });
+    let document = serde_json::json!({
+        "schemaVersion": "1.0",
+        "sessionType": "NonInteractiveCommands",
+        "parameters": { "command": { "type": "String" } },
+        "properties": { "linux": properties, "macos": properties, "windows": properties }
+    });
+    config.extra_documents.push(ExtraDocument {
+        name: SEPARATE_OUTPUT_DOCUMENT.into(),
+        content: Some(document.to_string()),
+    });
+    config
 }
 
 /// The target the tests start sessions to.
