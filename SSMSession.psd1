@@ -8,7 +8,7 @@
     Description          = 'AWS Systems Manager Session Manager for PowerShell on a Rust core: Start-, Stop- and Resume-SSMSession compatible with AWS Tools for PowerShell, port forwarding without the session-manager-plugin (Connect-SSMSession), and a local emulator for offline use.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FunctionsToExport    = @('Connect-SSMSession', 'Enter-SSMSession', 'Get-SSMPortForward', 'Invoke-SSMSessionCommand', 'Resume-SSMSession', 'Start-SSMSession', 'Start-SSMSessionEmulator', 'Stop-SSMSession')
+    FunctionsToExport    = @('Connect-SSMSession', 'Enter-SSMSession', 'Get-SSMPortForward', 'Invoke-SSMSessionCommand', 'New-SSMSessionCommandDocument', 'Resume-SSMSession', 'Start-SSMSession', 'Start-SSMSessionEmulator', 'Stop-SSMSession')
     CmdletsToExport      = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

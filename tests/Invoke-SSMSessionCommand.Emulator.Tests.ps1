@@ -1,8 +1,11 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 
 # Invoke-SSMSessionCommand through the real native library and the emulator, whose agent
-# runs the command on this machine (sh -c): standard output, standard error and the exit
-# code reach the caller apart. Loopback only.
+# runs the command on this machine as AWS's agent would: without a shell (the module wraps
+# the text in sh -c), with AWS-StartNonInteractiveCommand merging both streams and sending
+# no exit code (the wrapper's trailer carries it), with a separate-output document
+# (New-SSMSessionCommandDocument) streaming them apart with the agent's exit code.
+# Loopback only.
 
 Describe 'Invoke-SSMSessionCommand against the local emulator' -Skip:$IsWindows {
     BeforeAll {
@@ -13,6 +16,16 @@ Describe 'Invoke-SSMSessionCommand against the local emulator' -Skip:$IsWindows 
         $env:AWS_EC2_METADATA_DISABLED = 'true'
         $emulator = Start-SSMSessionEmulator
         $p = $emulator.Parameters
+        # No process of a stopped command may be left on the node (this machine).
+        function Test-ProcessGone([string] $Pattern) {
+            $deadline = [datetime]::UtcNow.AddSeconds(10)
+            while ([datetime]::UtcNow -lt $deadline) {
+                $running = @(& pgrep -f -- $Pattern)
+                if ($running.Count -eq 0) { return $true }
+                Start-Sleep -Milliseconds 200
+            }
+            $false
+        }
         function Test-SessionEnded([string] $SessionId) {
             try {
                 $null = Resume-SSMSession -SessionId $SessionId -Force @p
@@ -29,9 +42,28 @@ Describe 'Invoke-SSMSessionCommand against the local emulator' -Skip:$IsWindows 
         $env:AWS_EC2_METADATA_DISABLED = $savedMetadata
     }
 
-    It 'writes stdout lines to the output, stderr lines to the error stream, and sets $LASTEXITCODE' {
+    It 'runs shell text with AWS''s own document: both streams as output (the agent merges them), the exit code in $LASTEXITCODE' {
         $global:LASTEXITCODE = 0
         $lines = Invoke-SSMSessionCommand -Target i-0123456789abcdef0 -Command 'echo first; echo oops >&2; printf "second\nno newline"; exit 3' `
+            -ErrorVariable remoteErrors -ErrorAction SilentlyContinue -WarningVariable warned @p
+        $lines | Should -Be @('first', 'oops', 'second', 'no newline')
+        $remoteErrors.Count | Should -Be 0
+        $warned.Count | Should -Be 0
+        $global:LASTEXITCODE | Should -Be 3
+    }
+
+    It 'creates a separate-output document (not with -WhatIf; once) with which stdout and stderr stay apart and the agent reports the code' {
+        New-SSMSessionCommandDocument -Name Test-SeparateOutput -WhatIf @p | Should -BeNullOrEmpty
+        $document = New-SSMSessionCommandDocument -Name Test-SeparateOutput @p
+        $document.PSObject.TypeNames[0] | Should -Be 'SSMSession.SessionDocument'
+        $document.Name | Should -Be 'Test-SeparateOutput'
+        $document.DocumentType | Should -Be 'Session'
+        $document.Status | Should -Be 'Active'
+        { New-SSMSessionCommandDocument -Name Test-SeparateOutput @p } | Should -Throw -ExpectedMessage '*already exists*'
+
+        $global:LASTEXITCODE = 0
+        $lines = Invoke-SSMSessionCommand -Target i-0123456789abcdef0 -DocumentName Test-SeparateOutput `
+            -Command 'echo first; echo oops >&2; printf "second\nno newline"; exit 3' `
             -ErrorVariable remoteErrors -ErrorAction SilentlyContinue @p
         $lines | Should -Be @('first', 'second', 'no newline')
         $remoteErrors.Count | Should -Be 1
@@ -78,15 +110,33 @@ Describe 'Invoke-SSMSessionCommand against the local emulator' -Skip:$IsWindows 
         $results.ExitCode | Should -Be @(7, 7)
     }
 
-    It 'stops a long command at -TimeoutSec and terminates its session' {
+    It 'stops a long command at -TimeoutSec, leaves nothing of it running and terminates its session' {
         $global:LASTEXITCODE = 42
         $watch = [System.Diagnostics.Stopwatch]::StartNew()
-        $result = Invoke-SSMSessionCommand -Target i-1 -Command 'sleep 30' -TimeoutSec 1 -PassThru -WarningAction SilentlyContinue @p
+        # A pipeline of two processes under the command's shell: all of them must end.
+        $result = Invoke-SSMSessionCommand -Target i-1 -Command 'sleep 3171 | cat' -TimeoutSec 2 -PassThru -WarningAction SilentlyContinue @p
         $watch.Elapsed.TotalSeconds | Should -BeLessThan 20
         $result.State | Should -Be 'TimedOut'
         $result.ExitCode | Should -BeNullOrEmpty
-        $global:LASTEXITCODE | Should -Be 42
+        $global:LASTEXITCODE | Should -BeNullOrEmpty -Because 'a stale code from an earlier command must not remain'
+        Test-ProcessGone 'sleep 3171' | Should -BeTrue
         Test-SessionEnded $result.SessionId | Should -BeTrue
+    }
+
+    It 'leaves nothing running of a command that ignores Ctrl+C and SIGTERM: the session''s end kills it all' {
+        $result = Invoke-SSMSessionCommand -Target i-1 -Command 'trap "" INT TERM; sleep 3172; echo never' -TimeoutSec 2 -PassThru -WarningAction SilentlyContinue @p
+        $result.State | Should -Be 'TimedOut'
+        Test-ProcessGone 'sleep 3172' | Should -BeTrue
+        Test-SessionEnded $result.SessionId | Should -BeTrue
+    }
+
+    It 'sends the text as it is with -NoShell: no shell runs it, and without separate output there is no exit code ($null and a warning)' {
+        $global:LASTEXITCODE = 5
+        $lines = Invoke-SSMSessionCommand -Target i-1 -Command 'echo a; exit 3' -NoShell -WarningVariable warned -WarningAction SilentlyContinue @p
+        $lines | Should -Be 'a; exit 3'
+        $global:LASTEXITCODE | Should -BeNullOrEmpty
+        @($warned).Count | Should -Be 1
+        $warned[0].Message | Should -BeLike '*separateOutputStream*'
     }
 
     It 'runs KMS-encrypted sessions when the agent asks for encryption' {
@@ -95,10 +145,9 @@ Describe 'Invoke-SSMSessionCommand against the local emulator' -Skip:$IsWindows 
             $kms = $encrypting.Parameters
             $global:LASTEXITCODE = 0
             $lines = Invoke-SSMSessionCommand -Target i-0123456789abcdef0 -Command 'echo encrypted-out; echo encrypted-err >&2; exit 4' `
-                -ErrorVariable remoteErrors -ErrorAction SilentlyContinue -Verbose 4>&1 @kms
+                -Verbose 4>&1 @kms
             $verbose = @($lines | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] } | ForEach-Object Message)
-            @($lines | Where-Object { $_ -is [string] }) | Should -Be @('encrypted-out')
-            $remoteErrors[0].Exception.Message | Should -Be 'encrypted-err'
+            @($lines | Where-Object { $_ -is [string] }) | Should -Be @('encrypted-out', 'encrypted-err')
             $global:LASTEXITCODE | Should -Be 4
             $verbose | Should -Contain 'This session is encrypted using AWS KMS.'
         } finally {

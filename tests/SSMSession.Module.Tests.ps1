@@ -29,7 +29,7 @@ Describe 'SSMSession module' {
         Import-Module $manifestPath -Force
         @(Get-Module SSMSession).Count | Should -Be 1
         (Get-Command Start-SSMSession).Module.Name | Should -Be 'SSMSession'
-        @((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) | Should -Be @('Connect-SSMSession', 'Enter-SSMSession', 'Get-SSMPortForward', 'Invoke-SSMSessionCommand', 'Resume-SSMSession', 'Start-SSMSession', 'Start-SSMSessionEmulator', 'Stop-SSMSession')
+        @((Get-Module SSMSession).ExportedCommands.Keys | Sort-Object) | Should -Be @('Connect-SSMSession', 'Enter-SSMSession', 'Get-SSMPortForward', 'Invoke-SSMSessionCommand', 'New-SSMSessionCommandDocument', 'Resume-SSMSession', 'Start-SSMSession', 'Start-SSMSessionEmulator', 'Stop-SSMSession')
     }
 
     It 'exports no private helper' {
@@ -119,7 +119,7 @@ try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0
             $output = & $pwshPath -NoProfile -NonInteractive -Command $probe 2>&1
             $LASTEXITCODE | Should -Be 0 -Because ($output -join [System.Environment]::NewLine)
             $output[0] | Should -Be $package.FullName
-            $output[1] | Should -Be 'Connect-SSMSession,Enter-SSMSession,Get-SSMPortForward,Invoke-SSMSessionCommand,Resume-SSMSession,Start-SSMSession,Start-SSMSessionEmulator,Stop-SSMSession'
+            $output[1] | Should -Be 'Connect-SSMSession,Enter-SSMSession,Get-SSMPortForward,Invoke-SSMSessionCommand,New-SSMSessionCommandDocument,Resume-SSMSession,Start-SSMSession,Start-SSMSessionEmulator,Stop-SSMSession'
             # A refused connection is reported by the native core: the packaged library loaded.
             $output[2] | Should -Be 'SSMSession.ConnectionFailure,Start-SSMSession'
         }

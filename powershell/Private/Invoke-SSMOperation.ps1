@@ -22,7 +22,7 @@ function Invoke-SSMOperation {
         [Parameter(Mandatory)]
         [ValidateSet('StartSession', 'ResolveClient', 'TerminateSession', 'ResumeSession', 'StartPortForward',
             'PortForwardStatus', 'StopPortForward', 'ListPortForwards', 'StopAllPortForwards', 'StartCommand', 'CommandOutput',
-            'StopCommand', 'StopAllCommands', 'RunShell')]
+            'StopCommand', 'StopAllCommands', 'RunShell', 'CreateCommandDocument')]
         [string] $Operation,
 
         [Parameter(Mandatory)]

@@ -5,22 +5,37 @@ function Invoke-SSMSessionCommand {
     output, with standard error apart and the remote exit code in $LASTEXITCODE.
 
     .DESCRIPTION
-    Starts an AWS-StartNonInteractiveCommand session with the command, opens its data
-    channel in-process (no session-manager-plugin) and streams what the command writes:
-    standard output to the success stream as lines of text (or as it arrives, with -Raw),
-    standard error to the error stream (non-terminating SSMSession.RemoteStandardError
-    records, one per line). When the command ends, its exit code is set in $LASTEXITCODE;
-    -PassThru also outputs an SSMSession.CommandResult with SessionId, Target, ExitCode and
-    State. The session-manager-plugin mixes both streams and always exits 0
-    (aws/session-manager-plugin#59).
+    Starts a NonInteractiveCommands session (AWS-StartNonInteractiveCommand unless
+    -DocumentName names another) with the command, opens its data channel in-process (no
+    session-manager-plugin) and writes what the command prints: standard output to the
+    success stream as lines of text (or as it arrives, with -Raw), standard error to the
+    error stream (non-terminating SSMSession.RemoteStandardError records, one per line).
+    When the command ends, its exit code is set in $LASTEXITCODE; -PassThru also outputs an
+    SSMSession.CommandResult with SessionId, Target, ExitCode and State.
+
+    The SSM agent runs such a command without a shell: it splits the text into words and
+    runs the first one. So -Command is run by sh on the node (sh -c, Linux and macOS nodes),
+    under a small wrapper that reports the exit code and, when the command is stopped, ends
+    everything it started (Ctrl+C and -TimeoutSec send it SIGTERM; the session's end kills
+    it). -NoShell sends the text as it is instead (Windows nodes, where the agent passes the
+    words to powershell.exe).
+
+    What comes back depends on the document. With AWS-StartNonInteractiveCommand the agent
+    holds all output until the command has ended and mixes standard error into standard
+    output; the exit code comes from the wrapper. With a document whose properties set
+    separateOutputStream (New-SSMSessionCommandDocument creates one), output streams as the
+    command writes it, standard error stays apart, and the agent reports the exit code.
+    When no exit code can be known (-NoShell with a document without separate output, a
+    stop), $LASTEXITCODE is set to $null and a warning says why.
 
     Everything the agent sends reaches the pipeline, however slowly it is consumed: while
     the pipeline is busy, the session stops reading and the agent waits (memory stays
     bounded). A line longer than 1,048,576 characters is written in pieces of that length,
     with one warning per stream.
 
-    Ctrl+C, -TimeoutSec and the end of the pipeline stop the command: its session is
-    terminated. Output that had arrived but was not yet written is then reported by an
+    Ctrl+C, -TimeoutSec and the end of the pipeline stop the command: it gets Ctrl+C, then
+    its session is terminated through the TerminateSession API (the agent ignores the
+    in-session terminate request for commands). Output that had arrived but was not yet written is then reported by an
     SSMSession.OutputCut error (with -TimeoutSec) saying how many bytes were cut.
     Credentials, region and endpoint resolve as for Start-SSMSession.
 
@@ -36,7 +51,18 @@ function Invoke-SSMSessionCommand {
     too, as strings or objects with a Target or InstanceId property).
 
     .PARAMETER Command
-    The command line, run by the node's shell (sh on Linux, PowerShell on Windows nodes).
+    The shell text to run (with sh -c on the node), e.g. 'df -h /; test -w /var/log'.
+
+    .PARAMETER DocumentName
+    The NonInteractiveCommands session document to start (default
+    AWS-StartNonInteractiveCommand); its parameter `command` receives the command. A
+    document with separateOutputStream keeps standard error apart and streams output.
+
+    .PARAMETER NoShell
+    Sends -Command to the agent as it is: the agent splits it into words (shell-style
+    quotes, no expansion, no ; or |) and runs the first word; on Windows nodes
+    powershell.exe gets the words. No exit code then, unless the document has
+    separateOutputStream.
 
     .PARAMETER Reason
     The reason recorded with the session.
@@ -48,8 +74,9 @@ function Invoke-SSMSessionCommand {
     Also outputs an SSMSession.CommandResult object at the end.
 
     .PARAMETER TimeoutSec
-    Stops the command after this many seconds (its session is terminated; $LASTEXITCODE is
-    then not set). Output that had arrived and was not yet written is reported as cut.
+    Stops the command after this many seconds (it gets Ctrl+C, then its session is
+    terminated; $LASTEXITCODE is then $null). Output that had arrived and was not yet
+    written is reported as cut.
 
     .PARAMETER KeepAliveSec
     Sends a WebSocket ping this often (default 30, or the SSMSESSION_KEEPALIVE_SECONDS
@@ -103,7 +130,20 @@ function Invoke-SSMSessionCommand {
     Invoke-SSMSessionCommand -Target i-0123456789abcdef0 -Command 'echo out; echo err >&2; exit 3' @p
     $LASTEXITCODE   # 3
 
-    Through the local emulator, whose agent runs the command on this machine.
+    Through the local emulator, whose agent runs the command on this machine as AWS's
+    agent would.
+
+    .EXAMPLE
+    New-SSMSessionCommandDocument -Name Run-SeparateOutput -Region eu-west-3
+    Invoke-SSMSessionCommand i-0123456789abcdef0 'apt-get -s upgrade' -DocumentName Run-SeparateOutput -Region eu-west-3
+
+    Creates (once) a document whose agent keeps standard error apart and streams output,
+    then runs a command with it.
+
+    .EXAMPLE
+    Invoke-SSMSessionCommand -Target i-0a1b2c3d4e5f60718 -Command 'Get-Service W32Time' -NoShell -Region eu-west-3
+
+    On a Windows node: the agent hands the words to powershell.exe.
 
     .INPUTS
     System.String
@@ -131,6 +171,11 @@ function Invoke-SSMSessionCommand {
         [Parameter(Mandatory, Position = 1)]
         [ValidateNotNullOrEmpty()]
         [string] $Command,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $DocumentName = 'AWS-StartNonInteractiveCommand',
+
+        [switch] $NoShell,
 
         [string] $Reason,
 
@@ -246,8 +291,9 @@ function Invoke-SSMSessionCommand {
             foreach ($name in $requestParameters) {
                 if ($PSBoundParameters.ContainsKey($name)) { $bound[$name] = $PSBoundParameters[$name] }
             }
-            $bound.DocumentName = 'AWS-StartNonInteractiveCommand'
-            $bound.Parameter = @{ command = $Command }
+            $bound.DocumentName = $DocumentName
+            $wrapped = if (-not $NoShell) { ConvertTo-SSMShellCommand -Command $Command }
+            $bound.Parameter = @{ command = $(if ($wrapped) { $wrapped.CommandLine } else { $Command }) }
             $built = ConvertTo-SSMServiceRequest -BoundParameters $bound -Cmdlet $PSCmdlet -ExplicitParameters @($PSBoundParameters.Keys)
             $client = $built.Request.Client
             $resolved = Resolve-SSMClient -Client $client
@@ -266,6 +312,7 @@ function Invoke-SSMSessionCommand {
             $request = @{ SessionId = $sessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue; Target = $Target; Client = $client }
             if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $request.StallTimeoutMs = 1000 * $StallTimeoutSec }
             if ($PSBoundParameters.ContainsKey('KeepAliveSec')) { $request.KeepAliveSeconds = $KeepAliveSec }
+            if ($wrapped) { $request.ExitMarker = $wrapped.Marker }
             Write-Verbose "Opening the data channel of session $sessionId"
             Register-SSMPortForwardCleanup
             $opened = Invoke-SSMOperation -Operation StartCommand -Request $request
@@ -331,7 +378,13 @@ function Invoke-SSMSessionCommand {
                             [System.Management.Automation.ErrorCategory]::OperationStopped, $Target)
                         $PSCmdlet.WriteError($cut)
                     }
-                    if ($null -ne $exitCode) { $global:LASTEXITCODE = $exitCode }
+                    if ($null -eq $exitCode -and $state -eq 'Closed') {
+                        $why = if ($NoShell) { "the agent reports one only for documents with separateOutputStream, and -NoShell ran the command without the wrapper that reports it" }
+                        else { 'the command ended without reporting one (it was killed, or the node has no POSIX sh)' }
+                        Write-Warning "No exit code from '$Command' on $Target`: $why. `$LASTEXITCODE is `$null."
+                    }
+                    # Never a stale code from an earlier command: $null when there is none.
+                    $global:LASTEXITCODE = $exitCode
                     if ($PassThru) {
                         [pscustomobject]@{
                             PSTypeName = 'SSMSession.CommandResult'

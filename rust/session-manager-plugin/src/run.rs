@@ -7,7 +7,7 @@ use std::time::Duration;
 use ssm_terminal::{attach, exit_lines, starting_line, AttachOptions};
 use ssmsession_core::{
     start_any_session, AnySession, ChannelCall, ClientCache, ClientSettings, CommandRun, Cut,
-    CutCause, PortForward, SessionEnd, ShellSession,
+    CutCause, PortForward, PortMode, SessionEnd, ShellSession,
 };
 use tokio::io::AsyncReadExt;
 
@@ -67,6 +67,12 @@ pub async fn run(plugin: PluginRun) -> u8 {
         ..Default::default()
     };
     let session_id = plugin.session_id;
+    // As AWS's plugin: before connecting. Not for SSH's ProxyCommand stream, whose standard
+    // output is the connection's.
+    let stream_expected = plugin.document_name.as_deref() == Some("AWS-StartSSHSession");
+    if !stream_expected {
+        print(&starting_line(&session_id));
+    }
     let (session, started) = match start_any_session(&cache, call, likely_shell).await {
         Ok(started) => started,
         Err(e) => {
@@ -74,23 +80,22 @@ pub async fn run(plugin: PluginRun) -> u8 {
             return FAILURE;
         }
     };
-    let announce = |session_id: &str| {
-        print(&starting_line(session_id));
+    let announce = || {
         if !started.customer_message.is_empty() {
             print(&format!("\n{}\n", started.customer_message));
         }
     };
     match session {
         AnySession::Shell(shell) => {
-            announce(&session_id);
+            announce();
             run_shell(&session_id, shell).await
         }
         AnySession::Command(command) => {
-            announce(&session_id);
+            announce();
             run_command(&session_id, command).await
         }
         AnySession::Port(forward) => {
-            announce(&session_id);
+            announce();
             run_port(&session_id, forward).await
         }
         // Nothing printed: standard output is the SSH connection's.
@@ -166,25 +171,37 @@ async fn run_command(session_id: &str, command: CommandRun) -> u8 {
     }
 }
 
-/// Listens on the session's local port until Ctrl+C or the session's end.
+/// Listens on the session's local port until Ctrl+C or the session's end, printing AWS's
+/// plugin's lines for its mode.
 async fn run_port(session_id: &str, forward: PortForward) -> u8 {
-    print(&format!(
-        "Port {} opened for sessionId {session_id}.\nWaiting for connections...\n",
+    let multiplexed = forward.mode == PortMode::Multiplexed;
+    let opened = format!(
+        "Port {} opened for sessionId {session_id}.",
         forward.local_addr.port()
-    ));
+    );
+    if multiplexed {
+        print(&format!("{opened}\nWaiting for connections...\n"));
+    } else {
+        print(&format!("{opened}\n"));
+    }
     let mut interrupted = std::pin::pin!(tokio::signal::ctrl_c());
     let mut announced = false;
     let end = loop {
         tokio::select! {
             end = forward.wait() => break end,
             _ = &mut interrupted => {
+                print("Terminate signal received, exiting.\n");
                 forward.stop();
                 break forward.wait().await;
             }
             _ = tokio::time::sleep(Duration::from_millis(100)), if !announced => {
                 if forward.stats.connections_total.load(Ordering::Relaxed) > 0 {
                     announced = true;
-                    print(&format!("\nConnection accepted for session [{session_id}]\n"));
+                    if multiplexed {
+                        print(&format!("\nConnection accepted for session [{session_id}]\n"));
+                    } else {
+                        print(&format!("Connection accepted for session {session_id}.\n"));
+                    }
                 }
             }
         }

@@ -405,6 +405,20 @@ async fn port_forwarding_prints_the_plugin_lines_carries_bytes_and_ends_on_ctrl_
         printed.contains(&format!("Exiting session with sessionId: {session_id}.")),
         "{printed}"
     );
+    // AWS's plugin's lines, in its order: the session first, then the multiplexed port.
+    let starting = printed
+        .find(&format!("Starting session with SessionId: {session_id}"))
+        .expect("the starting line");
+    let waiting = printed.find("Waiting for connections...").expect("waiting");
+    assert!(starting < waiting, "{printed}");
+    assert!(
+        printed.contains(&format!("Connection accepted for session [{session_id}]")),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("Terminate signal received, exiting."),
+        "{printed}"
+    );
     emulator.stop().await;
 }
 

@@ -12,9 +12,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::crypto::SessionCipher;
-use crate::driver::{
-    Cut, Driver, Ending, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
-};
+use crate::driver::{Cut, Driver, Ending, LocalEnd, SessionControl, SessionEnd, SessionRun};
 use crate::engine::Payload;
 use crate::exit_trailer::TrailerWatch;
 use crate::handshake::SessionKind;
@@ -182,7 +180,7 @@ pub async fn start_command<C: SessionControl>(
                 SessionKind::Port { .. } => "Port".to_owned(),
             };
             if !options.keep_session {
-                let _ = opened.terminate(TERMINATE_WAIT).await;
+                crate::driver::end_unwanted(opened, &control).await;
             }
             return Err(CommandError::NotACommandSession(kind));
         }

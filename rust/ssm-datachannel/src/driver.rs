@@ -175,6 +175,25 @@ impl SessionRun {
     }
 }
 
+/// Ends a session this side will not run (the agent asked for another kind), by what its
+/// agent acts on: the TerminateSession flag for a port session; the TerminateSession API
+/// for shells and commands, whose agents ignore the flag.
+pub(crate) async fn end_unwanted<C: SessionControl>(
+    opened: crate::session::OpenedSession,
+    control: &C,
+) {
+    if matches!(opened.kind, crate::handshake::SessionKind::Port { .. }) {
+        let _ = opened.terminate(TERMINATE_WAIT).await;
+        return;
+    }
+    drop(opened);
+    match tokio::time::timeout(TERMINATE_API_LIMIT, control.terminate()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(%e, "the refused session could not be terminated"),
+        Err(_) => tracing::warn!("TerminateSession did not answer for the refused session"),
+    }
+}
+
 /// What ends a session from this side, by what its agent acts on (agent-behaviour §4).
 pub(crate) enum Ending {
     /// Port sessions: the agent ends the session on the TerminateSession flag; the API

@@ -193,7 +193,7 @@ pub async fn start_port_forward<C: SessionControl>(
         SessionKind::Shell { session_type, .. } => {
             let kind = session_type.clone();
             if !options.keep_session {
-                let _ = opened.terminate(TERMINATE_WAIT).await;
+                crate::driver::end_unwanted(opened, &control).await;
             }
             return Err(PortError::NotAPortSession(kind));
         }
@@ -241,12 +241,17 @@ pub async fn start_port_forward<C: SessionControl>(
     let app_stats = stats.clone();
     let chunking = options.chunking;
     let keepalive = !features.smux_keepalive_off;
+    // Without `type: LocalPortForwarding` (AWS-StartSSHSession and the like) the agent ends
+    // the session with its first connection (agent-behaviour §7).
+    let one_connection = properties["type"] != "LocalPortForwarding";
     let app = async move {
         match mode {
             PortMode::Multiplexed => {
                 run_multiplexed(listener, local, chunking, app_stats, keepalive).await
             }
-            PortMode::Basic => run_basic(listener, local, chunking, app_stats).await,
+            PortMode::Basic => {
+                run_basic(listener, local, chunking, app_stats, one_connection).await
+            }
         }
     };
     let driver = Driver {
@@ -400,6 +405,7 @@ async fn run_basic(
     mut local: LocalChannels,
     chunking: Chunking,
     stats: Arc<PortStats>,
+    one_connection: bool,
 ) -> LocalEnd {
     let (control, flags) = mpsc::unbounded_channel();
     let mut helpers = JoinSet::new();
@@ -449,6 +455,15 @@ async fn run_basic(
             data: Flag::DisconnectToPort.to_payload(),
         };
         if local.to_agent.send(disconnect).await.is_err() {
+            return Ok(());
+        }
+        if one_connection {
+            // The agent ends such a session with its connection: stop listening now, so
+            // that no connection is accepted that could not be served, and wait for the
+            // service to close the channel.
+            drop(listener);
+            tracing::info!("the session's one connection ended; it ends with it");
+            while local.from_agent.recv().await.is_some() {}
             return Ok(());
         }
     }

@@ -11,9 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::command::parse_exit_code;
-use crate::driver::{
-    Cut, Driver, Ending, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
-};
+use crate::driver::{Cut, Driver, Ending, LocalEnd, SessionControl, SessionEnd, SessionRun};
 use crate::engine::Payload;
 use crate::handshake::SessionKind;
 use crate::late_handshake::{cipher_slot, is_handshake, CipherSlot, InputGate, LateHandshaker};
@@ -198,7 +196,7 @@ pub async fn start_shell<C: SessionControl>(
         SessionKind::Shell { session_type, .. } => session_type.clone(),
         SessionKind::Port { .. } => {
             if !options.keep_session {
-                let _ = opened.terminate(TERMINATE_WAIT).await;
+                crate::driver::end_unwanted(opened, &control).await;
             }
             return Err(ShellError::NotAShellSession);
         }
@@ -235,7 +233,7 @@ pub async fn start_byte_stream<C: SessionControl>(
             SessionKind::Port { .. } => "LocalPortForwarding".to_owned(),
         };
         if !options.keep_session {
-            let _ = opened.terminate(TERMINATE_WAIT).await;
+            crate::driver::end_unwanted(opened, &control).await;
         }
         return Err(ShellError::NotAStreamSession(kind));
     }

@@ -509,9 +509,20 @@ async fn a_stop_while_terminate_session_hangs_ends_in_bounded_time_and_says_so()
     let run = command(
         emulator.url(),
         "i-hostile-terminate-hang",
-        "sh -c 'trap \"\" INT; exec sleep 100'",
+        "sh -c 'trap \"\" INT; echo ready; exec sleep 100'",
     )
     .await;
+    // Only once it ignores Ctrl+C: a stop before that would end it in band.
+    let mut seen = Vec::new();
+    let ready_by = Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen).contains("ready") && Instant::now() < ready_by {
+        run.wait_for_output(Duration::from_millis(100)).await;
+        seen.extend(run.take().stdout);
+    }
+    assert!(
+        String::from_utf8_lossy(&seen).contains("ready"),
+        "the command never started"
+    );
     let started = Instant::now();
     run.stop();
     let end = tokio::time::timeout(Duration::from_secs(30), run.wait())

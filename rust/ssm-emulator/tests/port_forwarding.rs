@@ -14,7 +14,9 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use ssm_datachannel::port::{PortMode, SessionEnd};
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig, Faults};
-use ssmsession_core::{ClientCache, SessionCall};
+use std::collections::BTreeMap;
+
+use ssmsession_core::{ClientCache, PortForwardCall, SessionCall, StartSessionCall};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -389,5 +391,58 @@ async fn the_data_channel_goes_through_the_proxy_the_environment_names() {
     round_trip(forwarding.forward.local_addr, pattern(6, 10_000)).await;
     assert_eq!(seen.lock().unwrap().len(), 1, "NO_PROXY was honoured");
     assert_eq!(stop(forwarding).await, SessionEnd::Stopped);
+    emulator.stop().await;
+}
+
+/// A port document without `type: LocalPortForwarding` (AWS-StartSSHSession) runs in basic
+/// mode, and the agent ends the session with its one connection (agent-behaviour §7): the
+/// forward serves that connection, then stops listening — no later connection is accepted
+/// and closed with nothing — and ends when the service closes the channel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ssh_style_session_serves_one_connection_then_stops_listening() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let echo = common::echo_server().await;
+    let cache = ClientCache::new();
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some(common::TARGET.into()),
+            document_name: Some("AWS-StartSSHSession".into()),
+            parameters: Some(BTreeMap::from([(
+                "portNumber".to_owned(),
+                vec![echo.to_string()],
+            )])),
+            reason: None,
+            client: common::settings(emulator.url()),
+        },
+    )
+    .await
+    .expect("StartSession");
+    let call = PortForwardCall {
+        session_id: started.session_id.unwrap(),
+        stream_url: started.stream_url.unwrap(),
+        token_value: started.token_value.unwrap(),
+        local_port_number: Some(0),
+        client: common::settings(emulator.url()),
+        ..Default::default()
+    };
+    let (forward, _) = ssmsession_core::start_port_forward(&cache, call)
+        .await
+        .expect("the forward starts");
+    let address = forward.local_addr;
+    let mut connection = TcpStream::connect(address).await.unwrap();
+    connection.write_all(b"hello").await.unwrap();
+    let mut echoed = [0u8; 5];
+    connection.read_exact(&mut echoed).await.unwrap();
+    assert_eq!(&echoed, b"hello");
+    drop(connection);
+    let end = tokio::time::timeout(Duration::from_secs(20), forward.wait())
+        .await
+        .expect("the session ends with its connection");
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    assert!(
+        TcpStream::connect(address).await.is_err(),
+        "a second connection must not be accepted"
+    );
     emulator.stop().await;
 }

@@ -11,6 +11,7 @@ mod any_session;
 mod channel_call;
 mod client;
 mod command;
+mod command_document;
 mod environment;
 mod error;
 mod forward;
@@ -27,6 +28,9 @@ pub use any_session::{start_any_session, AnySession};
 pub use channel_call::{ChannelCall, ChannelStartOutput};
 pub use client::{resolve_client, ClientCache, Resolution};
 pub use command::{start_command, CommandCall, CommandOutput, CommandRun, CommandStartOutput};
+pub use command_document::{
+    command_document_content, create_command_document, CommandDocumentCall, CommandDocumentOutput,
+};
 pub use error::CoreError;
 pub use forward::{start_port_forward, PortForwardCall, PortForwardOutput, CLIENT_VERSION};
 pub use request::{ClientSettings, ResolveClientCall, StartSessionCall};
@@ -36,6 +40,8 @@ pub use session_calls::{
     resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
 };
 pub use shell::{start_shell, ShellCall, ShellSession};
-pub use ssm_datachannel::port::{Cut, CutCause, PortForward, PortStatsSnapshot, SessionEnd};
+pub use ssm_datachannel::port::{
+    Cut, CutCause, PortForward, PortMode, PortStatsSnapshot, SessionEnd,
+};
 pub use ssm_datachannel::shell::STREAM_CHUNK;
 pub use start_session::start_session;

@@ -57,6 +57,7 @@ pub const OPERATIONS: &[&str] = &[
     "StopAllCommands",
     "RunShell",
     "ConfigureLogging",
+    "CreateCommandDocument",
 ];
 
 /// The future for an operation by name, with its request already checked.
@@ -126,6 +127,13 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             Ok(Box::pin(
                 async move { crate::shells::run(&CLIENTS, call).await },
             ))
+        }
+        "CreateCommandDocument" => {
+            let call: ssmsession_core::CommandDocumentCall =
+                serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(async move {
+                to_data(ssmsession_core::create_command_document(&CLIENTS, call).await)
+            }))
         }
         "ConfigureLogging" => {
             let call: crate::logging::LoggingRequest =

@@ -1,7 +1,8 @@
 //! The target side of port sessions: the emulated instance is this machine, so targets are
 //! loopback ports. Multiplexed sessions run an smux v1 server over the channel and dial
-//! once per stream; basic sessions dial on the first data and again after
-//! DisconnectToPort. A failed dial answers with the ConnectToPortError flag.
+//! once per stream (a failed dial answers with the ConnectToPortError flag); basic
+//! sessions dial at once and, for `LocalPortForwarding`, again after DisconnectToPort (a
+//! failed dial ends the session).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -147,52 +148,110 @@ async fn serve_stream(
     }
 }
 
-/// One target connection at a time, dialled on the first data.
+/// The agent's one target connection in basic mode, with its reader.
+struct BasicConnection {
+    writer: OwnedWriteHalf,
+    reading: JoinSet<()>,
+}
+
+impl BasicConnection {
+    async fn open(
+        target: &Target,
+        to_client: &mpsc::Sender<Payload>,
+        sending: Chunking,
+        counters: &Arc<ByteCounters>,
+    ) -> std::io::Result<Self> {
+        let (reader, writer) = target.dial().await?.into_split();
+        let mut reading = JoinSet::new();
+        let to_client = to_client.clone();
+        let counters = counters.clone();
+        reading.spawn(async move {
+            let _ = pump_to_channel(reader, &to_client, sending, &counters.sent).await;
+        });
+        Ok(Self { writer, reading })
+    }
+}
+
+/// Waits until the connection's target stops sending (everything it sent is queued for
+/// the client by then); never without a connection.
+async fn target_done(connection: &mut Option<BasicConnection>) {
+    match connection.as_mut() {
+        Some(connection) => {
+            let _ = connection.reading.join_next().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn unable_to_connect(target: &Target, error: &std::io::Error) -> String {
+    format!(
+        "Unable to start port forwarding session: unable to connect to {}:{}: {error}",
+        target.host, target.port
+    )
+}
+
+/// Basic mode, as the real agent runs it (agent-behaviour §7): the target is dialled
+/// before anything is pumped, and a failure ends the session (basic mode never sends
+/// ConnectToPortError). With `type: LocalPortForwarding` (`reconnect`), a connection that
+/// ends (DisconnectToPort, or the target's end) is dialled again on the next data; without
+/// it (SSH-style documents) the session ends with its connection.
 pub async fn basic(
     to_client: mpsc::Sender<Payload>,
     mut from_client: InboundReceiver,
     target: Target,
     sending: Chunking,
+    reconnect: bool,
 ) -> WorkEnd {
-    let mut connection: Option<(OwnedWriteHalf, JoinSet<()>)> = None;
     let counters = Arc::new(ByteCounters::default());
-    while let Some(payload) = from_client.recv().await {
+    let mut connection = match BasicConnection::open(&target, &to_client, sending, &counters).await
+    {
+        Ok(connection) => Some(connection),
+        Err(e) => return WorkEnd::Closed(unable_to_connect(&target, &e)),
+    };
+    loop {
+        let payload = tokio::select! {
+            payload = from_client.recv() => payload,
+            _ = target_done(&mut connection) => {
+                if !reconnect {
+                    return WorkEnd::Closed(String::new());
+                }
+                connection = None;
+                continue;
+            }
+        };
+        let Some(payload) = payload else {
+            return WorkEnd::Terminated;
+        };
         match payload.payload_type {
             PayloadType::OUTPUT => {
                 if connection.is_none() {
-                    match target.dial().await {
-                        Ok(tcp) => {
-                            let (reader, writer) = tcp.into_split();
-                            let mut reading = JoinSet::new();
-                            let to_client = to_client.clone();
-                            let counters = counters.clone();
-                            reading.spawn(async move {
-                                let _ =
-                                    pump_to_channel(reader, &to_client, sending, &counters.sent)
-                                        .await;
-                            });
-                            connection = Some((writer, reading));
-                        }
-                        Err(_) => {
-                            let _ = to_client.send(flag(Flag::ConnectToPortError)).await;
-                            continue;
-                        }
+                    match BasicConnection::open(&target, &to_client, sending, &counters).await {
+                        Ok(opened) => connection = Some(opened),
+                        Err(e) => return WorkEnd::Closed(unable_to_connect(&target, &e)),
                     }
                 }
-                if let Some((writer, _)) = connection.as_mut() {
-                    if writer.write_all(&payload.data).await.is_err() {
+                if let Some(open) = connection.as_mut() {
+                    if open.writer.write_all(&payload.data).await.is_err() {
+                        if !reconnect {
+                            return WorkEnd::Closed(String::new());
+                        }
                         connection = None;
                     }
                 }
             }
             PayloadType::FLAG => match Flag::from_payload(&payload.data) {
                 Some(Flag::TerminateSession) => return WorkEnd::Terminated,
-                // The client's connection closed: close ours, dial again on new data.
-                Some(Flag::DisconnectToPort) => connection = None,
+                // The client's connection closed: close ours; dial again on new data, or
+                // (SSH-style) the session is over.
+                Some(Flag::DisconnectToPort) => {
+                    connection = None;
+                    if !reconnect {
+                        return WorkEnd::Closed(String::new());
+                    }
+                }
                 _ => {}
             },
             _ => {}
         }
     }
-    WorkEnd::Terminated
 }

@@ -505,7 +505,8 @@ async fn session_work(
             let bad_smux = hostile == Some(Hostile::BadSmux);
             port::multiplexed(to_client, from_client, target, sending, bad_smux).await
         } else {
-            port::basic(to_client, from_client, target, sending).await
+            let reconnect = properties["type"] == "LocalPortForwarding";
+            port::basic(to_client, from_client, target, sending, reconnect).await
         }
     } else if parameters["SessionType"] == "NonInteractiveCommands" {
         if let Some(Hostile::NoNewline { bytes }) = hostile {
