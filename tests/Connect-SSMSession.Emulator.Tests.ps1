@@ -93,6 +93,8 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
                 $one = Get-SSMPortForward -SessionId $first.SessionId
                 $one.LocalPort | Should -Be $first.LocalPort
                 $one.State | Should -Be 'Running'
+                $one.AgentVersion | Should -Be $first.AgentVersion
+                $one.AgentVersion | Should -Not -BeNullOrEmpty
                 $one.Stop()
                 @(Get-SSMPortForward).SessionId | Should -Not -Contain $first.SessionId
                 $first.State | Should -Not -Be 'Running'

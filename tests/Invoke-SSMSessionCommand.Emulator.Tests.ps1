@@ -110,22 +110,30 @@ Describe 'Invoke-SSMSessionCommand against the local emulator' -Skip:$IsWindows 
         $results.ExitCode | Should -Be @(7, 7)
     }
 
-    It 'stops a long command at -TimeoutSec, leaves nothing of it running and terminates its session' {
+    It 'stops a long command at -TimeoutSec with Ctrl+C: nothing of it keeps running, what it wrote and its exit code arrive' {
         $global:LASTEXITCODE = 42
         $watch = [System.Diagnostics.Stopwatch]::StartNew()
         # A pipeline of two processes under the command's shell: all of them must end.
-        $result = Invoke-SSMSessionCommand -Target i-1 -Command 'sleep 3171 | cat' -TimeoutSec 2 -PassThru -WarningAction SilentlyContinue @p
+        $output = Invoke-SSMSessionCommand -Target i-1 -Command 'echo started; sleep 3171 | cat' -TimeoutSec 2 -PassThru `
+            -WarningAction SilentlyContinue -ErrorVariable failed -ErrorAction SilentlyContinue @p
         $watch.Elapsed.TotalSeconds | Should -BeLessThan 20
+        $result = $output[-1]
+        $output[0] | Should -Be 'started' -Because 'AWS-StartNonInteractiveCommand sends output only at the end, after the stop'
+        $failed.Count | Should -Be 0 -Because 'nothing was cut'
         $result.State | Should -Be 'TimedOut'
-        $result.ExitCode | Should -BeNullOrEmpty
-        $global:LASTEXITCODE | Should -BeNullOrEmpty -Because 'a stale code from an earlier command must not remain'
+        $result.ExitCode | Should -Be 143 -Because 'the wrapper turns Ctrl+C into SIGTERM'
+        $global:LASTEXITCODE | Should -Be 143
         Test-ProcessGone 'sleep 3171' | Should -BeTrue
         Test-SessionEnded $result.SessionId | Should -BeTrue
     }
 
-    It 'leaves nothing running of a command that ignores Ctrl+C and SIGTERM: the session''s end kills it all' {
-        $result = Invoke-SSMSessionCommand -Target i-1 -Command 'trap "" INT TERM; sleep 3172; echo never' -TimeoutSec 2 -PassThru -WarningAction SilentlyContinue @p
+    It 'leaves nothing running of a command that ignores Ctrl+C and SIGTERM: the session''s end kills it all, and no exit code is known' {
+        $global:LASTEXITCODE = 42
+        $result = Invoke-SSMSessionCommand -Target i-1 -Command 'trap "" INT TERM; sleep 3172; echo never' -TimeoutSec 2 -PassThru `
+            -WarningAction SilentlyContinue -ErrorAction SilentlyContinue @p
         $result.State | Should -Be 'TimedOut'
+        $result.ExitCode | Should -BeNullOrEmpty
+        $global:LASTEXITCODE | Should -BeNullOrEmpty -Because 'a stale code from an earlier command must not remain'
         Test-ProcessGone 'sleep 3172' | Should -BeTrue
         Test-SessionEnded $result.SessionId | Should -BeTrue
     }

@@ -49,7 +49,7 @@ function Get-SSMPortForward {
             if ($SessionId -and -not @($SessionId | Where-Object { $forward.SessionId -like $_ }).Count) { continue }
             ConvertTo-SSMPortForward -Data ([pscustomobject]@{
                     SessionId = $forward.SessionId; LocalAddress = $forward.LocalAddress; LocalPort = $forward.LocalPort
-                    Mode = $forward.Mode; AgentVersion = $null; Handle = $forward.Handle
+                    Mode = $forward.Mode; AgentVersion = $forward.AgentVersion; Handle = $forward.Handle
                 })
         }
     }

@@ -74,9 +74,10 @@ function Invoke-SSMSessionCommand {
     Also outputs an SSMSession.CommandResult object at the end.
 
     .PARAMETER TimeoutSec
-    Stops the command after this many seconds (it gets Ctrl+C, then its session is
-    terminated; $LASTEXITCODE is then $null). Output that had arrived and was not yet
-    written is reported as cut.
+    Stops the command after this many seconds: it gets Ctrl+C, and when it ends within a
+    second, what it wrote and its exit code are still returned; otherwise its session is
+    terminated (which kills it) and $LASTEXITCODE is $null. Output that had arrived and
+    was not yet written is then reported as cut.
 
     .PARAMETER KeepAliveSec
     Sends a WebSocket ping this often (default 30, or the SSMSESSION_KEEPALIVE_SECONDS

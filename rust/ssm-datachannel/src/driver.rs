@@ -331,6 +331,21 @@ impl<C: SessionControl> Driver<C> {
                 }
             }
         };
+        // A command stopped from this side gets Ctrl+C first, with its local side still
+        // reading: what it writes as it ends (all of its output, with documents whose agent
+        // holds it until the end) and its exit code are delivered, not cut, when it ends
+        // within the grace.
+        let mut interrupted = false;
+        let outcome = match outcome {
+            Outcome::StopRequested if !self.keep_session => match self.interrupt().await {
+                Some(reason) => {
+                    interrupted = true;
+                    Outcome::End(SessionEnd::Closed(reason))
+                }
+                None => Outcome::StopRequested,
+            },
+            other => other,
+        };
         let mut cut = if let Outcome::End(SessionEnd::Closed(_)) = &outcome {
             // Everything acknowledged goes to the local side, however slowly it reads; only
             // a stop cuts it short.
@@ -351,6 +366,8 @@ impl<C: SessionControl> Driver<C> {
                 }
                 SessionEnd::Failed(reason)
             }
+            // Stopped from here, and ended by its interrupt: nothing was cut.
+            Outcome::End(_) if interrupted => SessionEnd::Stopped,
             Outcome::End(end) => end,
             Outcome::StopRequested => {
                 tracing::info!(keep_session = self.keep_session, "stopping the session");
@@ -422,26 +439,50 @@ impl<C: SessionControl> Driver<C> {
         }
     }
 
-    /// Sends what the agent acts on (the TerminateSession flag to a port session, Ctrl+C to
-    /// a command) and waits for the service's `channel_closed`. True only when the session
-    /// is seen to end (`channel_closed`, or the service closing the socket): an
-    /// acknowledged message is not enough. False sends the caller to the TerminateSession
-    /// API.
+    /// A command's stop: sends its interrupt and pumps, delivering to the local side, for
+    /// at most [`INTERRUPT_GRACE`]; the service's reason when the channel closed meanwhile.
+    async fn interrupt(&mut self) -> Option<String> {
+        let Ending::Api {
+            interrupt: Some(interrupt),
+        } = &self.ending
+        else {
+            return None;
+        };
+        self.endpoint
+            .send(&mut self.connection, interrupt.clone())
+            .await
+            .ok()?;
+        let pumped = tokio::time::timeout(
+            INTERRUPT_GRACE,
+            self.endpoint.pump(
+                &mut self.connection,
+                &mut self.engine.outbound,
+                &self.engine.inbound,
+            ),
+        )
+        .await;
+        match pumped {
+            Ok(PumpEnd::ChannelClosed(reason)) => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Sends the TerminateSession flag to a port session (shells and commands ignore it;
+    /// a command already had its interrupt) and waits for the service's `channel_closed`.
+    /// True only when the session is seen to end (`channel_closed`, or the service closing
+    /// the socket): an acknowledged flag is not enough. False sends the caller to the
+    /// TerminateSession API.
     async fn end_in_band(&mut self) -> bool {
-        let (payload, wait) = match &self.ending {
-            Ending::Flag => (
-                Payload {
+        match &self.ending {
+            Ending::Flag => {
+                let flag = Payload {
                     payload_type: PayloadType::FLAG,
                     data: Flag::TerminateSession.to_payload(),
-                },
-                TERMINATE_WAIT,
-            ),
-            Ending::Api {
-                interrupt: Some(interrupt),
-            } => (interrupt.clone(), INTERRUPT_GRACE),
-            Ending::Api { interrupt: None } => return false,
-        };
-        self.send_and_await_close(payload, wait).await
+                };
+                self.send_and_await_close(flag, TERMINATE_WAIT).await
+            }
+            Ending::Api { .. } => false,
+        }
     }
 
     /// Sends `payload` and pumps until the channel closes (true) or `wait` passes.

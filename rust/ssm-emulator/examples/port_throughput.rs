@@ -3,9 +3,12 @@
 //!
 //! `cargo run --release -p ssm-emulator --example port_throughput [-- <scale>]`
 //!
-//! Each row sends bytes one way through a forwarded port to a counting sink on 127.0.0.1
-//! (which answers with the count at EOF) and reports MB/s; the latency rows time 1-byte
+//! Each upload row sends bytes one way through a forwarded port to a counting sink on
+//! 127.0.0.1 (which answers with the count at EOF) and reports MB/s; each download row
+//! reads what a source on 127.0.0.1 sends through the forward; the latency rows time 1-byte
 //! request/response round trips. The client and the fake agent use the same chunk size.
+//! Every forwarded row names the agent's pacing: `agent fast` (no pause: what the client
+//! can do) or `agent real` (AWS's agent: 1 KiB messages, 1 ms apart).
 //! CPU is the process's user+system time per MB (client and emulator share the process),
 //! read from /proc on Linux. `scale` (default 1.0) multiplies the transfer sizes; an
 //! optional second argument runs only the forwarded rows whose name contains it (for
@@ -131,18 +134,61 @@ struct Row {
     cpu_per_mb_ms: Option<f64>,
 }
 
-async fn forwarded_row(
-    name: &str,
+/// Writes `bytes` to every connection, then closes it.
+async fn source_server(bytes: u64) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = stream.set_nodelay(true);
+            tokio::spawn(async move {
+                let block = vec![0xa5u8; 256 * 1024];
+                let mut sent = 0u64;
+                while sent < bytes {
+                    let n = (bytes - sent).min(block.len() as u64) as usize;
+                    if stream.write_all(&block[..n]).await.is_err() {
+                        return;
+                    }
+                    sent += n as u64;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Reads from `port` until EOF; returns the bytes and the seconds.
+async fn read_all_from(port: u16) -> (u64, f64) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let _ = stream.set_nodelay(true);
+    let mut buffer = vec![0u8; 256 * 1024];
+    let started = Instant::now();
+    let mut total = 0u64;
+    loop {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => total += n as u64,
+        }
+    }
+    (total, started.elapsed().as_secs_f64())
+}
+
+/// The agent's pace: AWS's 1 ms after each message, or none.
+fn agent_pace(real: bool) -> Option<Duration> {
+    real.then_some(ssm_emulator::REAL_AGENT_PACE)
+}
+
+/// A forwarded session to `port`, with the agent sending `chunk`-byte messages at its pace.
+async fn forward_session(
     chunk: usize,
     pace_us: u64,
-    bytes: u64,
-    sink: u16,
-) -> (Row, f64) {
+    agent_real: bool,
+    port: u16,
+) -> (Emulator, ssmsession_core::PortForward) {
     let config = EmulatorConfig {
         agent: AgentConfig {
             chunk_size: chunk,
-            // Agent pacing: fast (the rows measure the client, not AWS's 1 MB/s agent).
-            pace: None,
+            pace: agent_pace(agent_real),
             ..Default::default()
         },
         ..Default::default()
@@ -150,7 +196,7 @@ async fn forwarded_row(
     let emulator = Emulator::start(config).await.unwrap();
     let cache = ClientCache::new();
     let mut parameters = BTreeMap::new();
-    parameters.insert("portNumber".to_owned(), vec![sink.to_string()]);
+    parameters.insert("portNumber".to_owned(), vec![port.to_string()]);
     parameters.insert("localPortNumber".to_owned(), vec!["0".to_owned()]);
     let started = ssmsession_core::start_session(
         &cache,
@@ -178,6 +224,21 @@ async fn forwarded_row(
     )
     .await
     .unwrap();
+    (emulator, forward)
+}
+
+/// How long the forward takes to end, at most.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
+async fn forwarded_row(
+    name: &str,
+    chunk: usize,
+    pace_us: u64,
+    agent_real: bool,
+    bytes: u64,
+    sink: u16,
+) -> (Row, f64) {
+    let (emulator, forward) = forward_session(chunk, pace_us, agent_real, sink).await;
     let port = forward.local_addr.port();
     let latency = round_trip_us(port, 200).await;
     let cpu_before = cpu_seconds();
@@ -189,7 +250,7 @@ async fn forwarded_row(
         eprintln!("{name}: {:?}", forward.stats.snapshot());
     }
     forward.stop();
-    let _ = tokio::time::timeout(Duration::from_secs(10), forward.wait()).await;
+    let _ = tokio::time::timeout(STOP_WAIT, forward.wait()).await;
     emulator.stop().await;
     let row = Row {
         name: name.to_owned(),
@@ -198,6 +259,27 @@ async fn forwarded_row(
         cpu_per_mb_ms: cpu.map(|c| c * 1000.0 / (bytes as f64 / MB)),
     };
     (row, latency)
+}
+
+/// A download through the forward: the agent reads the source in `chunk`-byte messages.
+async fn downloaded_row(name: &str, chunk: usize, agent_real: bool, bytes: u64) -> Row {
+    let source = source_server(bytes).await;
+    let (emulator, forward) = forward_session(chunk, 0, agent_real, source).await;
+    let cpu_before = cpu_seconds();
+    let (received, seconds) = read_all_from(forward.local_addr.port()).await;
+    assert_eq!(received, bytes, "{name}: every byte arrived");
+    let cpu = cpu_seconds()
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
+    forward.stop();
+    let _ = tokio::time::timeout(STOP_WAIT, forward.wait()).await;
+    emulator.stop().await;
+    Row {
+        name: name.to_owned(),
+        bytes,
+        seconds,
+        cpu_per_mb_ms: cpu.map(|c| c * 1000.0 / (bytes as f64 / MB)),
+    }
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -235,29 +317,44 @@ async fn main() {
         cpu_per_mb_ms: relay_cpu.map(|c| c * 1000.0 / (relay_bytes as f64 / MB)),
     });
     let mut latencies = Vec::new();
-    for (name, chunk, pace, megabytes) in [
+    for (name, chunk, pace, agent_real, megabytes) in [
         (
-            "forwarded, 1 KiB chunks paced 1 ms (plugin)",
+            "up, 1 KiB paced 1 ms (plugin), agent fast",
             1024,
             1000,
+            false,
             2.0,
         ),
         // The service budget (~1000 messages/s) spent on larger messages.
         (
-            "forwarded, 32 KiB chunks paced 1 ms (same message rate)",
+            "up, 32 KiB paced 1 ms, agent fast",
             32 * 1024,
             1000,
+            false,
             16.0,
         ),
-        ("forwarded, 1 KiB chunks unpaced", 1024, 0, 32.0),
-        ("forwarded, 32 KiB chunks unpaced", 32 * 1024, 0, 256.0),
+        ("up, 1 KiB unpaced, agent fast", 1024, 0, false, 32.0),
+        ("up, 32 KiB unpaced, agent fast", 32 * 1024, 0, false, 256.0),
+        // AWS's agent: its acknowledgements and the echo's answer as it paces them.
+        ("up, 32 KiB unpaced, agent real", 32 * 1024, 0, true, 256.0),
     ] {
         if only.as_deref().is_some_and(|only| !name.contains(only)) {
             continue;
         }
-        let (row, latency) = forwarded_row(name, chunk, pace, size(megabytes), sink).await;
+        let (row, latency) =
+            forwarded_row(name, chunk, pace, agent_real, size(megabytes), sink).await;
         latencies.push((name, latency));
         rows.push(row);
+    }
+    for (name, chunk, agent_real, megabytes) in [
+        ("down, agent real (1 KiB, 1 ms)", 1024, true, 4.0),
+        ("down, agent fast, 1 KiB", 1024, false, 32.0),
+        ("down, agent fast, 32 KiB", 32 * 1024, false, 256.0),
+    ] {
+        if only.as_deref().is_some_and(|only| !name.contains(only)) {
+            continue;
+        }
+        rows.push(downloaded_row(name, chunk, agent_real, size(megabytes)).await);
     }
 
     let limit = rows[0].bytes as f64 / MB / rows[0].seconds;

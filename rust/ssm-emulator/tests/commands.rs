@@ -236,7 +236,7 @@ async fn stopping_a_command_interrupts_it_with_ctrl_c() {
     let interrupted = scratch("interrupted");
     let _ = std::fs::remove_file(&interrupted);
     let command = format!(
-        "sh -c 'trap \"touch {}; exit 9\" INT; touch {}; while :; do sleep 0.1; done'",
+        "sh -c 'trap \"echo interrupted; touch {}; exit 9\" INT; touch {}; while :; do sleep 0.1; done'",
         interrupted.display(),
         started_file.display()
     );
@@ -248,6 +248,11 @@ async fn stopping_a_command_interrupts_it_with_ctrl_c() {
         .expect("the stop ends the session");
     assert_eq!(end, SessionEnd::Stopped);
     assert!(appears(&interrupted).await, "the command never saw SIGINT");
+    // What it wrote as it ended, and how it ended, still arrive: nothing was cut.
+    let rest = running.take();
+    assert_eq!(text(&rest.stdout), "interrupted\n");
+    assert_eq!(rest.exit_code, Some(9));
+    assert_eq!(running.undelivered(), None);
     let _ = std::fs::remove_file(&started_file);
     let _ = std::fs::remove_file(&interrupted);
     emulator.stop().await;
@@ -441,5 +446,165 @@ async fn without_a_target_an_encrypted_session_is_declined_clearly() {
     .await
     .expect_err("declined");
     assert!(error.to_string().contains("KMS"), "{error}");
+    emulator.stop().await;
+}
+
+/// A document with separate output and both prefixes, for the prefix rule.
+fn prefixed_config() -> EmulatorConfig {
+    let properties = serde_json::json!({
+        "commands": "{{ command }}",
+        "separateOutputStream": "true",
+        "stdOutSeparatorPrefix": "OUT:",
+        "stdErrSeparatorPrefix": "ERR:"
+    });
+    let document = serde_json::json!({
+        "schemaVersion": "1.0",
+        "sessionType": "NonInteractiveCommands",
+        "parameters": { "command": { "type": "String" } },
+        "properties": { "linux": properties, "macos": properties, "windows": properties }
+    });
+    let mut config = EmulatorConfig::default();
+    config
+        .extra_documents
+        .push(ssm_emulator::documents::ExtraDocument {
+            name: "Test-Prefixed".into(),
+            content: Some(document.to_string()),
+        });
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prefixes_start_each_chunk_that_follows_a_line_end() {
+    let emulator = Emulator::start(prefixed_config()).await.unwrap();
+    // One read each (short writes, a pause between): a prefix at the first chunk and after
+    // a chunk that ended a line, none inside a chunk.
+    let (output, _) = run(
+        emulator.url(),
+        "Test-Prefixed",
+        "sh -c 'printf \"a\\nb\\n\"; sleep 0.2; printf c; sleep 0.2; printf \"d\\n\"; echo e >&2; exit 2'",
+    )
+    .await;
+    assert_eq!(text(&output.stdout), "OUT:a\nb\nOUT:cd\n");
+    assert_eq!(text(&output.stderr), "ERR:e\n");
+    assert_eq!(output.exit_code, Some(2));
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_gets_no_standard_input_and_no_terminal() {
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    // cat ends at once (nothing to read); none of the streams is a terminal.
+    let (output, _) = run(
+        emulator.url(),
+        SEPARATE_OUTPUT_DOCUMENT,
+        "sh -c 'cat; for fd in 0 1 2; do [ -t $fd ] && echo tty-$fd; done; echo done'",
+    )
+    .await;
+    assert_eq!(text(&output.stdout), "done\n");
+    assert_eq!(output.exit_code, Some(0));
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_line_that_cannot_be_split_fails_with_its_reason_on_standard_error() {
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    let (output, end) = run(emulator.url(), SEPARATE_OUTPUT_DOCUMENT, "echo 'unclosed").await;
+    assert!(
+        text(&output.stderr).contains("Failed to parse commands input"),
+        "{output:?}"
+    );
+    assert_eq!(output.exit_code, None, "no exit code follows");
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_separate_output_setting_fails_the_session() {
+    let mut config = EmulatorConfig::default();
+    let properties =
+        serde_json::json!({ "commands": "{{ command }}", "separateOutputStream": "yes" });
+    config
+        .extra_documents
+        .push(ssm_emulator::documents::ExtraDocument {
+        name: "Test-BadSetting".into(),
+        content: Some(
+            serde_json::json!({
+                "schemaVersion": "1.0",
+                "sessionType": "NonInteractiveCommands",
+                "parameters": { "command": { "type": "String" } },
+                "properties": { "linux": properties, "macos": properties, "windows": properties }
+            })
+            .to_string(),
+        ),
+    });
+    let emulator = Emulator::start(config).await.unwrap();
+    let (output, end) = run(emulator.url(), "Test-BadSetting", "echo never").await;
+    assert!(output.stdout.is_empty());
+    let SessionEnd::Closed(reason) = &end else {
+        panic!("{end:?}")
+    };
+    assert!(reason.contains("separateOutputStream"), "{reason}");
+    emulator.stop().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_backslash_reaches_the_command_as_sigquit() {
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    let quit = scratch("quit");
+    let _ = std::fs::remove_file(&quit);
+    let ready = scratch("quit-ready");
+    let _ = std::fs::remove_file(&ready);
+    let command = format!(
+        "sh -c 'trap \"touch {}; exit 3\" QUIT; touch {}; while :; do sleep 0.1; done'",
+        quit.display(),
+        ready.display()
+    );
+    let cache = ClientCache::new();
+    let call = started_channel(
+        &cache,
+        emulator.url(),
+        Some(SEPARATE_OUTPUT_DOCUMENT),
+        Some(&command),
+    )
+    .await;
+    let opened = ssm_datachannel::session::open_session(
+        &ssm_datachannel::transport::ChannelConfig {
+            stream_url: call.stream_url.clone(),
+            token_value: call.token_value.clone(),
+            client_id: uuid::Uuid::new_v4(),
+            client_version: ssmsession_core::CLIENT_VERSION.into(),
+            signing: None,
+            proxy: Default::default(),
+            keepalive: None,
+        },
+        Duration::from_secs(20),
+    )
+    .await
+    .expect("the session opens");
+    assert!(appears(&ready).await, "the command never started");
+    opened
+        .local
+        .to_agent
+        .send(ssm_datachannel::engine::Payload::output(vec![0x1c]))
+        .await
+        .unwrap();
+    let mut engine = opened.engine;
+    let mut connection = opened.connection;
+    let mut endpoint = opened.endpoint;
+    let saw_quit = tokio::select! {
+        found = appears(&quit) => found,
+        _ = endpoint.pump(&mut connection, &mut engine.outbound, &engine.inbound) => appears(&quit).await,
+    };
+    drop(opened.local);
+    assert!(saw_quit, "the command never saw SIGQUIT");
+    let _ = std::fs::remove_file(&quit);
+    let _ = std::fs::remove_file(&ready);
     emulator.stop().await;
 }

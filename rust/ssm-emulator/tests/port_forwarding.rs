@@ -446,3 +446,32 @@ async fn an_ssh_style_session_serves_one_connection_then_stops_listening() {
     );
     emulator.stop().await;
 }
+
+/// Basic mode dials the target before anything is pumped, and a target that refuses ends
+/// the session with the agent's reason (agent-behaviour §7: basic mode never sends
+/// ConnectToPortError).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_basic_mode_a_refused_target_ends_the_session_with_the_reason() {
+    let config = EmulatorConfig {
+        agent: AgentConfig {
+            faults: Faults {
+                refuse_ports: true,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let emulator = Emulator::start(config).await.unwrap();
+    let forwarding = forward_to(emulator.url(), "i-basicagent-refused", 9, 1024).await;
+    assert_eq!(forwarding.forward.mode, PortMode::Basic);
+    let end = tokio::time::timeout(Duration::from_secs(20), forwarding.forward.wait())
+        .await
+        .expect("the session ends");
+    let SessionEnd::Closed(reason) = &end else {
+        panic!("{end:?}")
+    };
+    assert!(reason.contains("unable to connect"), "{reason}");
+    assert_eq!(forwarding.forward.stats.snapshot().connect_errors, 0);
+    emulator.stop().await;
+}

@@ -24,6 +24,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 struct Entry {
     forward: Arc<PortForward>,
     session_id: String,
+    /// As the handshake reported it, for listings.
+    agent_version: String,
 }
 
 static FORWARDS: Lazy<Mutex<HashMap<u64, Entry>>> = Lazy::new(Default::default);
@@ -106,6 +108,7 @@ pub async fn start(cache: &ClientCache, call: PortForwardCall) -> Result<Value, 
         Entry {
             forward: Arc::new(forward),
             session_id: output.session_id,
+            agent_version: output.agent_version,
         },
     );
     Ok(data)
@@ -192,7 +195,11 @@ where
 pub fn list() -> Value {
     let entries: Vec<Value> = forwards()
         .iter()
-        .map(|(handle, e)| status(*handle, &e.session_id, &e.forward))
+        .map(|(handle, e)| {
+            let mut entry = status(*handle, &e.session_id, &e.forward);
+            entry["AgentVersion"] = json!(e.agent_version);
+            entry
+        })
         .collect();
     json!(entries)
 }

@@ -406,6 +406,7 @@ async fn session_work(
         return WorkEnd::Terminated;
     }
     let mut cipher: Option<Arc<SessionCipher>> = None;
+    let mut client_version = String::new();
     // Until the handshake completes, any other payload is acknowledged and discarded.
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     loop {
@@ -418,6 +419,9 @@ async fn session_work(
             continue;
         }
         let response = serde_json::from_slice::<HandshakeResponse>(&payload.data).ok();
+        if let Some(response) = &response {
+            client_version = response.client_version.clone();
+        }
         let accepted = response.as_ref().is_some_and(|r| {
             !r.processed_client_actions.is_empty()
                 && r.processed_client_actions
@@ -499,8 +503,7 @@ async fn session_work(
     if parameters["SessionType"] == "Port" {
         let properties = &parameters["Properties"];
         let target = Target::from_properties(properties, agent.faults.refuse_ports);
-        let multiplexed = properties["type"] == "LocalPortForwarding"
-            && agent_version(&session) != BASIC_AGENT_VERSION;
+        let multiplexed = multiplexes(properties, agent_version(&session), &client_version);
         if multiplexed {
             let bad_smux = hostile == Some(Hostile::BadSmux);
             port::multiplexed(to_client, from_client, target, sending, bad_smux).await
@@ -624,7 +627,37 @@ async fn encryption(
     }
 }
 
+/// Whether a port session runs smux, as the agent decides (agent-behaviour §7): only for
+/// `type: LocalPortForwarding`, an agent new enough for it, and a client version of at
+/// least 1.1.70 (an empty or unreadable one is lower than any).
+fn multiplexes(properties: &serde_json::Value, agent_version: &str, client_version: &str) -> bool {
+    use ssm_datachannel::handshake::Version;
+    properties["type"] == "LocalPortForwarding"
+        && agent_version != BASIC_AGENT_VERSION
+        && Version::parse(client_version) >= Version::parse("1.1.70")
+}
+
 pub fn is_terminate(payload: &Payload) -> bool {
     payload.payload_type == PayloadType::FLAG
         && Flag::from_payload(&payload.data) == Some(Flag::TerminateSession)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smux_needs_local_port_forwarding_a_new_agent_and_a_client_of_1_1_70_or_later() {
+        let lpf = json!({ "type": "LocalPortForwarding" });
+        assert!(multiplexes(&lpf, AGENT_VERSION, "1.2.677.0"));
+        assert!(multiplexes(&lpf, AGENT_VERSION, "1.1.70"));
+        assert!(!multiplexes(&lpf, AGENT_VERSION, "1.1.61.0"));
+        assert!(!multiplexes(&lpf, AGENT_VERSION, ""));
+        assert!(!multiplexes(&lpf, BASIC_AGENT_VERSION, "1.2.677.0"));
+        assert!(!multiplexes(
+            &json!({ "portNumber": "22" }),
+            AGENT_VERSION,
+            "1.2.677.0"
+        ));
+    }
 }
