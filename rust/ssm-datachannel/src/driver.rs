@@ -346,7 +346,13 @@ impl<C: SessionControl> Driver<C> {
             },
             other => other,
         };
-        let mut cut = if let Outcome::End(SessionEnd::Closed(_)) = &outcome {
+        let mut cut = if interrupted {
+            // Already stopped: the ended command's last output gets a bounded hand-over.
+            match tokio::time::timeout(INTERRUPT_GRACE, self.drain(&mut local_side)).await {
+                Ok(stranded) => Cut::of(stranded, CutCause::Gap),
+                Err(_) => Cut::of(self.pending(), CutCause::Stopped),
+            }
+        } else if let Outcome::End(SessionEnd::Closed(_)) = &outcome {
             // Everything acknowledged goes to the local side, however slowly it reads; only
             // a stop cuts it short.
             tokio::select! {

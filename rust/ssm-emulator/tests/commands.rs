@@ -608,3 +608,40 @@ async fn ctrl_backslash_reaches_the_command_as_sigquit() {
     let _ = std::fs::remove_file(&ready);
     emulator.stop().await;
 }
+
+/// The same stop with AWS's own document: its agent sends the output only when the command
+/// has ended, so it arrives after the stop; with the wrapper's trailer, so does the code.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_command_s_held_output_and_trailer_arrive_after_ctrl_c() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let ready = scratch("held-ready");
+    let _ = std::fs::remove_file(&ready);
+    let marker = "fedcba9876543210fedcba9876543210";
+    let command = format!(
+        "sh -c 'trap \"printf \\\"\\036{marker}:7\\036\\\"; exit 7\" INT; echo held; touch {}; while :; do sleep 0.1; done'",
+        ready.display()
+    );
+    let cache = ClientCache::new();
+    let mut call = started_channel(
+        &cache,
+        emulator.url(),
+        Some(NON_INTERACTIVE),
+        Some(&command),
+    )
+    .await;
+    call.exit_marker = Some(marker.into());
+    let (running, _) = ssmsession_core::start_command(&cache, call).await.unwrap();
+    assert!(appears(&ready).await, "the command never started");
+    running.stop();
+    let end = tokio::time::timeout(Duration::from_secs(30), running.wait())
+        .await
+        .expect("the stop ends the session");
+    assert_eq!(end, SessionEnd::Stopped);
+    let rest = running.take();
+    assert_eq!(text(&rest.stdout), "held\n");
+    assert_eq!(rest.exit_code, Some(7));
+    assert_eq!(running.undelivered(), None);
+    let _ = std::fs::remove_file(&ready);
+    emulator.stop().await;
+}

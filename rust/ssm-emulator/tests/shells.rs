@@ -251,3 +251,33 @@ async fn a_port_session_is_refused_as_a_shell() {
     assert!(error.to_string().contains("not a shell session"), "{error}");
     emulator.stop().await;
 }
+
+/// The service closes each socket after 1.5 s: the shell is resumed (ResumeSession and a
+/// new socket, as AWS's plugin does) and keeps running what is typed, nothing lost or
+/// repeated. The drop-in plugin runs shells through this same path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_is_resumed_after_its_socket_is_closed() {
+    let mut config = emulator_config(false);
+    config.agent.faults.close_after = Some(Duration::from_millis(1500));
+    let emulator = Emulator::start(config).await.unwrap();
+    let (mut shell, _) = open(emulator.url(), None, None).await;
+    shell.input.keys(b"echo first-$((2*3))\r").await.unwrap();
+    read_until(&mut shell, "first-6").await;
+    let resumed_by = std::time::Instant::now() + Duration::from_secs(20);
+    while shell.reconnects.load(std::sync::atomic::Ordering::Relaxed) < 2
+        && std::time::Instant::now() < resumed_by
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        shell.reconnects.load(std::sync::atomic::Ordering::Relaxed) >= 2,
+        "the socket was not resumed"
+    );
+    shell.input.keys(b"echo second-$((3*3))\r").await.unwrap();
+    let text = read_until(&mut shell, "second-9").await;
+    assert_eq!(text.matches("second-9").count(), 1, "{text:?}");
+    shell.input.keys(b"exit\r").await.unwrap();
+    let end = drain_to_end(&mut shell).await;
+    assert!(exited(&end), "{end:?}");
+    emulator.stop().await;
+}
