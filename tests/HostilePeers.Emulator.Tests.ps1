@@ -103,7 +103,10 @@ Describe 'Against hostile peers and input (local emulator)' -Skip:$IsWindows {
             @($script:warnings).Count | Should -Be 1
             $script:warnings[0].Message | Should -BeLike '*longer than 1048576 characters*'
             Write-Information "72 MB without a line break: peak RSS +$([math]::Round($growth)) MB" -InformationAction Continue
-            $growth | Should -BeLessThan 400
+            # Measured 76–430 MB: the 8 MiB takes become large strings whose garbage only a
+            # full collection frees, so the peak depends on when the GC runs (most in a pwsh
+            # that ran many tests before). Quadratic growth, the defect, reached 1.3 GB.
+            $growth | Should -BeLessThan 640
         }
 
         It 'cuts an endless StartSession response at 1 MiB with a clear error (before: 6 GB)' {
