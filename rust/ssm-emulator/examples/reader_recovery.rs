@@ -31,16 +31,18 @@ async fn main() {
         .filter(|s: &f64| *s > 0.0)
         .unwrap_or(1.0);
     let total = ((64.0 * MB * scale) as usize).max(4 * 1024 * 1024);
-    let emulator = Emulator::start(EmulatorConfig::default())
+    // Output streamed as it is written: a document with separate output streams (AWS's
+    // own command document holds everything until the command ends).
+    let emulator = Emulator::start(common::with_separate_output(EmulatorConfig::default()))
         .await
         .expect("the emulator starts");
     let cache = ClientCache::new();
-    let command = format!("yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}");
+    let command = format!("sh -c 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}'");
     let call = common::started_channel_to(
         &cache,
         emulator.url(),
         "i-hostile-oldest-only-0",
-        Some("AWS-StartNonInteractiveCommand"),
+        Some(common::SEPARATE_OUTPUT_DOCUMENT),
         Some(&command),
     )
     .await;
