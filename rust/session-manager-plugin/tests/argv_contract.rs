@@ -146,18 +146,10 @@ async fn version_and_installation_check_answer_as_the_cli_expects() {
 /// The emulator with a NonInteractiveCommands document that has `separateOutputStream`
 /// (AWS's `AWS-StartNonInteractiveCommand` has none, so its agent sends no exit code).
 fn separate_output_config(mut config: EmulatorConfig) -> EmulatorConfig {
-    let properties =
-        serde_json::json!({ "commands": "{{ command }}", "separateOutputStream": true });
-    let document = serde_json::json!({
-        "schemaVersion": "1.0",
-        "sessionType": "NonInteractiveCommands",
-        "parameters": { "command": { "type": "String" } },
-        "properties": { "linux": properties, "macos": properties, "windows": properties }
-    });
-    config.extra_documents.push(ExtraDocument {
-        name: SEPARATE_OUTPUT.into(),
-        content: Some(document.to_string()),
-    });
+    config.extra_documents.push(ExtraDocument::command(
+        SEPARATE_OUTPUT,
+        serde_json::json!({ "separateOutputStream": true }),
+    ));
     config
 }
 

@@ -256,6 +256,25 @@ impl ExtraDocument {
         }
     }
 
+    /// A NonInteractiveCommands document with one `command` parameter and `properties`
+    /// (besides `commands`) for every platform, e.g. `separateOutputStream`.
+    pub fn command(name: &str, properties: Value) -> Self {
+        let mut platform = json!({ "commands": "{{ command }}" });
+        if let (Some(platform), Some(extra)) = (platform.as_object_mut(), properties.as_object()) {
+            platform.extend(extra.clone());
+        }
+        let document = json!({
+            "schemaVersion": "1.0",
+            "sessionType": "NonInteractiveCommands",
+            "parameters": { "command": { "type": "String" } },
+            "properties": { "linux": platform, "macos": platform, "windows": platform }
+        });
+        Self {
+            name: name.to_owned(),
+            content: Some(document.to_string()),
+        }
+    }
+
     /// `NAME` or `NAME=FILE` (the file is read now).
     pub fn from_spec(spec: &str) -> Result<Self, String> {
         match spec.split_once('=') {

@@ -12,6 +12,7 @@ use common::{started_channel, with_separate_output, SEPARATE_OUTPUT_DOCUMENT};
 use std::time::Duration;
 
 use ssm_datachannel::port::SessionEnd;
+use ssm_emulator::documents::ExtraDocument;
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig};
 use ssmsession_core::{ChannelCall, ClientCache, CommandOutput};
 
@@ -451,25 +452,15 @@ async fn without_a_target_an_encrypted_session_is_declined_clearly() {
 
 /// A document with separate output and both prefixes, for the prefix rule.
 fn prefixed_config() -> EmulatorConfig {
-    let properties = serde_json::json!({
-        "commands": "{{ command }}",
-        "separateOutputStream": "true",
-        "stdOutSeparatorPrefix": "OUT:",
-        "stdErrSeparatorPrefix": "ERR:"
-    });
-    let document = serde_json::json!({
-        "schemaVersion": "1.0",
-        "sessionType": "NonInteractiveCommands",
-        "parameters": { "command": { "type": "String" } },
-        "properties": { "linux": properties, "macos": properties, "windows": properties }
-    });
     let mut config = EmulatorConfig::default();
-    config
-        .extra_documents
-        .push(ssm_emulator::documents::ExtraDocument {
-            name: "Test-Prefixed".into(),
-            content: Some(document.to_string()),
-        });
+    config.extra_documents.push(ExtraDocument::command(
+        "Test-Prefixed",
+        serde_json::json!({
+            "separateOutputStream": "true",
+            "stdOutSeparatorPrefix": "OUT:",
+            "stdErrSeparatorPrefix": "ERR:"
+        }),
+    ));
     config
 }
 
@@ -525,22 +516,10 @@ async fn a_command_line_that_cannot_be_split_fails_with_its_reason_on_standard_e
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invalid_separate_output_setting_fails_the_session() {
     let mut config = EmulatorConfig::default();
-    let properties =
-        serde_json::json!({ "commands": "{{ command }}", "separateOutputStream": "yes" });
-    config
-        .extra_documents
-        .push(ssm_emulator::documents::ExtraDocument {
-        name: "Test-BadSetting".into(),
-        content: Some(
-            serde_json::json!({
-                "schemaVersion": "1.0",
-                "sessionType": "NonInteractiveCommands",
-                "parameters": { "command": { "type": "String" } },
-                "properties": { "linux": properties, "macos": properties, "windows": properties }
-            })
-            .to_string(),
-        ),
-    });
+    config.extra_documents.push(ExtraDocument::command(
+        "Test-BadSetting",
+        serde_json::json!({ "separateOutputStream": "yes" }),
+    ));
     let emulator = Emulator::start(config).await.unwrap();
     let (output, end) = run(emulator.url(), "Test-BadSetting", "echo never").await;
     assert!(output.stdout.is_empty());

@@ -265,6 +265,21 @@ async fn send_paced(
     Ok(())
 }
 
+/// Sends a merged command's output file as Output payloads, paced.
+async fn send_file(to_client: &Sealed, file: &OutputFile, sending: &Chunking) -> Result<(), ()> {
+    let Ok(mut output) = std::fs::File::open(&file.0) else {
+        return Ok(());
+    };
+    let mut buffer = vec![0u8; sending.size.max(1)];
+    loop {
+        match output.read(&mut buffer) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Ok(0) | Err(_) => return Ok(()),
+            Ok(n) => send_paced(to_client, PayloadType::OUTPUT, &buffer[..n], sending).await?,
+        }
+    }
+}
+
 /// Runs the session's command as the document says.
 pub async fn non_interactive(
     to_client: mpsc::Sender<Payload>,
@@ -377,12 +392,9 @@ pub async fn non_interactive(
     };
     match output_file {
         Some(file) => {
-            // Merged: the whole output, now that the process has ended; no exit code.
-            let output = std::fs::read(&file.0).unwrap_or_default();
-            if send_paced(&to_client, PayloadType::OUTPUT, &output, &sending)
-                .await
-                .is_err()
-            {
+            // Merged: the whole output, now that the process has ended, read in message-sized
+            // pieces (memory stays bounded whatever it wrote); no exit code.
+            if send_file(&to_client, &file, &sending).await.is_err() {
                 return WorkEnd::Terminated;
             }
         }

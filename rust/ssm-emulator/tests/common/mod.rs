@@ -33,18 +33,10 @@ pub const SEPARATE_OUTPUT_DOCUMENT: &str = "Test-SeparateOutputCommand";
 /// `config` serving a NonInteractiveCommands document with `separateOutputStream: true`
 /// (AWS's own `AWS-StartNonInteractiveCommand` has none), as a custom document would.
 pub fn with_separate_output(mut config: EmulatorConfig) -> EmulatorConfig {
-    let properties =
-        serde_json::json!({ "commands": "{{ command }}", "separateOutputStream": true });
-    let document = serde_json::json!({
-        "schemaVersion": "1.0",
-        "sessionType": "NonInteractiveCommands",
-        "parameters": { "command": { "type": "String" } },
-        "properties": { "linux": properties, "macos": properties, "windows": properties }
-    });
-    config.extra_documents.push(ExtraDocument {
-        name: SEPARATE_OUTPUT_DOCUMENT.into(),
-        content: Some(document.to_string()),
-    });
+    config.extra_documents.push(ExtraDocument::command(
+        SEPARATE_OUTPUT_DOCUMENT,
+        serde_json::json!({ "separateOutputStream": true }),
+    ));
     config
 }
 
