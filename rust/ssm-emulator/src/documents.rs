@@ -38,6 +38,8 @@ pub struct SessionPlan {
     pub session_type: String,
     /// Port: the document's properties. Shell types: this platform's properties.
     pub properties: Value,
+    /// The document's session `inputs` (shell profile, run-as, logging), `{}` when none.
+    pub inputs: Value,
 }
 
 impl Default for SessionPlan {
@@ -45,11 +47,22 @@ impl Default for SessionPlan {
         Self {
             session_type: "Standard_Stream".into(),
             properties: json!({}),
+            inputs: json!({}),
         }
     }
 }
 
 impl SessionPlan {
+    /// The shell profile the agent types into a shell: `inputs.shellProfile.linux` on
+    /// Linux and macOS (the agent has no macOS profile), `windows` on Windows.
+    pub fn shell_profile(&self) -> String {
+        let key = if cfg!(windows) { "windows" } else { "linux" };
+        self.inputs["shellProfile"][key]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// A property as text (`commands`, `portNumber`…), empty when absent.
     pub fn text(&self, name: &str) -> String {
         match &self.properties[name] {
@@ -68,6 +81,7 @@ pub struct SessionDocument {
     /// Declared parameters: name → `{type, description, default}`.
     parameters: Map<String, Value>,
     properties: Value,
+    inputs: Value,
     pub content: String,
     /// `Amazon` for the AWS-owned documents, else the account id.
     pub owner: String,
@@ -106,11 +120,16 @@ impl SessionDocument {
         if !properties.is_object() {
             return Err("properties must be an object.".into());
         }
+        let inputs = document.get("inputs").cloned().unwrap_or(json!({}));
+        if !inputs.is_object() {
+            return Err("inputs must be an object.".into());
+        }
         Ok(Self {
             name: name.to_owned(),
             session_type: session_type.to_owned(),
             parameters,
             properties,
+            inputs,
             content: content.to_owned(),
             owner: owner.to_owned(),
             created: SystemTime::now(),
@@ -163,6 +182,7 @@ impl SessionDocument {
         Ok(SessionPlan {
             session_type: self.session_type.clone(),
             properties: substitute(&properties, &values),
+            inputs: substitute(&self.inputs, &values),
         })
     }
 
@@ -376,14 +396,39 @@ mod tests {
         assert_eq!(plan.session_type, "NonInteractiveCommands");
         assert_eq!(plan.text("commands"), "df -h /");
         assert_eq!(plan.properties["separateOutputStream"], Value::Null);
-        assert_eq!(
-            store
-                .find(DEFAULT_DOCUMENT)
-                .unwrap()
-                .plan(&Value::Null)
-                .unwrap(),
-            SessionPlan::default()
-        );
+        let shell = store
+            .find(DEFAULT_DOCUMENT)
+            .unwrap()
+            .plan(&Value::Null)
+            .unwrap();
+        assert_eq!(shell.session_type, "Standard_Stream");
+        assert_eq!(shell.properties, json!({}));
+        assert_eq!(shell.inputs["runAsEnabled"], false);
+        assert_eq!(shell.shell_profile(), "");
+    }
+
+    #[test]
+    fn a_documents_inputs_carry_its_shell_profile() {
+        let document = SessionDocument::parse(
+            "Profiled",
+            r#"{"schemaVersion":"1.0","sessionType":"Standard_Stream",
+                "inputs":{"shellProfile":{"linux":"export GREETING=hello","windows":"$x=1"}}}"#,
+            "111122223333",
+        )
+        .unwrap();
+        let plan = document.plan(&Value::Null).unwrap();
+        let expected = if cfg!(windows) {
+            "$x=1"
+        } else {
+            "export GREETING=hello"
+        };
+        assert_eq!(plan.shell_profile(), expected);
+        assert!(SessionDocument::parse(
+            "Bad",
+            r#"{"schemaVersion":"1.0","sessionType":"Standard_Stream","inputs":[]}"#,
+            "111122223333"
+        )
+        .is_err());
     }
 
     #[test]

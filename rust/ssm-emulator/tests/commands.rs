@@ -624,3 +624,91 @@ async fn a_stopped_command_s_held_output_and_trailer_arrive_after_ctrl_c() {
     let _ = std::fs::remove_file(&ready);
     emulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_that_cannot_start_is_reported_on_standard_error() {
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    let missing = "ssmsession-no-such-program --flag";
+    // Separate output: exit code 1 first, the reason 1 s later.
+    let (output, end) = run(emulator.url(), SEPARATE_OUTPUT_DOCUMENT, missing).await;
+    assert_eq!(output.exit_code, Some(1));
+    assert!(
+        text(&output.stderr).contains("could not start ssmsession-no-such-program"),
+        "{output:?}"
+    );
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    // Merged output: the reason alone, no exit code.
+    let (output, end) = run(emulator.url(), NON_INTERACTIVE, missing).await;
+    assert_eq!(output.exit_code, None);
+    assert!(
+        text(&output.stderr).contains("could not start"),
+        "{output:?}"
+    );
+    assert!(matches!(end, SessionEnd::Closed(_)), "{end:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_gets_the_agents_terminal_type_and_the_home_of_its_user() {
+    let mut config = EmulatorConfig::default();
+    config.extra_documents.push(ExtraDocument::command(
+        "Test-ElevatedCommand",
+        serde_json::json!({ "runAsElevated": true }),
+    ));
+    let emulator = Emulator::start(config).await.unwrap();
+    let print = "sh -c 'echo \"$TERM|$HOME|${LANG:-none}\"'";
+    let (output, _) = run(emulator.url(), NON_INTERACTIVE, print).await;
+    let line = text(&output.stdout);
+    let home_root = if cfg!(target_os = "macos") {
+        "/Users/"
+    } else {
+        "/home/"
+    };
+    assert!(
+        line.starts_with(&format!("xterm-256color|{home_root}")),
+        "{line}"
+    );
+    assert!(!line.contains("|none"), "LANG is always set: {line}");
+    let (output, _) = run(emulator.url(), "Test-ElevatedCommand", print).await;
+    let root = if cfg!(target_os = "macos") {
+        "/var/root"
+    } else {
+        "/root"
+    };
+    assert!(
+        text(&output.stdout).starts_with(&format!("xterm-256color|{root}|")),
+        "{output:?}"
+    );
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_is_cut_at_character_boundaries_and_an_undecodable_tail_is_dropped_as_by_the_agent()
+{
+    let emulator = Emulator::start(with_separate_output(EmulatorConfig::default()))
+        .await
+        .unwrap();
+    // 1,023 bytes and a 3-byte character: the agent's 1 KiB read cuts the character, which
+    // goes out whole with the next read.
+    let (output, _) = run(
+        emulator.url(),
+        SEPARATE_OUTPUT_DOCUMENT,
+        "sh -c 'printf \"%01023d€\\n\" 0'",
+    )
+    .await;
+    let stdout = text(&output.stdout);
+    assert_eq!(stdout.len(), 1023 + 3 + 1, "{stdout:?}");
+    assert!(stdout.ends_with("0€\n"), "{stdout:?}");
+    // Undecodable bytes at the very end are held for a next read that never comes.
+    let (output, _) = run(
+        emulator.url(),
+        SEPARATE_OUTPUT_DOCUMENT,
+        "sh -c 'printf \"end\\377\"'",
+    )
+    .await;
+    assert_eq!(output.stdout, b"end");
+    assert_eq!(output.exit_code, Some(0));
+    emulator.stop().await;
+}

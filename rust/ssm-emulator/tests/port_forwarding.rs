@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{echo_server, forward_configured, forward_to, forward_with, settings, Forwarding};
+use common::{
+    echo_server, forward_configured, forward_document, forward_to, forward_with, settings,
+    Forwarding,
+};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -473,5 +476,72 @@ async fn in_basic_mode_a_refused_target_ends_the_session_with_the_reason() {
     };
     assert!(reason.contains("unable to connect"), "{reason}");
     assert_eq!(forwarding.forward.stats.snapshot().connect_errors, 0);
+    emulator.stop().await;
+}
+
+/// The reason a forward's session ended, waited for with a deadline.
+async fn closed_reason(forwarding: Forwarding) -> String {
+    let end = tokio::time::timeout(Duration::from_secs(20), forwarding.forward.wait())
+        .await
+        .expect("the session ends");
+    match end {
+        SessionEnd::Closed(reason) => reason,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_to_instance_metadata_and_the_vpc_resolver_is_refused_as_by_the_agent() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    for host in ["169.254.169.254", "fd00:ec2::254", "169.254.169.253"] {
+        let parameters = [
+            ("host", host.to_owned()),
+            ("portNumber", "80".to_owned()),
+            ("localPortNumber", "0".to_owned()),
+        ];
+        let forwarding = forward_document(
+            emulator.url(),
+            "i-0123456789abcdef0",
+            "AWS-StartPortForwardingSessionToRemoteHost",
+            &parameters,
+            |_| {},
+        )
+        .await;
+        let reason = closed_reason(forwarding).await;
+        assert!(
+            reason.contains(host) && reason.contains("not allowed"),
+            "{host}: {reason}"
+        );
+    }
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_document_without_a_port_number_fails_after_the_handshake() {
+    let mut config = EmulatorConfig::default();
+    config
+        .extra_documents
+        .push(ssm_emulator::documents::ExtraDocument {
+            name: "Test-NoPort".into(),
+            content: Some(
+                serde_json::json!({
+                    "schemaVersion": "1.0",
+                    "sessionType": "Port",
+                    "properties": { "type": "LocalPortForwarding", "portNumber": "" }
+                })
+                .to_string(),
+            ),
+        });
+    let emulator = Emulator::start(config).await.unwrap();
+    let forwarding = forward_document(
+        emulator.url(),
+        "i-0123456789abcdef0",
+        "Test-NoPort",
+        &[],
+        |_| {},
+    )
+    .await;
+    let reason = closed_reason(forwarding).await;
+    assert!(reason.contains("no port number"), "{reason}");
     emulator.stop().await;
 }

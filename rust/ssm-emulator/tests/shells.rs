@@ -10,7 +10,9 @@ use common::{started_channel, started_channel_to, TARGET};
 
 use std::time::Duration;
 
+use serde_json::json;
 use ssm_datachannel::port::SessionEnd;
+use ssm_emulator::documents::ExtraDocument;
 use ssm_emulator::{AgentConfig, Emulator, EmulatorConfig};
 use ssmsession_core::{ClientCache, ShellSession};
 
@@ -108,6 +110,117 @@ async fn a_shell_runs_what_is_typed_follows_resizes_and_ends_when_it_exits() {
     shell.input.keys(b"exit 3\r").await.unwrap();
     let end = drain_to_end(&mut shell).await;
     assert!(exited(&end), "{end:?}");
+    emulator.stop().await;
+}
+
+/// A document named `name` with `content` (JSON), as `--document NAME=FILE` gives it.
+fn document(name: &str, content: serde_json::Value) -> ExtraDocument {
+    ExtraDocument {
+        name: name.to_owned(),
+        content: Some(content.to_string()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_starts_with_the_agents_environment_and_profile_and_speaks_after_a_second() {
+    let mut config = emulator_config(false);
+    config.extra_documents.push(document(
+        "Test-ProfiledShell",
+        json!({
+            "schemaVersion": "1.0",
+            "sessionType": "Standard_Stream",
+            "inputs": { "shellProfile": { "linux": "GREETING=from-profile", "windows": "" } },
+            // Shells never read their properties (the agent passes them none).
+            "properties": { "linux": { "runAsElevated": true } }
+        }),
+    ));
+    let emulator = Emulator::start(config).await.unwrap();
+    let started = std::time::Instant::now();
+    let (mut shell, _) = open(emulator.url(), Some("Test-ProfiledShell"), None).await;
+    // The first output decides that this is a shell; the agent reads a new terminal first
+    // after 1 s.
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // The profile is typed in, so its echo is output.
+    read_until(&mut shell, "GREETING=from-profile").await;
+    shell
+        .input
+        .keys(b"echo \"[$GREETING|$TERM|$HOME]\"\r")
+        .await
+        .unwrap();
+    let text = read_until(&mut shell, "xterm-256color|").await;
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("[from-profile|"))
+        .unwrap_or_else(|| panic!("{text:?}"));
+    let home = line
+        .trim_end_matches(']')
+        .rsplit('|')
+        .next()
+        .unwrap_or_default();
+    let home_root = if cfg!(target_os = "macos") {
+        "/Users/"
+    } else {
+        "/home/"
+    };
+    assert!(home.starts_with(home_root), "{line}");
+    shell.input.keys(b"exit\r").await.unwrap();
+    assert!(exited(&drain_to_end(&mut shell).await));
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_elevated_interactive_command_gets_roots_home_and_a_string_flag_fails_it() {
+    let interactive = |elevated: serde_json::Value| {
+        let platform = json!({ "commands": "{{ command }}", "runAsElevated": elevated });
+        json!({
+            "schemaVersion": "1.0",
+            "sessionType": "InteractiveCommands",
+            "parameters": { "command": { "type": "String" } },
+            "properties": { "linux": platform, "macos": platform }
+        })
+    };
+    let mut config = emulator_config(false);
+    config
+        .extra_documents
+        .push(document("Test-Elevated", interactive(json!(true))));
+    config
+        .extra_documents
+        .push(document("Test-ElevatedText", interactive(json!("true"))));
+    let emulator = Emulator::start(config).await.unwrap();
+    let (mut shell, _) = open(
+        emulator.url(),
+        Some("Test-Elevated"),
+        Some("echo \"home=$HOME\""),
+    )
+    .await;
+    let root = if cfg!(target_os = "macos") {
+        "/var/root"
+    } else {
+        "/root"
+    };
+    read_until(&mut shell, &format!("home={root}\r\n")).await;
+    assert!(exited(&drain_to_end(&mut shell).await));
+
+    // The agent cannot read a string as runAsElevated: the session fails with the reason.
+    let cache = ClientCache::new();
+    let call = started_channel(
+        &cache,
+        emulator.url(),
+        Some("Test-ElevatedText"),
+        Some("echo never"),
+    )
+    .await;
+    let end = match ssmsession_core::start_shell(&cache, call).await {
+        Ok((mut shell, _)) => drain_to_end(&mut shell).await,
+        Err(error) => SessionEnd::Failed(error.to_string()),
+    };
+    let text = format!("{end:?}");
+    assert!(text.contains("runAsElevated"), "{text}");
+    assert!(!text.contains("never"), "{text}");
     emulator.stop().await;
 }
 

@@ -11,7 +11,9 @@
 //!   a line), then `EXIT_CODE: <n>` (-1 when a signal ended the process, as Go reports);
 //! - input is looked at only for Ctrl+C (0x03, SIGINT) and Ctrl+\ (0x1C, SIGQUIT) to the
 //!   process itself; everything else, the TerminateSession flag included, is dropped;
-//! - the session's end through the TerminateSession API kills the process (SIGKILL).
+//! - the session's end through the TerminateSession API kills the process (SIGKILL);
+//! - the process gets the agent's environment additions ([`super::environment`]) and its
+//!   output is cut at character boundaries as the agent cuts it ([`Utf8Holdback`]).
 //!
 //! Plain threads read the pipes (the workspace's tokio has no process support, and these
 //! sessions are few).
@@ -28,8 +30,10 @@ use ssm_datachannel::inbound::InboundReceiver;
 use ssm_datachannel::message::PayloadType;
 use tokio::sync::mpsc;
 
+use super::environment;
 use super::run::WorkEnd;
 use super::shell_words;
+use super::utf8_holdback::Utf8Holdback;
 use crate::documents::SessionPlan;
 
 /// Bytes per message of the endless-line output.
@@ -38,7 +42,8 @@ const ENDLESS_LINE_CHUNK: usize = 32 * 1024;
 const EXIT_POLL: Duration = Duration::from_millis(20);
 /// The real agent reports a command line it cannot split after 2 s + 1 s.
 const SPLIT_ERROR_DELAY: Duration = Duration::from_secs(3);
-/// And, in separate mode, the reason a process could not start 1 s after its exit code.
+/// And the reason a process could not start 1 s after that (after its exit code in
+/// separate mode).
 const START_ERROR_DELAY: Duration = Duration::from_secs(1);
 /// Ctrl+C and Ctrl+\ as they arrive in Output payloads.
 const CTRL_C: u8 = 0x03;
@@ -51,6 +56,7 @@ pub struct CommandSpec {
     pub separate_output: bool,
     pub stdout_prefix: String,
     pub stderr_prefix: String,
+    pub run_as_elevated: bool,
 }
 
 impl CommandSpec {
@@ -83,6 +89,7 @@ impl CommandSpec {
             separate_output,
             stdout_prefix: prefix("stdOutSeparatorPrefix")?,
             stderr_prefix: prefix("stdErrSeparatorPrefix")?,
+            run_as_elevated: environment::run_as_elevated(&plan.properties)?,
         })
     }
 }
@@ -102,16 +109,16 @@ fn read_pipe(
 ) {
     std::thread::spawn(move || {
         let mut buffer = vec![0u8; chunk.max(1)];
+        let mut holdback = Utf8Holdback::default();
         loop {
             match pipe.read(&mut buffer) {
                 // A signal interrupted the read: nothing is lost, read again.
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // What the hold-back still has is dropped, as the agent drops it.
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if pieces
-                        .blocking_send(Piece::Out(kind, buffer[..n].to_vec()))
-                        .is_err()
-                    {
+                    let piece = holdback.pass(&buffer[..n]);
+                    if !piece.is_empty() && pieces.blocking_send(Piece::Out(kind, piece)).is_err() {
                         return;
                     }
                 }
@@ -271,11 +278,15 @@ async fn send_file(to_client: &Sealed, file: &OutputFile, sending: &Chunking) ->
         return Ok(());
     };
     let mut buffer = vec![0u8; sending.size.max(1)];
+    let mut holdback = Utf8Holdback::default();
     loop {
         match output.read(&mut buffer) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Ok(0) | Err(_) => return Ok(()),
-            Ok(n) => send_paced(to_client, PayloadType::OUTPUT, &buffer[..n], sending).await?,
+            Ok(n) => {
+                let piece = holdback.pass(&buffer[..n]);
+                send_paced(to_client, PayloadType::OUTPUT, &piece, sending).await?
+            }
         }
     }
 }
@@ -309,7 +320,7 @@ pub async fn non_interactive(
     command
         .args(&words[1..])
         .stdin(Stdio::null())
-        .env("TERM", "xterm-256color");
+        .envs(environment::session_variables(spec.run_as_elevated));
     let mut output_file = None;
     if spec.separate_output {
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -325,25 +336,29 @@ pub async fn non_interactive(
     let mut child = match command.spawn() {
         Ok(child) => child,
         Err(e) => {
+            // As the agent: in separate mode exit code 1 first; in both modes the reason
+            // 1 s later on standard error, then the session's normal end (Terminating).
             let reason = format!("could not start {}: {e}\n", words[0]);
-            if spec.separate_output {
-                if send_exit_code(&to_client, 1).await.is_err() {
-                    return WorkEnd::Terminated;
-                }
-                tokio::time::sleep(START_ERROR_DELAY).await;
+            if spec.separate_output && send_exit_code(&to_client, 1).await.is_err() {
+                return WorkEnd::Terminated;
             }
+            tokio::time::sleep(START_ERROR_DELAY).await;
             let _ = send_paced(&to_client, PayloadType::STDERR, reason.as_bytes(), &sending).await;
-            return WorkEnd::Closed(String::new());
+            return WorkEnd::Completed;
         }
     };
     let (pieces_tx, mut pieces) = mpsc::channel(16);
     let mut open_pipes = 0;
+    // The agent reads what fits in one message with the prefix.
+    let read_size = |prefix: &str| sending.size.saturating_sub(prefix.len()).max(1);
     if let Some(stdout) = child.stdout.take() {
-        read_pipe(stdout, PayloadType::OUTPUT, sending.size, pieces_tx.clone());
+        let size = read_size(&spec.stdout_prefix);
+        read_pipe(stdout, PayloadType::OUTPUT, size, pieces_tx.clone());
         open_pipes += 1;
     }
     if let Some(stderr) = child.stderr.take() {
-        read_pipe(stderr, PayloadType::STDERR, sending.size, pieces_tx.clone());
+        let size = read_size(&spec.stderr_prefix);
+        read_pipe(stderr, PayloadType::STDERR, size, pieces_tx.clone());
         open_pipes += 1;
     }
     drop(pieces_tx);
@@ -404,7 +419,7 @@ pub async fn non_interactive(
             }
         }
     }
-    WorkEnd::Closed(String::new())
+    WorkEnd::Completed
 }
 
 /// The endless-line hostile mode: `bytes` of `x` with no newline, then exit code 0.

@@ -9,14 +9,18 @@
 //!   started from the command line split as the agent splits it: `shell_words`).
 //! - `shell`: the target side of shell and interactive command sessions (a local program
 //!   under a pseudo-terminal).
+//! - `environment`, `utf8_holdback`: what session processes get and how their output is
+//!   cut, as the agent does both.
 //! - `link`: the socket, with the configured fault injection.
 
 mod command;
+mod environment;
 mod link;
 mod port;
 mod run;
 mod shell;
 mod shell_words;
+mod utf8_holdback;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -5,6 +5,7 @@
 //! failed dial ends the session).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use async_smux::{MuxBuilder, MuxStream};
@@ -32,20 +33,53 @@ pub struct Target {
     refuse: bool,
 }
 
+/// Addresses the agent never forwards to (agent-behaviour §7): instance metadata, the VPC
+/// resolver, time sync and Windows licence activation, IPv4 and IPv6.
+const DENIED_ADDRESSES: &[&str] = &[
+    "169.254.169.254",
+    "fd00:ec2::254",
+    "169.254.169.253",
+    "fd00:ec2::253",
+    "169.254.169.123",
+    "fd00:ec2::123",
+    "169.254.169.250",
+    "169.254.169.251",
+    "fd00:ec2::240",
+];
+
 impl Target {
-    /// From the session's properties (`portNumber`, optional `host`).
-    pub fn from_properties(properties: &Value, refuse: bool) -> Self {
-        let port = match &properties["portNumber"] {
-            Value::String(text) => text.trim().parse().unwrap_or(0),
-            Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()).unwrap_or(0),
-            _ => 0,
+    /// From the session's properties (`portNumber`, optional `host`), checked as the
+    /// port plugin checks them: a port number is required, and a host that is one of the
+    /// denied addresses fails the session. No host means `localhost`.
+    pub fn from_properties(properties: &Value, refuse: bool) -> Result<Self, String> {
+        let port_text = match &properties["portNumber"] {
+            Value::String(text) => text.trim().to_owned(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
         };
+        if port_text.is_empty() {
+            return Err(format!(
+                "Unable to start port forwarding session: the session's properties have no port number ({properties})."
+            ));
+        }
         let host = properties["host"]
             .as_str()
             .filter(|h| !h.is_empty())
             .unwrap_or("localhost")
             .to_owned();
-        Self { host, port, refuse }
+        if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+            let denied = DENIED_ADDRESSES
+                .iter()
+                .any(|denied| denied.parse::<IpAddr>().is_ok_and(|d| d == ip));
+            if denied {
+                return Err(format!(
+                    "Unable to start port forwarding session: forwarding to {host} is not allowed (instance metadata, VPC DNS, time sync and licensing addresses are refused)."
+                ));
+            }
+        }
+        // A port number that is no port fails when dialled, as with the agent.
+        let port = port_text.parse().unwrap_or(0);
+        Ok(Self { host, port, refuse })
     }
 
     /// Connects, loopback only: the emulator never reaches another machine.
@@ -86,14 +120,25 @@ fn flag(flag: Flag) -> Payload {
 /// A malformed smux frame: version 7 (there is only 1), PSH, no data, stream 3.
 const BAD_SMUX_FRAME: [u8; 8] = [7, 2, 0, 0, 3, 0, 0, 0];
 
-/// smux server over the channel; one target connection per stream. `bad_smux`: answer
-/// the first stream with a malformed frame (the bad-smux hostile mode).
+/// How the agent runs its smux server for one session.
+#[derive(Clone, Copy, Debug)]
+pub struct MuxSettings {
+    /// smux keep-alive (10 s interval, 30 s timeout): on for clients up to 1.2.331.0.
+    pub keepalive: bool,
+    /// Answer the first stream with a malformed frame (the bad-smux hostile mode).
+    pub bad_smux: bool,
+}
+
+/// The agent's smux keep-alive interval and timeout, in seconds (agent-behaviour §7).
+const SMUX_KEEPALIVE_SECONDS: (u64, u64) = (10, 30);
+
+/// smux server over the channel; one target connection per stream.
 pub async fn multiplexed(
     to_client: mpsc::Sender<Payload>,
     from_client: InboundReceiver,
     target: Target,
     sending: Chunking,
-    bad_smux: bool,
+    settings: MuxSettings,
 ) -> WorkEnd {
     let mut tasks = JoinSet::new();
     let (engine_side, mux_side) = tokio::io::duplex(MUX_PIPE_BUFFER);
@@ -106,14 +151,25 @@ pub async fn multiplexed(
         sending,
         Arc::new(ByteCounters::default()),
     ));
-    let (_connector, mut acceptor, worker) = MuxBuilder::server().with_connection(mux_side).build();
+    let mut builder = MuxBuilder::server();
+    let (interval, timeout) = SMUX_KEEPALIVE_SECONDS;
+    if let (true, Some(interval), Some(timeout)) = (
+        settings.keepalive,
+        NonZeroU64::new(interval),
+        NonZeroU64::new(timeout),
+    ) {
+        builder
+            .with_keep_alive_interval(interval)
+            .with_keep_alive_timeout(timeout);
+    }
+    let (_connector, mut acceptor, worker) = builder.with_connection(mux_side).build();
     tasks.spawn(async move {
         let _ = worker.await;
     });
     loop {
         tokio::select! {
             stream = acceptor.accept() => match stream {
-                Some(_) if bad_smux => {
+                Some(_) if settings.bad_smux => {
                     let _ = to_client.send(Payload::output(BAD_SMUX_FRAME.to_vec())).await;
                 }
                 Some(stream) => {

@@ -51,8 +51,11 @@ const STATUS_CHECK: Duration = Duration::from_millis(250);
 pub enum WorkEnd {
     /// The client sent the TerminateSession flag: a normal end (empty Output).
     Terminated,
-    /// The agent ends the session with a reason.
+    /// The agent ends the session with a reason (empty: a normal end).
     Closed(String),
+    /// A shell's program or a command ended by itself: after its last messages the agent
+    /// announces `agent_session_state` Terminating (agent-behaviour §5), then closes.
+    Completed,
 }
 
 /// Aborts the task when dropped, so nothing outlives the agent.
@@ -93,6 +96,30 @@ fn channel_closed(session: &Session, output: &str) -> Vec<u8> {
         flags: 0,
         message_id,
         payload_type: PayloadType::OUTPUT,
+        payload: serde_json::to_vec(&body).unwrap_or_default(),
+    }
+    .encode()
+    .unwrap_or_default()
+}
+
+/// The agent's `agent_session_state` message (sequence 0, flags 3, no payload type), sent
+/// when a shell or command session ends normally. The agent addresses it to the service;
+/// the emulator's service passes it on (not in source: clients must ignore it, and AWS's
+/// plugin does).
+fn agent_session_state(session: &Session, state: &str) -> Vec<u8> {
+    let body = json!({
+        "SchemaVersion": SCHEMA_VERSION,
+        "SessionState": state,
+        "SessionId": session.id,
+    });
+    ClientMessage {
+        message_type: MessageType::AgentSessionState,
+        schema_version: SCHEMA_VERSION,
+        created_date: now_ms(),
+        sequence_number: 0,
+        flags: 3,
+        message_id: Uuid::new_v4(),
+        payload_type: PayloadType(0),
         payload: serde_json::to_vec(&body).unwrap_or_default(),
     }
     .encode()
@@ -173,6 +200,28 @@ struct Finished {
     /// the 2 s drain, as the real agent writes every message to its socket as it goes.
     /// Otherwise (terminated) only the drain.
     completely: bool,
+    /// `agent_session_state` Terminating goes out after the drain.
+    announce: bool,
+}
+
+impl Finished {
+    fn from(ended: Result<WorkEnd, tokio::task::JoinError>) -> Self {
+        let (reason, completely, announce) = match ended {
+            Ok(WorkEnd::Terminated) => (String::new(), false, false),
+            Ok(WorkEnd::Closed(reason)) => (reason, true, false),
+            Ok(WorkEnd::Completed) => (String::new(), true, true),
+            Err(_) => (
+                "The agent's session worker failed.".to_owned(),
+                false,
+                false,
+            ),
+        };
+        Self {
+            reason,
+            completely,
+            announce,
+        }
+    }
 }
 
 /// Runs the session's agent until the session ends. `sockets` delivers the first socket
@@ -297,22 +346,29 @@ async fn run_socket(
             let pumped = tokio::time::timeout(DRAIN_WAIT, endpoint.pump(link, outbound, inbound))
                 .await
                 .ok();
-            return match pumped {
-                Some(PumpEnd::LinkLost(_) | PumpEnd::PeerError(_)) => None,
-                _ => Some(done.reason.clone()),
-            };
+            if matches!(pumped, Some(PumpEnd::LinkLost(_) | PumpEnd::PeerError(_))) {
+                return None;
+            }
+            if done.announce {
+                let terminating = agent_session_state(session, "Terminating");
+                let _ = link.writer().send_data(terminating.into()).await;
+            }
+            return Some(done.reason.clone());
         }
         tokio::select! {
             pumped = endpoint.pump(link, outbound, inbound) => return match pumped {
                 PumpEnd::LinkLost(_) | PumpEnd::PeerError(_) | PumpEnd::ChannelClosed(_) | PumpEnd::AllSent => None,
                 // The work dropped its sender (it ended) and everything was acknowledged:
                 // its own end says why (the two can be ready at once).
-                PumpEnd::Finished => Some(
-                    match tokio::time::timeout(DRAIN_WAIT, &mut work.0).await {
-                        Ok(Ok(WorkEnd::Closed(reason))) => reason,
-                        _ => String::new(),
-                    },
-                ),
+                PumpEnd::Finished => {
+                    let ended = tokio::time::timeout(DRAIN_WAIT, &mut work.0).await;
+                    let done = Finished::from(ended.unwrap_or(Ok(WorkEnd::Terminated)));
+                    if done.announce {
+                        let terminating = agent_session_state(session, "Terminating");
+                        let _ = link.writer().send_data(terminating.into()).await;
+                    }
+                    Some(done.reason)
+                }
                 PumpEnd::Unacknowledged(age) => {
                     if state.config.log_requests {
                         eprintln!("data-channel {} gave up: nothing acknowledged for {age:?}", session.id);
@@ -320,13 +376,7 @@ async fn run_socket(
                     Some("The client stopped acknowledging data.".to_owned())
                 }
             },
-            ended = &mut work.0 => {
-                *finished = Some(match ended {
-                    Ok(WorkEnd::Terminated) => Finished { reason: String::new(), completely: false },
-                    Ok(WorkEnd::Closed(reason)) => Finished { reason, completely: true },
-                    Err(_) => Finished { reason: "The agent's session worker failed.".to_owned(), completely: false },
-                });
-            }
+            ended = &mut work.0 => *finished = Some(Finished::from(ended)),
             _ = terminated_through_api(state, &session.id, status) => return Some(String::new()),
         }
     }
@@ -376,7 +426,11 @@ async fn session_work(
         // As the real agent: plain shells start at once, without a handshake (protocol
         // notes §4.1); the client learns the session type from the first output.
         let program = shell_program(&session, &state.config.agent.shell);
-        return shell::interactive(to_client, from_client, program, None).await;
+        let setup = match terminal_setup(&session, state.config.agent.pace) {
+            Ok(setup) => setup,
+            Err(reason) => return WorkEnd::Closed(reason),
+        };
+        return shell::interactive(to_client, from_client, program, setup, None).await;
     }
     let mut actions = vec![action.clone()];
     // Newer agents' anti-replay challenge: 16 random bytes, base64.
@@ -407,6 +461,7 @@ async fn session_work(
     }
     let mut cipher: Option<Arc<SessionCipher>> = None;
     let mut client_version = String::new();
+    let handshake_started = std::time::Instant::now();
     // Until the handshake completes, any other payload is acknowledged and discarded.
     let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
     loop {
@@ -482,12 +537,13 @@ async fn session_work(
         break;
     }
     let complete = HandshakeComplete {
-        handshake_time_to_complete: 1_000_000,
-        customer_message: if cipher.is_some() {
-            ENCRYPTED_MESSAGE.to_owned()
-        } else {
-            String::new()
-        },
+        handshake_time_to_complete: i64::try_from(handshake_started.elapsed().as_nanos())
+            .unwrap_or(i64::MAX),
+        customer_message: customer_message(
+            cipher.is_some(),
+            separate_output(&session),
+            &client_version,
+        ),
     };
     let complete = Payload {
         payload_type: PayloadType::HANDSHAKE_COMPLETE,
@@ -502,11 +558,18 @@ async fn session_work(
     let sending = sending_for(hostile, agent.chunk_size, agent.pace);
     if parameters["SessionType"] == "Port" {
         let properties = &parameters["Properties"];
-        let target = Target::from_properties(properties, agent.faults.refuse_ports);
+        // The port plugin checks its parameters once the handshake is over.
+        let target = match Target::from_properties(properties, agent.faults.refuse_ports) {
+            Ok(target) => target,
+            Err(reason) => return WorkEnd::Closed(reason),
+        };
         let multiplexed = multiplexes(properties, agent_version(&session), &client_version);
         if multiplexed {
-            let bad_smux = hostile == Some(Hostile::BadSmux);
-            port::multiplexed(to_client, from_client, target, sending, bad_smux).await
+            let mux = port::MuxSettings {
+                keepalive: smux_keepalive(&client_version),
+                bad_smux: hostile == Some(Hostile::BadSmux),
+            };
+            port::multiplexed(to_client, from_client, target, sending, mux).await
         } else {
             let reconnect = properties["type"] == "LocalPortForwarding";
             port::basic(to_client, from_client, target, sending, reconnect).await
@@ -523,7 +586,11 @@ async fn session_work(
         }
     } else {
         let program = shell_program(&session, &agent.shell);
-        shell::interactive(to_client, from_client, program, cipher).await
+        let setup = match terminal_setup(&session, agent.pace) {
+            Ok(setup) => setup,
+            Err(reason) => return WorkEnd::Closed(reason),
+        };
+        shell::interactive(to_client, from_client, program, setup, cipher).await
     }
 }
 
@@ -560,6 +627,24 @@ fn ignoring_terminate(mut from_client: InboundReceiver) -> InboundReceiver {
     relayed
 }
 
+/// The terminal's setup from the session's document and the agent's pace: shells get the
+/// profile and ignore the properties; interactive commands read `runAsElevated`.
+fn terminal_setup(
+    session: &Session,
+    pace: Option<Duration>,
+) -> Result<shell::TerminalSetup, String> {
+    let shell = session.plan.session_type == "Standard_Stream";
+    Ok(shell::TerminalSetup {
+        profile: if shell {
+            session.plan.shell_profile()
+        } else {
+            String::new()
+        },
+        run_as_elevated: !shell && super::environment::run_as_elevated(&session.plan.properties)?,
+        pace,
+    })
+}
+
 /// What a shell or interactive command session runs.
 fn shell_program(session: &Session, shell: &Option<String>) -> shell::Program {
     if session.plan.session_type == "InteractiveCommands" {
@@ -571,6 +656,41 @@ fn shell_program(session: &Session, shell: &Option<String>) -> shell::Program {
 
 /// What the agent prints when a session is encrypted.
 const ENCRYPTED_MESSAGE: &str = "This session is encrypted using AWS KMS.";
+/// What the agent adds for clients too old for separate output streams.
+const OLD_CLIENT_MESSAGE: &str = "Standard output and standard error arrive as one stream: update the Session Manager plugin (1.2.295 and earlier cannot tell them apart).";
+/// The last client version the agent warns about separate output streams.
+const LAST_CLIENT_WITHOUT_SEPARATE_OUTPUT: &str = "1.2.295";
+/// Clients above this version get smux without keep-alive (agent-behaviour §7).
+const LAST_CLIENT_WITH_SMUX_KEEPALIVE: &str = "1.2.331.0";
+
+/// Whether the session's document asks for separate output streams.
+fn separate_output(session: &Session) -> bool {
+    session.plan.session_type == "NonInteractiveCommands"
+        && command::CommandSpec::from_plan(&session.plan).is_ok_and(|spec| spec.separate_output)
+}
+
+/// HandshakeComplete's CustomerMessage: the KMS notice when encrypted, and a notice for
+/// clients of 1.2.295 or earlier when output streams are separate (agent-behaviour §3).
+fn customer_message(encrypted: bool, separate_output: bool, client_version: &str) -> String {
+    use ssm_datachannel::handshake::Version;
+    let mut notices = Vec::new();
+    if encrypted {
+        notices.push(ENCRYPTED_MESSAGE);
+    }
+    if separate_output
+        && Version::parse(client_version) <= Version::parse(LAST_CLIENT_WITHOUT_SEPARATE_OUTPUT)
+    {
+        notices.push(OLD_CLIENT_MESSAGE);
+    }
+    notices.join("\n")
+}
+
+/// Whether the agent's smux server keeps its keep-alive on for this client: only up to
+/// client version 1.2.331.0 (above it, keep-alive would defeat the idle timeout).
+fn smux_keepalive(client_version: &str) -> bool {
+    use ssm_datachannel::handshake::Version;
+    Version::parse(client_version) <= Version::parse(LAST_CLIENT_WITH_SMUX_KEEPALIVE)
+}
 
 /// The KMS steps of the handshake, as the agent takes them: decrypt the client's data key
 /// with the session's encryption context (KMS Decrypt), then send a challenge encrypted
@@ -659,5 +779,51 @@ mod tests {
             AGENT_VERSION,
             "1.2.677.0"
         ));
+    }
+
+    #[test]
+    fn smux_keepalive_stays_on_for_clients_up_to_1_2_331_0() {
+        assert!(smux_keepalive("1.2.331.0"));
+        assert!(smux_keepalive("1.2.0.0"));
+        assert!(smux_keepalive(""));
+        assert!(!smux_keepalive("1.2.331.1"));
+        assert!(!smux_keepalive("1.2.677.0"));
+    }
+
+    #[test]
+    fn old_clients_are_told_when_output_streams_are_separate() {
+        assert_eq!(customer_message(false, false, "1.2.0.0"), "");
+        assert_eq!(customer_message(false, true, "1.2.677.0"), "");
+        assert_eq!(customer_message(false, true, "1.2.295"), OLD_CLIENT_MESSAGE);
+        assert_eq!(customer_message(false, true, "1.1.0.0"), OLD_CLIENT_MESSAGE);
+        assert_eq!(
+            customer_message(true, true, "1.2.0"),
+            format!("{ENCRYPTED_MESSAGE}\n{OLD_CLIENT_MESSAGE}")
+        );
+        assert_eq!(customer_message(true, false, "1.2.0"), ENCRYPTED_MESSAGE);
+    }
+
+    #[test]
+    fn the_terminating_state_is_a_control_message_with_the_session_id() {
+        let session = Session {
+            id: "s-1".into(),
+            target: "i-1".into(),
+            document_name: None,
+            owner: "arn:aws:iam::111122223333:user/tester".into(),
+            reason: None,
+            parameters: json!({}),
+            plan: Default::default(),
+            status: crate::sessions::SessionStatus::Connected,
+            started: std::time::SystemTime::now(),
+            ended: None,
+            token: "token".into(),
+        };
+        let frame = agent_session_state(&session, "Terminating");
+        let message = ClientMessage::decode(&frame).unwrap().message;
+        assert_eq!(message.message_type, MessageType::AgentSessionState);
+        assert_eq!((message.sequence_number, message.flags), (0, 3));
+        let body: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+        assert_eq!(body["SessionState"], "Terminating");
+        assert_eq!(body["SessionId"], "s-1");
     }
 }

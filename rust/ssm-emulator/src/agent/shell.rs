@@ -7,10 +7,16 @@
 //! TerminateSession flag is ignored (the real agent ignores it in shells), so a client
 //! ends a shell through the TerminateSession API, which kills the program.
 //!
+//! As the agent (agent-behaviour §1, §6): the environment of [`super::environment`], the
+//! document's Linux shell profile typed in first for shells (its echo is output), the
+//! first read of the terminal 1 s after the start, then reads of at most 1 KiB spaced by
+//! the agent's pace, cut at character boundaries ([`Utf8Holdback`]).
+//!
 //! The pseudo-terminal's reads and writes block, so plain threads do them.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use portable_pty::{native_pty_system, Child, CommandBuilder, MasterPty, PtySize};
 use serde::Deserialize;
@@ -21,10 +27,14 @@ use ssm_datachannel::message::PayloadType;
 use tokio::sync::mpsc;
 
 use super::command::Sealed;
+use super::environment;
 use super::run::WorkEnd;
+use super::utf8_holdback::Utf8Holdback;
 
 /// Bytes per Output message (the agent's stream chunk).
 const READ_CHUNK: usize = 1024;
+/// The agent reads a terminal for the first time 1 s after starting it.
+const FIRST_READ_WAIT: Duration = Duration::from_secs(1);
 /// The terminal's size until the client sends its own.
 const INITIAL_SIZE: PtySize = PtySize {
     rows: 24,
@@ -32,6 +42,17 @@ const INITIAL_SIZE: PtySize = PtySize {
     pixel_width: 0,
     pixel_height: 0,
 };
+
+/// How the session's terminal is set up, from its document and the agent's settings.
+#[derive(Clone, Debug, Default)]
+pub struct TerminalSetup {
+    /// The document's `inputs.shellProfile.linux` (shells only), typed in at the start.
+    pub profile: String,
+    /// The document's `runAsElevated` property.
+    pub run_as_elevated: bool,
+    /// The agent's pause between reads.
+    pub pace: Option<Duration>,
+}
 
 /// What the session runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +72,7 @@ fn default_shell() -> String {
     if has_bash { "bash" } else { "sh" }.into()
 }
 
-fn command_for(program: &Program) -> CommandBuilder {
+fn command_for(program: &Program, run_as_elevated: bool) -> CommandBuilder {
     let mut command = match program {
         Program::Shell(shell) => CommandBuilder::new(shell.clone().unwrap_or_else(default_shell)),
         Program::Command(text) if cfg!(windows) => {
@@ -65,8 +86,9 @@ fn command_for(program: &Program) -> CommandBuilder {
             command
         }
     };
-    // What the real agent's terminals announce.
-    command.env("TERM", "xterm-256color");
+    for (name, value) in environment::session_variables(run_as_elevated) {
+        command.env(name, value);
+    }
     if let Ok(directory) = std::env::current_dir() {
         command.cwd(directory);
     }
@@ -92,20 +114,32 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Reads the terminal until the program (and whatever else holds it) has gone.
-fn read_terminal(mut reader: Box<dyn Read + Send>, pieces: mpsc::Sender<Vec<u8>>) {
+/// Reads the terminal until the program (and whatever else holds it) has gone, as the
+/// agent's pump does: first after 1 s, then at most 1 KiB per read, spaced by `pace`.
+fn read_terminal(
+    mut reader: Box<dyn Read + Send>,
+    pieces: mpsc::Sender<Vec<u8>>,
+    pace: Option<Duration>,
+) {
     std::thread::spawn(move || {
+        std::thread::sleep(FIRST_READ_WAIT);
         let mut buffer = vec![0u8; READ_CHUNK];
+        let mut holdback = Utf8Holdback::default();
         loop {
             match reader.read(&mut buffer) {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 // EOF, or EIO once every process holding the terminal has exited (Linux).
+                // What the hold-back still has is dropped, as the agent drops it.
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if pieces.blocking_send(buffer[..n].to_vec()).is_err() {
+                    let piece = holdback.pass(&buffer[..n]);
+                    if !piece.is_empty() && pieces.blocking_send(piece).is_err() {
                         break;
                     }
                 }
+            }
+            if let Some(pace) = pace {
+                std::thread::sleep(pace);
             }
         }
     });
@@ -133,6 +167,7 @@ pub async fn interactive(
     to_client: mpsc::Sender<Payload>,
     mut from_client: InboundReceiver,
     program: Program,
+    setup: TerminalSetup,
     cipher: Option<Arc<SessionCipher>>,
 ) -> WorkEnd {
     let to_client = Sealed {
@@ -145,7 +180,7 @@ pub async fn interactive(
         .and_then(|pair| {
             let child = pair
                 .slave
-                .spawn_command(command_for(&program))
+                .spawn_command(command_for(&program, setup.run_as_elevated))
                 .map_err(|e| e.to_string())?;
             // Only the program holds the terminal's other end: its exit ends the reads.
             drop(pair.slave);
@@ -162,8 +197,12 @@ pub async fn interactive(
         }
     };
     let (pieces_tx, mut pieces) = mpsc::channel(16);
-    read_terminal(reader, pieces_tx);
+    read_terminal(reader, pieces_tx, setup.pace);
     let keys = write_terminal(writer);
+    if matches!(program, Program::Shell(_)) && !setup.profile.is_empty() {
+        // The agent types the profile in, so its echo is part of the output.
+        let _ = keys.send(format!("{}\n", setup.profile).into_bytes());
+    }
 
     loop {
         tokio::select! {
@@ -208,5 +247,5 @@ pub async fn interactive(
         }
     }
     drop(child);
-    WorkEnd::Closed(String::new())
+    WorkEnd::Completed
 }

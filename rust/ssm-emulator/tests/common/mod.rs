@@ -118,15 +118,39 @@ pub async fn forward_configured(
     port: u16,
     configure: impl FnOnce(&mut PortForwardCall),
 ) -> Forwarding {
+    let parameters = [
+        ("portNumber", port.to_string()),
+        ("localPortNumber", "0".into()),
+    ];
+    forward_document(
+        url,
+        target,
+        "AWS-StartPortForwardingSession",
+        &parameters,
+        configure,
+    )
+    .await
+}
+
+/// Starts a session to `target` with a port `document` and its `parameters`, and forwards
+/// it locally, with the call adjusted by `configure`.
+pub async fn forward_document(
+    url: &str,
+    target: &str,
+    document: &str,
+    parameters: &[(&str, String)],
+    configure: impl FnOnce(&mut PortForwardCall),
+) -> Forwarding {
     let cache = ClientCache::new();
-    let mut parameters = BTreeMap::new();
-    parameters.insert("portNumber".to_owned(), vec![port.to_string()]);
-    parameters.insert("localPortNumber".to_owned(), vec!["0".to_owned()]);
+    let parameters = parameters
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), vec![value.clone()]))
+        .collect();
     let started = ssmsession_core::start_session(
         &cache,
         StartSessionCall {
             target: Some(target.into()),
-            document_name: Some("AWS-StartPortForwardingSession".into()),
+            document_name: Some(document.into()),
             parameters: Some(parameters),
             reason: None,
             client: settings(url),
