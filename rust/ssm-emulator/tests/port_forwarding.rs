@@ -545,3 +545,98 @@ async fn a_port_document_without_a_port_number_fails_after_the_handshake() {
     assert!(reason.contains("no port number"), "{reason}");
     emulator.stop().await;
 }
+
+/// Opens a multiplexed port session as a client reporting `client_version`, then watches
+/// what the agent sends: first for `quiet` before the client has said anything, then for
+/// `after` once it opened an smux stream (a SYN frame). Returns the Output payloads of each
+/// window.
+async fn agent_output_around_first_frame(
+    client_version: &str,
+    quiet: Duration,
+    after: Duration,
+) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    use ssm_datachannel::engine::Payload;
+    use ssm_datachannel::message::PayloadType;
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let cache = ClientCache::new();
+    let mut parameters = BTreeMap::new();
+    parameters.insert(
+        "portNumber".to_owned(),
+        vec![closed_port().await.to_string()],
+    );
+    let started = ssmsession_core::start_session(
+        &cache,
+        StartSessionCall {
+            target: Some("i-0123456789abcdef0".into()),
+            document_name: Some("AWS-StartPortForwardingSession".into()),
+            parameters: Some(parameters),
+            reason: None,
+            client: settings(emulator.url()),
+        },
+    )
+    .await
+    .expect("StartSession");
+    let opened = ssm_datachannel::session::open_session(
+        &ssm_datachannel::transport::ChannelConfig {
+            stream_url: started.stream_url.unwrap(),
+            token_value: started.token_value.unwrap(),
+            client_id: uuid::Uuid::new_v4(),
+            client_version: client_version.into(),
+            signing: None,
+            proxy: Default::default(),
+            keepalive: None,
+        },
+        Duration::from_secs(20),
+    )
+    .await
+    .expect("the session opens");
+    let mut engine = opened.engine;
+    let mut connection = opened.connection;
+    let mut endpoint = opened.endpoint;
+    let mut local = opened.local;
+    let mut windows = Vec::new();
+    for (window, syn) in [(quiet, false), (after, true)] {
+        if syn {
+            // smux v1 SYN for stream 3, as AWS's plugin opens its first stream.
+            let frame = vec![1, 0, 0, 0, 3, 0, 0, 0];
+            local.to_agent.send(Payload::output(frame)).await.unwrap();
+        }
+        let mut outputs = Vec::new();
+        let deadline = tokio::time::Instant::now() + window;
+        loop {
+            tokio::select! {
+                payload = local.from_agent.recv() => match payload {
+                    Some(payload) if payload.payload_type == PayloadType::OUTPUT => outputs.push(payload.data),
+                    Some(_) => {}
+                    None => break,
+                },
+                _ = endpoint.pump(&mut connection, &mut engine.outbound, &engine.inbound) => break,
+                _ = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        windows.push(outputs);
+    }
+    emulator.stop().await;
+    let after = windows.pop().unwrap_or_default();
+    (windows.pop().unwrap_or_default(), after)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multiplexing_agent_says_nothing_before_the_client_and_keeps_smux_alive_only_for_old_clients(
+) {
+    // smux v1 NOP (keep-alive): version 1, command 3, no data, stream 0.
+    let nop = vec![1u8, 3, 0, 0, 0, 0, 0, 0];
+    let quiet = Duration::from_millis(1500);
+    let after = Duration::from_millis(1500);
+    // A client of 1.2.0.0 (what AWS's plugin built from source reports) gets keep-alive,
+    // but only once it has spoken: AWS's plugin fails on agent output that comes before
+    // it set up its multiplexer.
+    let (before, after_syn) = agent_output_around_first_frame("1.2.0.0", quiet, after).await;
+    assert!(before.is_empty(), "the agent spoke first: {before:?}");
+    assert!(after_syn.contains(&nop), "no keep-alive: {after_syn:?}");
+    // Clients above 1.2.331.0 get none.
+    let (before, after_syn) =
+        agent_output_around_first_frame(ssmsession_core::CLIENT_VERSION, quiet, after).await;
+    assert!(before.is_empty(), "the agent spoke first: {before:?}");
+    assert!(!after_syn.contains(&nop), "keep-alive sent: {after_syn:?}");
+}

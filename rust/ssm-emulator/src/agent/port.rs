@@ -140,6 +140,17 @@ pub async fn multiplexed(
     sending: Chunking,
     settings: MuxSettings,
 ) -> WorkEnd {
+    let mut from_client = from_client;
+    // The agent's smux server says nothing before the client has (its first keep-alive
+    // comes after 10 s), and AWS's plugin fails on agent output that comes before it has set
+    // up its multiplexer. This smux implementation sends its first keep-alive at once, so
+    // the server starts with the client's first frame.
+    if settings.keepalive {
+        match from_client.recv().await {
+            Some(first) => from_client.put_back(first),
+            None => return WorkEnd::Terminated,
+        }
+    }
     let mut tasks = JoinSet::new();
     let (engine_side, mux_side) = tokio::io::duplex(MUX_PIPE_BUFFER);
     let (control, mut flags) = mpsc::unbounded_channel();

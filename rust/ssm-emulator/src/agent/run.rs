@@ -293,7 +293,13 @@ pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Re
             }
         }
         first = false;
-        log("socket lost; waiting for ResumeSession");
+        let invalid = endpoint
+            .counters()
+            .invalid_frames
+            .load(std::sync::atomic::Ordering::Relaxed);
+        log(&format!(
+            "socket lost ({invalid} invalid frames dropped so far); waiting for ResumeSession"
+        ));
         let resumed = tokio::select! {
             socket = sockets.recv() => socket,
             _ = tokio::time::sleep(state.config.agent.resume_wait) => None,
