@@ -232,6 +232,25 @@ sleep 600
         Test-SessionEnded $sessionId $kmsEmulator.Parameters | Should -BeTrue
     }
 
+    It 'resumes a shell through the plugin binary when the service closes its socket, losing nothing typed or printed' {
+        # Every data-channel socket of this emulator closes 3 s after it opened, as the
+        # service closes idle or hourly sockets: the plugin must resume the session.
+        $resumeEmulator = Start-SSMSessionEmulator -ArgumentList '--shell', 'sh', '--fault-close-after-ms', '3000'
+        try {
+            $sessionId = Start-PluginSession -Name pluginresume -Emulator $resumeEmulator
+            Wait-Screen pluginresume "Starting session with SessionId: $sessionId\s+[#$]" | Out-Null
+            # The ticks come over at least two sockets.
+            Invoke-Tmux send-keys -t pluginresume 'for i in 1 2 3 4 5; do sleep 1; echo tick-$((i*10)); done' Enter
+            Wait-Screen pluginresume 'tick-10\s+tick-20\s+tick-30\s+tick-40\s+tick-50' | Out-Null
+            Invoke-Tmux send-keys -t pluginresume 'echo typed-after-$((6*7))' Enter
+            Wait-Screen pluginresume 'typed-after-42' | Out-Null
+            Invoke-Tmux send-keys -t pluginresume 'exit' Enter
+            Wait-Screen pluginresume "Exiting session with sessionId: $sessionId\.\s+plugin-exit=0 restored=yes" | Out-Null
+        } finally {
+            $resumeEmulator.Stop()
+        }
+    }
+
     It 'runs a command line through the plugin binary without a shell, as the agent does, and exits 0 as AWS''s plugin' {
         $null = Start-PluginSession -Name plugincommand -Emulator $emulator -Document 'AWS-StartNonInteractiveCommand' -Parameter @{ command = 'echo ran; exit 4' }
         # echo got "ran;", "exit" and "4" as its words; no exit code comes without separate output.
