@@ -553,20 +553,12 @@ async fn ctrl_backslash_reaches_the_command_as_sigquit() {
         Some(&command),
     )
     .await;
-    let opened = ssm_datachannel::session::open_session(
-        &ssm_datachannel::transport::ChannelConfig {
-            stream_url: call.stream_url.clone(),
-            token_value: call.token_value.clone(),
-            client_id: uuid::Uuid::new_v4(),
-            client_version: ssmsession_core::CLIENT_VERSION.into(),
-            signing: None,
-            proxy: Default::default(),
-            keepalive: None,
-        },
-        Duration::from_secs(20),
+    let opened = common::open_raw_session(
+        &call.stream_url,
+        &call.token_value,
+        ssmsession_core::CLIENT_VERSION,
     )
-    .await
-    .expect("the session opens");
+    .await;
     assert!(appears(&ready).await, "the command never started");
     opened
         .local

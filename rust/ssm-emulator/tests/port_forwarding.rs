@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    echo_server, forward_configured, forward_document, forward_to, forward_with, settings,
-    Forwarding,
+    echo_server, forward_configured, forward_document, forward_to, forward_with, open_raw_session,
+    settings, start_port_session, Forwarding,
 };
 
 use std::net::SocketAddr;
@@ -559,37 +559,21 @@ async fn agent_output_around_first_frame(
     use ssm_datachannel::message::PayloadType;
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let cache = ClientCache::new();
-    let mut parameters = BTreeMap::new();
-    parameters.insert(
-        "portNumber".to_owned(),
-        vec![closed_port().await.to_string()],
-    );
-    let started = ssmsession_core::start_session(
+    let port = [("portNumber", closed_port().await.to_string())];
+    let started = start_port_session(
         &cache,
-        StartSessionCall {
-            target: Some("i-0123456789abcdef0".into()),
-            document_name: Some("AWS-StartPortForwardingSession".into()),
-            parameters: Some(parameters),
-            reason: None,
-            client: settings(emulator.url()),
-        },
+        emulator.url(),
+        "i-0123456789abcdef0",
+        "AWS-StartPortForwardingSession",
+        &port,
     )
-    .await
-    .expect("StartSession");
-    let opened = ssm_datachannel::session::open_session(
-        &ssm_datachannel::transport::ChannelConfig {
-            stream_url: started.stream_url.unwrap(),
-            token_value: started.token_value.unwrap(),
-            client_id: uuid::Uuid::new_v4(),
-            client_version: client_version.into(),
-            signing: None,
-            proxy: Default::default(),
-            keepalive: None,
-        },
-        Duration::from_secs(20),
+    .await;
+    let opened = open_raw_session(
+        &started.stream_url.unwrap(),
+        &started.token_value.unwrap(),
+        client_version,
     )
-    .await
-    .expect("the session opens");
+    .await;
     let mut engine = opened.engine;
     let mut connection = opened.connection;
     let mut endpoint = opened.endpoint;

@@ -3,12 +3,16 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use std::collections::BTreeMap;
+use std::time::Duration;
+
+use ssm_datachannel::session::{open_session, OpenedSession};
+use ssm_datachannel::transport::ChannelConfig;
 
 use ssm_emulator::documents::ExtraDocument;
 use ssm_emulator::{EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
 use ssmsession_core::{
     ChannelCall, ClientCache, ClientSettings, PortForward, PortForwardCall, PortForwardOutput,
-    StartSessionCall,
+    StartSessionCall, StartSessionOutput,
 };
 use tokio::net::TcpListener;
 
@@ -132,6 +136,55 @@ pub async fn forward_configured(
     .await
 }
 
+/// StartSession to `target` with a port `document` and its `parameters`.
+pub async fn start_port_session(
+    cache: &ClientCache,
+    url: &str,
+    target: &str,
+    document: &str,
+    parameters: &[(&str, String)],
+) -> StartSessionOutput {
+    let parameters = parameters
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), vec![value.clone()]))
+        .collect();
+    ssmsession_core::start_session(
+        cache,
+        StartSessionCall {
+            target: Some(target.into()),
+            document_name: Some(document.into()),
+            parameters: Some(parameters),
+            reason: None,
+            client: settings(url),
+        },
+    )
+    .await
+    .expect("StartSession")
+}
+
+/// Opens a started session's channel with the data-channel library alone, as a client
+/// reporting `client_version`, for tests that drive the engine themselves.
+pub async fn open_raw_session(
+    stream_url: &str,
+    token_value: &str,
+    client_version: &str,
+) -> OpenedSession {
+    open_session(
+        &ChannelConfig {
+            stream_url: stream_url.to_owned(),
+            token_value: token_value.to_owned(),
+            client_id: uuid::Uuid::new_v4(),
+            client_version: client_version.to_owned(),
+            signing: None,
+            proxy: Default::default(),
+            keepalive: None,
+        },
+        Duration::from_secs(20),
+    )
+    .await
+    .expect("the session opens")
+}
+
 /// Starts a session to `target` with a port `document` and its `parameters`, and forwards
 /// it locally, with the call adjusted by `configure`.
 pub async fn forward_document(
@@ -142,22 +195,7 @@ pub async fn forward_document(
     configure: impl FnOnce(&mut PortForwardCall),
 ) -> Forwarding {
     let cache = ClientCache::new();
-    let parameters = parameters
-        .iter()
-        .map(|(name, value)| ((*name).to_owned(), vec![value.clone()]))
-        .collect();
-    let started = ssmsession_core::start_session(
-        &cache,
-        StartSessionCall {
-            target: Some(target.into()),
-            document_name: Some(document.into()),
-            parameters: Some(parameters),
-            reason: None,
-            client: settings(url),
-        },
-    )
-    .await
-    .expect("StartSession");
+    let started = start_port_session(&cache, url, target, document, parameters).await;
     let mut call = PortForwardCall {
         session_id: started.session_id.unwrap(),
         stream_url: started.stream_url.unwrap(),
