@@ -13,7 +13,9 @@ function ConvertTo-SSMErrorRecord {
     StatusCode and Kind in their Data, so scripts can branch on the service code.
     Failures outside the service get SSMSession.* ids and a matching category; data-channel
     failures are SSMSession.<code> (e.g. SSMSession.LocalPortUnavailable) with category
-    ConnectionError.
+    ConnectionError; certificate and proxy failures are SSMSession.<code> too (e.g.
+    SSMSession.CertificateNotTrusted with category SecurityError,
+    SSMSession.ProxyAuthenticationRequired with ConnectionError).
 
     .PARAMETER ErrorInfo
     The envelope's error member (kind, code, message, requestId, httpStatus).
@@ -42,6 +44,7 @@ function ConvertTo-SSMErrorRecord {
         credentials     = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
         region          = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
         transport       = [System.Net.Http.HttpRequestException], 'SSMSession.ConnectionFailure', 'ConnectionError'
+        network         = [System.Net.Http.HttpRequestException], "SSMSession.$($ErrorInfo.code)", $(if ("$($ErrorInfo.code)".StartsWith('Certificate')) { 'SecurityError' } else { 'ConnectionError' })
         timeout         = [System.TimeoutException], 'SSMSession.Timeout', 'OperationTimeout'
         cancelled       = [System.OperationCanceledException], 'SSMSession.Cancelled', 'OperationStopped'
         invalidResponse = [System.IO.InvalidDataException], 'SSMSession.InvalidResponse', 'InvalidResult'

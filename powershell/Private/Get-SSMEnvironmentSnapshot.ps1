@@ -6,8 +6,9 @@ function Get-SSMEnvironmentSnapshot {
     .DESCRIPTION
     On Linux and macOS, .NET keeps $env: changes in a managed copy that native code cannot
     see, so `$env:AWS_PROFILE = 'x'` would be ignored by the native core. The module sends
-    every AWS_* variable, the variables that locate the home folder (for ~/.aws) and the
-    proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, either case) and
+    every AWS_* variable (AWS_CA_BUNDLE among them), the variables that locate the home
+    folder (for ~/.aws), the proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY,
+    either case), the extra CA locations (SSL_CERT_FILE, SSL_CERT_DIR) and
     SSMSESSION_ALLOW_HTTP (plain-text endpoints beyond loopback) with each call, and the core
     resolves against this snapshot only.
     #>
@@ -20,7 +21,7 @@ function Get-SSMEnvironmentSnapshot {
         $name = [string]$entry.Key
         if ($name.StartsWith('AWS_', [System.StringComparison]::OrdinalIgnoreCase) -or
             $name -eq 'HOME' -or $name -eq 'USERPROFILE' -or $name -eq 'HOMEDRIVE' -or $name -eq 'HOMEPATH' -or
-            $name -in 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY', 'SSMSESSION_ALLOW_HTTP') {
+            $name -in 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SSMSESSION_ALLOW_HTTP') {
             $snapshot[$name] = $entry.Value
         }
     }

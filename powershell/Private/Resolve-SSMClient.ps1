@@ -39,5 +39,10 @@ function Resolve-SSMClient {
     if ($envelope.ok -and $envelope.data.PSObject.Properties['Warnings']) {
         foreach ($warning in $envelope.data.Warnings) { Write-Warning $warning }
     }
+    # Which proxy (host:port and the setting that named it) and which CA files the API calls
+    # use; written only when shown.
+    if ($envelope.ok -and $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore') {
+        Write-Debug "Network: API calls to $($envelope.data.Network)"
+    }
     $envelope
 }

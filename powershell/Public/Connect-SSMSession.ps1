@@ -287,6 +287,9 @@ function Connect-SSMSession {
             if (-not $opened.ok) {
                 throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.error -TargetObject $session.SessionId)
             }
+            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $opened.data.PSObject.Properties['Network']) {
+                Write-Debug "Network: data channel to $($opened.data.Network)"
+            }
             $handle = $opened.data.Handle
             $forward = ConvertTo-SSMPortForward -Data $opened.data
             if ($opened.data.CustomerMessage) {

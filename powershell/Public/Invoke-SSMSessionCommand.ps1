@@ -320,6 +320,9 @@ function Invoke-SSMSessionCommand {
             if (-not $opened.ok) {
                 throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.error -TargetObject $Target)
             }
+            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $opened.data.PSObject.Properties['Network']) {
+                Write-Debug "Network: data channel to $($opened.data.Network)"
+            }
             $handle = $opened.data.Handle
             if ($opened.data.CustomerMessage) { Write-Verbose $opened.data.CustomerMessage }
             $deadline = if ($TimeoutSec) { [datetime]::UtcNow.AddSeconds($TimeoutSec) } else { [datetime]::MaxValue }

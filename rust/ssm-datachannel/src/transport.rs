@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use crate::link::{Link, LinkError, LinkWriter, Outgoing};
 use crate::message::{ClientMessage, DecodeError, DecodedFrame, EncodeError};
+use crate::network::{NetworkConfig, NetworkFailure};
 use crate::payload::OpenDataChannel;
-use crate::proxy::{tunnel_for, ProxySettings};
 
 /// The largest WebSocket message (and frame) accepted from the peer. Real agents send at
 /// most about 1 KiB of payload per message, this client at most 256 KiB; anything near this
@@ -68,8 +68,8 @@ pub struct ChannelConfig {
     pub client_version: String,
     /// None for an unsigned upgrade (reference plugins before 1.2.764.0).
     pub signing: Option<Signing>,
-    /// HTTPS_PROXY and friends; the default connects directly.
-    pub proxy: ProxySettings,
+    /// Proxies and trusted roots; the default connects directly and trusts the system.
+    pub network: NetworkConfig,
     /// A WebSocket ping this often, and the connection given up when nothing at all was
     /// heard from the service for [`KEEPALIVE_MISSES`] intervals and a grace (at most
     /// [`KEEPALIVE_GRACE`]):
@@ -104,6 +104,9 @@ pub enum TransportError {
     Decode(#[from] DecodeError),
     #[error("could not connect through the proxy: {0}")]
     Proxy(String),
+    /// A certificate or proxy failure, said plainly; trying again does not help.
+    #[error("{0}")]
+    Network(NetworkFailure),
     #[error("the connection closed: {0}")]
     Closed(String),
 }
@@ -121,6 +124,8 @@ impl TransportError {
             | TransportError::WebSocket(Error::Protocol(_))
             | TransportError::Proxy(_)
             | TransportError::Closed(_) => true,
+            // An unreachable proxy may come back; certificates and refusals do not change.
+            TransportError::Network(failure) => failure.code == "ProxyUnreachable",
             TransportError::WebSocket(Error::Http(response)) => {
                 response.status().is_server_error() || response.status().as_u16() == 429
             }
@@ -236,32 +241,65 @@ pub async fn connect(config: &ChannelConfig) -> Result<Connection, TransportErro
         .replacen("ws://", "http://", 1)
         .parse()
         .map_err(|_| TransportError::InvalidUrl(config.stream_url.clone()))?;
-    let tunnel = tunnel_for(&config.proxy, &https)
-        .await
-        .map_err(TransportError::Proxy)?;
+    let secure = config.stream_url.starts_with("wss://");
+    let host = https
+        .host()
+        .ok_or_else(|| TransportError::InvalidUrl(config.stream_url.clone()))?
+        .to_owned();
+    let port = https.port_u16().unwrap_or(if secure { 443 } else { 80 });
+    let scheme = if secure { "wss" } else { "ws" };
+    let proxy = config.network.proxies.proxy_for(scheme, &host, port);
     tracing::info!(
-        host = https.host().unwrap_or_default(),
+        route = %config.network.describe_route(&config.stream_url),
         signed = config.signing.is_some() && !is_presigned(&config.stream_url),
-        proxied = tunnel.is_some(),
         "opening the data channel"
     );
-    let (mut socket, _) = match tunnel {
-        Some(tunnel) => {
-            let _ = tunnel.set_nodelay(true);
-            tokio_tungstenite::client_async_tls_with_config(
-                request,
-                tunnel,
-                Some(websocket_config()),
-                None,
-            )
-            .await?
-        }
-        // No Nagle: messages and acknowledgements are small and latency-bound.
-        None => {
-            tokio_tungstenite::connect_async_with_config(request, Some(websocket_config()), true)
-                .await?
-        }
+    let explain = |error: &(dyn std::error::Error + 'static)| {
+        config.network.diagnose(error, scheme, &host, port)
     };
+    let tcp = match proxy {
+        Some(proxy) => {
+            let target: Uri = format!("https://{host}:{port}/")
+                .parse()
+                .map_err(|_| TransportError::InvalidUrl(config.stream_url.clone()))?;
+            crate::network::tunnel::open(proxy, &target)
+                .await
+                .map_err(|e| match explain(&*e) {
+                    Some(failure) => TransportError::Network(failure),
+                    None => TransportError::Proxy(format!(
+                        "the proxy {} (from {}) did not open a tunnel: {e}",
+                        proxy.address(),
+                        proxy.source()
+                    )),
+                })?
+        }
+        None => TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
+            .await
+            .map_err(|e| TransportError::WebSocket(e.into()))?,
+    };
+    // No Nagle: messages and acknowledgements are small and latency-bound.
+    let _ = tcp.set_nodelay(true);
+    let connector = if secure {
+        let tls = config
+            .network
+            .trust
+            .client_config()
+            .map_err(TransportError::Proxy)?;
+        tokio_tungstenite::Connector::Rustls(tls)
+    } else {
+        tokio_tungstenite::Connector::Plain
+    };
+    let (mut socket, _) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        tcp,
+        Some(websocket_config()),
+        Some(connector),
+    )
+    .await
+    .map_err(|e| match explain(&e) {
+        Some(failure) => TransportError::Network(failure),
+        None => TransportError::WebSocket(e),
+    })?;
     // A ping first, as AWS's plugin sends one right after connecting: services and agents
     // must take it before OpenDataChannel.
     socket.send(Message::Ping(PING_PAYLOAD.into())).await?;
@@ -420,7 +458,7 @@ mod tests {
             client_id: Uuid::new_v4(),
             client_version: "1.2.764.0".into(),
             signing: None,
-            proxy: ProxySettings::default(),
+            network: Default::default(),
             keepalive,
         }
     }

@@ -159,6 +159,9 @@ pub struct EmulatorConfig {
     /// How long the temporary credentials the emulator issues stay valid.
     pub credential_lifetime: std::time::Duration,
     pub agent: AgentConfig,
+    /// Serve `https://` and `wss://` under this identity's host name (see [`crate::tls`]);
+    /// None serves plain `http://` and `ws://` on 127.0.0.1.
+    pub tls: Option<std::sync::Arc<crate::tls::TlsIdentity>>,
 }
 
 impl Default for EmulatorConfig {
@@ -176,6 +179,7 @@ impl Default for EmulatorConfig {
             log_requests: false,
             credential_lifetime: crate::issued::LIFETIME,
             agent: AgentConfig::default(),
+            tls: None,
         }
     }
 }

@@ -13,7 +13,8 @@
 //! framing and dispatch), `operations` (the operations), `sessions` (state), `documents` (session documents),
 //! `validation` (the API model's constraints), `service_error` (error wire shape),
 //! `credential_endpoints` and `issued` (credential stand-ins), `server` (sockets and
-//! lifecycle).
+//! lifecycle), `tls` (the TLS mode's private CA and listener), `connect_proxy` (a loopback
+//! CONNECT proxy for proxy tests).
 
 #![forbid(unsafe_code)]
 
@@ -21,6 +22,7 @@ pub mod agent;
 pub mod api_faults;
 mod auth;
 pub mod config;
+pub mod connect_proxy;
 mod credential_endpoints;
 pub mod documents;
 pub mod hostile;
@@ -32,6 +34,7 @@ mod operations;
 mod server;
 mod service_error;
 mod sessions;
+pub mod tls;
 mod validation;
 
 pub use config::{

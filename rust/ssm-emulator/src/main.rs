@@ -112,6 +112,43 @@ struct Args {
     /// else sh; cmd.exe on Windows).
     #[arg(long)]
     shell: Option<String>,
+
+    /// Serve https:// and wss:// under this made-up host name with a certificate from a
+    /// private CA made for this run (clients reach the name through a proxy, e.g.
+    /// `ssm-emulator connect-proxy`, which resolves every name to 127.0.0.1).
+    #[arg(long, requires = "tls_ca_file")]
+    tls_host: Option<String>,
+
+    /// With --tls-host: write the private CA's certificate (PEM) here, for AWS_CA_BUNDLE.
+    #[arg(long, requires = "tls_host")]
+    tls_ca_file: Option<std::path::PathBuf>,
+
+    /// With --tls-host: serve an expired certificate (for certificate-error tests).
+    #[arg(long, requires = "tls_host")]
+    tls_expired: bool,
+
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Mode {
+    /// Run a loopback HTTP CONNECT proxy instead of the emulator: every destination name
+    /// resolves to 127.0.0.1, each request is recorded. Prints its URL as the first line.
+    ConnectProxy {
+        /// Loopback port; 0 picks a free one.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Require basic authentication with USER:PASSWORD.
+        #[arg(long)]
+        credential: Option<String>,
+        /// Append one JSON line per request (Method, Target, Status, SentCredentials).
+        #[arg(long)]
+        log: Option<std::path::PathBuf>,
+        /// Stop when standard input closes.
+        #[arg(long)]
+        exit_on_eof: bool,
+    },
 }
 
 fn fraction(text: &str) -> Result<f64, String> {
@@ -127,6 +164,42 @@ fn fraction(text: &str) -> Result<f64, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Mode::ConnectProxy {
+        port,
+        credential,
+        log,
+        exit_on_eof,
+    }) = args.mode
+    {
+        return run_connect_proxy(port, credential, log, exit_on_eof || args.exit_on_eof);
+    }
+    let tls = match &args.tls_host {
+        Some(host) => {
+            let kind = if args.tls_expired {
+                ssm_emulator::tls::ServerCertificate::Expired
+            } else {
+                ssm_emulator::tls::ServerCertificate::Valid
+            };
+            let identity = match ssm_emulator::tls::TlsIdentity::generate(host, kind) {
+                Ok(identity) => identity,
+                Err(e) => {
+                    eprintln!("ssm-emulator: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            if let Some(path) = &args.tls_ca_file {
+                if let Err(e) = std::fs::write(path, identity.ca_pem()) {
+                    eprintln!(
+                        "ssm-emulator: cannot write the CA certificate to {}: {e}",
+                        path.display()
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+            Some(std::sync::Arc::new(identity))
+        }
+        None => None,
+    };
     let mut config = EmulatorConfig {
         listen: SocketAddr::new(args.bind, args.port),
         region: args.region,
@@ -162,6 +235,7 @@ fn main() -> ExitCode {
             shell: args.shell.filter(|s| !s.is_empty()),
             ..Default::default()
         },
+        tls,
         ..Default::default()
     };
     if !args.credentials.is_empty() {
@@ -202,6 +276,54 @@ fn main() -> ExitCode {
         }
         wait_for_stop(args.exit_on_eof).await;
         emulator.stop().await;
+        ExitCode::SUCCESS
+    })
+}
+
+fn run_connect_proxy(
+    port: u16,
+    credential: Option<String>,
+    log: Option<std::path::PathBuf>,
+    exit_on_eof: bool,
+) -> ExitCode {
+    let credentials = match credential.as_deref().map(|c| c.split_once(':')) {
+        None => None,
+        Some(Some((user, password))) if !user.is_empty() => {
+            Some((user.to_owned(), password.to_owned()))
+        }
+        Some(_) => {
+            eprintln!("ssm-emulator: --credential is USER:PASSWORD");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ssm-emulator: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let config = ssm_emulator::connect_proxy::ProxyConfig {
+            port,
+            credentials,
+            log,
+        };
+        let proxy = match ssm_emulator::connect_proxy::ConnectProxy::start(config).await {
+            Ok(proxy) => proxy,
+            Err(e) => {
+                eprintln!("ssm-emulator: cannot start the proxy: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("{}", proxy.url());
+        let _ = std::io::stdout().flush();
+        wait_for_stop(exit_on_eof).await;
+        proxy.stop().await;
         ExitCode::SUCCESS
     })
 }

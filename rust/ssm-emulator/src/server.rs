@@ -64,6 +64,17 @@ impl Emulator {
         let local = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        let (scheme, host) = match &config.tls {
+            Some(identity) => (("https", "wss"), identity.host_name().to_owned()),
+            None => (("http", "ws"), local.ip().to_string()),
+        };
+        let authority = format!("{host}:{}", local.port());
+        let listener = match &config.tls {
+            Some(identity) => Listening::Tls(
+                crate::tls::TlsListener::new(listener, identity).map_err(StartError::Document)?,
+            ),
+            None => Listening::Plain(listener),
+        };
         let issued = IssuedCredentials::with_lifetime(config.credential_lifetime);
         let documents =
             crate::documents::DocumentStore::new(&config.extra_documents, &config.account_id)
@@ -73,7 +84,7 @@ impl Emulator {
             config,
             sessions: SessionStore::default(),
             issued,
-            stream_base: format!("ws://{local}"),
+            stream_base: format!("{}://{authority}", scheme.1),
             agents: Default::default(),
             flaky: Default::default(),
             kms: Default::default(),
@@ -102,29 +113,38 @@ impl Emulator {
             .fallback(json_api::not_found)
             .with_state(state);
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            // No Nagle: data-channel messages and acknowledgements are small and
-            // latency-bound (with Nagle and delayed ACKs a round trip takes ~90 ms).
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-            if let Err(e) = served {
-                eprintln!("ssm-emulator: server stopped with an error: {e}");
-            }
-        });
+        let until_stopped = async {
+            let _ = stopped.await;
+        };
+        let task = match listener {
+            Listening::Tls(listener) => tokio::spawn(async move {
+                report(
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(until_stopped)
+                        .await,
+                )
+            }),
+            Listening::Plain(listener) => tokio::spawn(async move {
+                // No Nagle: data-channel messages and acknowledgements are small and
+                // latency-bound (with Nagle and delayed ACKs a round trip takes ~90 ms).
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                report(
+                    axum::serve(listener, router)
+                        .with_graceful_shutdown(until_stopped)
+                        .await,
+                )
+            }),
+        };
         Ok(Self {
-            url: format!("http://{local}"),
+            url: format!("{}://{authority}", scheme.0),
             shutdown,
             task,
         })
     }
 
-    /// `http://127.0.0.1:<port>`.
+    /// `http://127.0.0.1:<port>`, or `https://<host name>:<port>` in TLS mode.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -133,6 +153,17 @@ impl Emulator {
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
+    }
+}
+
+enum Listening {
+    Plain(TcpListener),
+    Tls(crate::tls::TlsListener),
+}
+
+fn report(served: std::io::Result<()>) {
+    if let Err(e) = served {
+        eprintln!("ssm-emulator: server stopped with an error: {e}");
     }
 }
 

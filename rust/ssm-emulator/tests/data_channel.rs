@@ -57,7 +57,7 @@ fn channel(session: &StartSessionOutput, secret: &str) -> ChannelConfig {
             credentials: Credentials::new(DEFAULT_ACCESS_KEY, secret, None, None, "test"),
             region: "eu-west-3".into(),
         }),
-        proxy: Default::default(),
+        network: Default::default(),
         keepalive: None,
     }
 }

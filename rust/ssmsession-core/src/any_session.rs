@@ -49,6 +49,7 @@ pub async fn start_any_session(
         session_id: call.session_id.clone(),
         agent_version: channel.agent_version.clone(),
         customer_message: channel.customer_message.clone(),
+        network: channel.network.clone(),
     };
     let stall = stall_timeout(call.stall_timeout_ms);
     let failed = |e: &dyn std::fmt::Display| {

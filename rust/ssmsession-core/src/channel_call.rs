@@ -42,6 +42,9 @@ pub struct ChannelStartOutput {
     pub session_id: String,
     pub agent_version: String,
     pub customer_message: String,
+    /// How the data channel connects: its host, directly or through which proxy, and
+    /// which roots TLS trusts (for the caller's debug stream).
+    pub network: String,
 }
 
 impl ChannelCall {

@@ -6,7 +6,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -17,6 +17,7 @@ use aws_credential_types::provider::{future, ProvideCredentials, SharedCredentia
 use aws_credential_types::Credentials;
 use aws_types::os_shim_internal::{Env, Fs};
 use serde::Serialize;
+use ssm_datachannel::network::NetworkConfig;
 
 use crate::environment::env_for;
 use crate::error::{describe_chain, CoreError};
@@ -49,21 +50,27 @@ pub struct Resolution {
     /// `Parameters` for explicit keys, else `Sso`, `CredentialProcess`, `WebIdentity`,
     /// `AssumeRole`, `Profile`, `Environment`, `Container`, `InstanceMetadata` or `Unknown`.
     pub credential_source: String,
+    /// How the client's API calls connect: the endpoint host, directly or through which
+    /// proxy (host:port and the setting that named it), and which roots TLS trusts.
+    pub network: String,
     /// What the caller should show the user about this client (an opted-in plain-text
     /// endpoint); repeated with every call made with it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
 }
 
-/// A client, where its settings came from, and its credentials provider (the data channel
+/// A client, where its settings came from, its credentials provider (the data channel
 /// signs its WebSocket upgrade with the same credentials; the SDK config no longer exposes
-/// the provider).
-pub type CachedClient = (
-    aws_sdk_ssm::Client,
-    Resolution,
-    SharedCredentialsProvider,
-    aws_sdk_kms::Client,
-);
+/// the provider), the KMS client beside it, and the network configuration every
+/// connection made for it uses (the data channel's too).
+#[derive(Clone, Debug)]
+pub struct CachedClient {
+    pub ssm: aws_sdk_ssm::Client,
+    pub resolution: Resolution,
+    pub credentials: SharedCredentialsProvider,
+    pub kms: aws_sdk_kms::Client,
+    pub network: Arc<NetworkConfig>,
+}
 
 /// Clients by settings. Thread-safe; share one per process.
 #[derive(Default)]
@@ -108,7 +115,7 @@ pub async fn resolve_client(
     cache: &ClientCache,
     call: ResolveClientCall,
 ) -> Result<Resolution, CoreError> {
-    Ok(cache.client(&call.client).await?.1)
+    Ok(cache.client(&call.client).await?.resolution)
 }
 
 fn non_empty(value: &Option<String>) -> Option<&str> {
@@ -251,6 +258,9 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
     if let Some(dual_stack) = settings.use_dual_stack {
         loader = loader.use_dual_stack(dual_stack);
     }
+    let network =
+        Arc::new(crate::network::network_for(settings, &env, &profile_files(settings)).await?);
+    loader = loader.http_client(crate::http_client::http_client_for(&network)?);
     if let Some(name) = non_empty(&settings.app_name) {
         let app_name = AppName::new(name.to_owned()).map_err(|_| {
             CoreError::invalid_request(
@@ -301,7 +311,12 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
         .interceptor(crate::response_limit::ResponseBodyLimit);
     kms_config.set_endpoint_url(kms_endpoint(settings, &env));
     let kms_config = kms_config.build();
+    let endpoint = config
+        .endpoint_url()
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("https://ssm.{region}.amazonaws.com"));
     let resolution = Resolution {
+        network: network.describe_route(&endpoint),
         region,
         region_source,
         credential_source: if explicit_keys {
@@ -312,12 +327,13 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
         .to_owned(),
         warnings,
     };
-    Ok((
-        aws_sdk_ssm::Client::from_conf(client_config),
+    Ok(CachedClient {
+        ssm: aws_sdk_ssm::Client::from_conf(client_config),
         resolution,
-        provider,
-        aws_sdk_kms::Client::from_conf(kms_config),
-    ))
+        credentials: provider,
+        kms: aws_sdk_kms::Client::from_conf(kms_config),
+        network,
+    })
 }
 
 /// Where KMS calls go: `AWS_ENDPOINT_URL_KMS`, else `AWS_ENDPOINT_URL`, else the SSM
@@ -722,7 +738,11 @@ mod tests {
             ]),
             ..Default::default()
         };
-        let (client, resolution, _, _) = build_client(&settings).await.unwrap();
+        let CachedClient {
+            ssm: client,
+            resolution,
+            ..
+        } = build_client(&settings).await.unwrap();
         assert_eq!(client.config().region().unwrap().as_ref(), "ap-south-2");
         assert_eq!(resolution.region_source, "Environment");
         assert_eq!(resolution.credential_source, "Environment");
@@ -758,7 +778,7 @@ mod tests {
             environment: isolated_env(&[]),
             ..Default::default()
         };
-        let (_, resolution, _, _) = build_client(&settings).await.unwrap();
+        let resolution = build_client(&settings).await.unwrap().resolution;
         assert_eq!(resolution.region, "eu-central-2");
         assert_eq!(resolution.region_source, "Profile");
         assert_eq!(resolution.credential_source, "Profile");
@@ -799,21 +819,25 @@ mod tests {
             environment: isolated_env(&[]),
             ..Default::default()
         };
-        let (_, resolution, _, _) = build_client(&settings).await.unwrap();
+        let resolution = build_client(&settings).await.unwrap().resolution;
         assert_eq!(
             (resolution.region.as_str(), resolution.region_source),
             ("us-west-2", "ClientConfig")
         );
 
         settings.region = Some("eu-west-3".into());
-        let (_, resolution, _, _) = build_client(&settings).await.unwrap();
+        let resolution = build_client(&settings).await.unwrap().resolution;
         assert_eq!(
             (resolution.region.as_str(), resolution.region_source),
             ("eu-west-3", "Parameter")
         );
 
         settings.signing_region = Some("eu-north-1".into());
-        let (client, resolution, _, _) = build_client(&settings).await.unwrap();
+        let CachedClient {
+            ssm: client,
+            resolution,
+            ..
+        } = build_client(&settings).await.unwrap();
         assert_eq!(resolution.region_source, "AuthenticationRegion");
         assert_eq!(client.config().region().unwrap().as_ref(), "eu-north-1");
     }
@@ -827,7 +851,7 @@ mod tests {
             environment: isolated_env(&[("AWS_MAX_ATTEMPTS", "7"), ("AWS_RETRY_MODE", "adaptive")]),
             ..Default::default()
         };
-        let (client, _, _, _) = build_client(&settings).await.unwrap();
+        let client = build_client(&settings).await.unwrap().ssm;
         let retry = client.config().retry_config().unwrap();
         assert_eq!(retry.max_attempts(), 7);
         assert_eq!(retry.mode(), aws_config::retry::RetryMode::Adaptive);

@@ -50,6 +50,7 @@ pub async fn start_command(
             session_id: call.session_id,
             agent_version: channel.agent_version,
             customer_message: channel.customer_message,
+            network: channel.network,
         },
     ))
 }

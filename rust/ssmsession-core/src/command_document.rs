@@ -58,7 +58,7 @@ pub async fn create_command_document(
     cache: &ClientCache,
     call: CommandDocumentCall,
 ) -> Result<CommandDocumentOutput, CoreError> {
-    let (client, _, _, _) = cache.client(&call.client).await?;
+    let client = cache.client(&call.client).await?.ssm;
     let where_to = describe_destination(&client, call.client.endpoint_url.as_deref());
     let output = client
         .create_document()

@@ -37,6 +37,11 @@ pub enum CoreError {
     #[error("{message}")]
     Transport { message: String },
 
+    /// A certificate that did not verify, or a proxy that refused or could not be reached:
+    /// said with the host, the proxy (never its password) and the reason.
+    #[error("{message}")]
+    Network { code: &'static str, message: String },
+
     /// The call took longer than its connect, read or operation timeout.
     #[error("{message}")]
     Timeout { message: String },
@@ -68,7 +73,7 @@ fn with_detail(base: &str, detail: &Option<String>) -> String {
 
 impl CoreError {
     /// Broad class, stable across versions: `invalidRequest`, `credentials`, `region`,
-    /// `service`, `transport`, `timeout`, `invalidResponse`, `internal`.
+    /// `service`, `transport`, `network`, `timeout`, `invalidResponse`, `internal`.
     pub fn kind(&self) -> &'static str {
         match self {
             CoreError::InvalidRequest { .. } => "invalidRequest",
@@ -76,6 +81,7 @@ impl CoreError {
             CoreError::NoRegion => "region",
             CoreError::Service { .. } => "service",
             CoreError::Transport { .. } => "transport",
+            CoreError::Network { .. } => "network",
             CoreError::Timeout { .. } => "timeout",
             CoreError::InvalidResponse { .. } => "invalidResponse",
             CoreError::DataChannel { .. } => "dataChannel",
@@ -92,6 +98,7 @@ impl CoreError {
             CoreError::NoRegion => "NoRegion",
             CoreError::Service { code, .. } => code,
             CoreError::Transport { .. } => "ConnectionFailure",
+            CoreError::Network { code, .. } => code,
             CoreError::Timeout { .. } => "Timeout",
             CoreError::InvalidResponse { .. } => "InvalidResponse",
             CoreError::DataChannel { code, .. } => code,

@@ -15,12 +15,11 @@ use ssm_datachannel::port::{
     start_port_forward as start_forward, PortError, PortForward, PortMode, PortOptions,
     ResumeError, Resumed, SessionControl,
 };
-use ssm_datachannel::proxy::ProxySettings;
 use ssm_datachannel::session::{open_session_with, SessionError};
-use ssm_datachannel::transport::{ChannelConfig, Signing};
+use ssm_datachannel::transport::{ChannelConfig, Signing, TransportError};
 use uuid::Uuid;
 
-use crate::client::ClientCache;
+use crate::client::{CachedClient, ClientCache};
 use crate::error::{describe_chain, CoreError};
 use crate::request::ClientSettings;
 use crate::start_session::{classify, describe_destination};
@@ -93,6 +92,8 @@ pub struct PortForwardOutput {
     pub mode: PortMode,
     pub agent_version: String,
     pub customer_message: String,
+    /// How the data channel connects (see [`crate::ChannelStartOutput::network`]).
+    pub network: String,
 }
 
 /// ResumeSession and TerminateSession for one session through one client.
@@ -194,14 +195,6 @@ pub(crate) async fn signing(
     })
 }
 
-/// The proxy variables from the caller's environment snapshot, or the process's.
-fn proxy_settings(client: &ClientSettings) -> ProxySettings {
-    match &client.environment {
-        Some(snapshot) => ProxySettings::from_lookup(|name| snapshot.get(name).cloned()),
-        None => ProxySettings::from_lookup(|name| std::env::var(name).ok()),
-    }
-}
-
 pub(crate) fn data_channel_error(code: &'static str, message: impl Into<String>) -> CoreError {
     CoreError::DataChannel {
         code,
@@ -224,6 +217,10 @@ fn describe_session_error(error: SessionError) -> CoreError {
             "DataChannelClosed",
             "The data channel closed before the session handshake completed; the token may be stale or already used (start or resume the session again).",
         ),
+        SessionError::Transport(TransportError::Network(failure)) => CoreError::Network {
+            code: failure.code,
+            message: failure.message,
+        },
         SessionError::Transport(e) => data_channel_error(
             "DataChannelConnectFailed",
             format!("Could not open the session's data channel: {e}"),
@@ -239,6 +236,8 @@ pub(crate) struct OpenedChannel {
     pub(crate) control: ApiControl,
     pub(crate) agent_version: String,
     pub(crate) customer_message: String,
+    /// The channel's route, described (see [`ssm_datachannel::network::NetworkConfig::describe_route`]).
+    pub(crate) network: String,
 }
 
 /// The data channel of a started session: which one, and how to reach it.
@@ -287,7 +286,13 @@ pub(crate) async fn open_channel(
             .as_deref(),
     );
     crate::plain_text::check(request.stream_url, allow_plain_text)?;
-    let (client, resolution, credentials, kms) = cache.client(request.client).await?;
+    let CachedClient {
+        ssm: client,
+        resolution,
+        credentials,
+        kms,
+        network,
+    } = cache.client(request.client).await?;
     let signing_region = request
         .client
         .signing_region
@@ -309,7 +314,7 @@ pub(crate) async fn open_channel(
                 None
             }
         },
-        proxy: proxy_settings(request.client),
+        network: (*network).clone(),
         keepalive: keepalive(request.keep_alive_seconds, request.client),
     };
     let timeout = request
@@ -340,12 +345,14 @@ pub(crate) async fn open_channel(
         signing_region,
         allow_plain_text,
     };
+    let network = config.network.describe_route(&config.stream_url);
     Ok(OpenedChannel {
         opened,
         config,
         control,
         agent_version,
         customer_message,
+        network,
     })
 }
 
@@ -375,6 +382,7 @@ pub async fn start_port_forward(
         control,
         agent_version,
         customer_message,
+        network,
     } = open_channel(
         cache,
         ChannelRequest {
@@ -416,6 +424,7 @@ pub async fn start_port_forward(
         mode: forward.mode,
         agent_version,
         customer_message,
+        network,
     };
     Ok((forward, output))
 }

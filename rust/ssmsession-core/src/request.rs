@@ -68,6 +68,18 @@ pub struct ClientSettings {
     pub use_dual_stack: Option<bool>,
     /// Application name added to the user agent (ClientConfig.UserAgent).
     pub app_name: Option<String>,
+    /// Proxy host for every connection (ClientConfig.ProxyHost); replaces the
+    /// environment's proxy variables.
+    pub proxy_host: Option<String>,
+    /// Its port (ClientConfig.ProxyPort).
+    pub proxy_port: Option<u16>,
+    /// Basic authentication for it (ClientConfig.ProxyCredentials); never logged.
+    pub proxy_user: Option<String>,
+    pub proxy_password: Option<String>,
+    /// Regular expressions of destinations reached directly (ClientConfig.ProxyBypassList).
+    pub proxy_bypass_list: Option<Vec<String>>,
+    /// Dotless names and loopback reached directly (ClientConfig.ProxyBypassOnLocal).
+    pub proxy_bypass_on_local: Option<bool>,
 }
 
 /// Resolve credentials and region for a client without calling the service.
@@ -109,6 +121,12 @@ impl fmt::Debug for ClientSettings {
             .field("use_fips", &self.use_fips)
             .field("use_dual_stack", &self.use_dual_stack)
             .field("app_name", &self.app_name)
+            .field("proxy_host", &self.proxy_host)
+            .field("proxy_port", &self.proxy_port)
+            .field("proxy_user", &self.proxy_user)
+            .field("proxy_password", &redacted(&self.proxy_password))
+            .field("proxy_bypass_list", &self.proxy_bypass_list)
+            .field("proxy_bypass_on_local", &self.proxy_bypass_on_local)
             .finish()
     }
 }
@@ -146,9 +164,11 @@ mod tests {
             access_key: Some("AKIDVISIBLE".into()),
             secret_key: Some("very-secret".into()),
             session_token: Some("token-secret".into()),
+            proxy_password: Some("proxy-secret".into()),
             ..Default::default()
         };
         let shown = format!("{settings:?}");
+        assert!(!shown.contains("proxy-secret"), "{shown}");
         assert!(shown.contains("AKIDVISIBLE"));
         assert!(
             !shown.contains("very-secret") && !shown.contains("token-secret"),

@@ -45,7 +45,7 @@ pub async fn terminate_session(
     cache: &ClientCache,
     call: SessionCall,
 ) -> Result<TerminateSessionOutput, CoreError> {
-    let (client, _, _, _) = cache.client(&call.client).await?;
+    let client = cache.client(&call.client).await?.ssm;
     let where_to = describe_destination(&client, call.client.endpoint_url.as_deref());
     let content_length = ContentLengthCapture::default();
     let output = client
@@ -69,7 +69,7 @@ pub async fn resume_session(
     cache: &ClientCache,
     call: SessionCall,
 ) -> Result<ResumeSessionOutput, CoreError> {
-    let (client, _, _, _) = cache.client(&call.client).await?;
+    let client = cache.client(&call.client).await?.ssm;
     let where_to = describe_destination(&client, call.client.endpoint_url.as_deref());
     let content_length = ContentLengthCapture::default();
     let output = client

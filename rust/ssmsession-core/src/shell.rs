@@ -47,6 +47,7 @@ pub async fn start_shell(
             session_id: call.session_id,
             agent_version: channel.agent_version,
             customer_message: channel.customer_message,
+            network: channel.network,
         },
     ))
 }

@@ -22,7 +22,7 @@ pub async fn start_session(
     cache: &ClientCache,
     call: StartSessionCall,
 ) -> Result<StartSessionOutput, CoreError> {
-    let (client, _, _, _) = cache.client(&call.client).await?;
+    let client = cache.client(&call.client).await?.ssm;
     let where_to = describe_destination(&client, call.client.endpoint_url.as_deref());
     let content_length = ContentLengthCapture::default();
 
@@ -101,6 +101,15 @@ where
             message: format!("The call to the SSM service at {where_to} timed out."),
         },
         SdkError::DispatchFailure(failure) => {
+            if let Some(network) = failure
+                .as_connector_error()
+                .and_then(|e| crate::http_client::network_failure(e))
+            {
+                return CoreError::Network {
+                    code: network.code,
+                    message: network.message,
+                };
+            }
             let cause = failure
                 .as_connector_error()
                 .map(|e| describe_chain(e))

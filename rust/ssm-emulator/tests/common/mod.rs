@@ -176,7 +176,7 @@ pub async fn open_raw_session(
             client_id: uuid::Uuid::new_v4(),
             client_version: client_version.to_owned(),
             signing: None,
-            proxy: Default::default(),
+            network: Default::default(),
             keepalive: None,
         },
         Duration::from_secs(20),
