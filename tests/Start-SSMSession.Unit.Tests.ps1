@@ -408,8 +408,36 @@ Describe 'Start-SSMSession (native call mocked)' {
                 Should -Throw -ErrorId 'System.ArgumentException,Start-SSMSession' -ExpectedMessage "ClientConfig has no setting 'Nope'. Supported: ServiceURL, RegionEndpoint*"
         }
 
-        It 'says that proxies are not supported yet' {
-            { Start-SSMSession -Target i-1 -ClientConfig @{ ProxyHost = 'proxy'; ProxyPort = 8080 } } | Should -Throw -ExpectedMessage '*not supported yet*HTTPS_PROXY*'
+        It 'maps the proxy settings, a PSCredential with its domain as DOMAIN\user' {
+            $credential = [pscredential]::new('corp\alice', (ConvertTo-SecureString 'p@ss' -AsPlainText -Force))
+            Start-SSMSession -Target i-1 -ClientConfig @{
+                ProxyHost = 'proxy.example'; ProxyPort = 3128; ProxyCredentials = $credential
+                ProxyBypassList = [System.Collections.Generic.List[string]]@('\.internal$', ''); ProxyBypassOnLocal = $true
+            } | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $c = $Request.Client
+                $Operation -eq 'StartSession' -and $c.ProxyHost -eq 'proxy.example' -and $c.ProxyPort -eq 3128 -and $c.ProxyUser -eq 'corp\alice' -and
+                $c.ProxyPassword -eq 'p@ss' -and @($c.ProxyBypassList).Count -eq 1 -and $c.ProxyBypassList[0] -eq '\.internal$' -and $c.ProxyBypassOnLocal -eq $true
+            }
+        }
+
+        It 'takes a NetworkCredential, and leaves out the SDK defaults (port 0, no bypass) of an object without a proxy' {
+            Start-SSMSession -Target i-1 -ClientConfig @{ ProxyHost = '10.0.0.1'; ProxyPort = 8080; ProxyCredentials = [System.Net.NetworkCredential]::new('bob', 's') } | Out-Null
+            Start-SSMSession -Target i-2 -ClientConfig ([pscustomobject]@{ ProxyHost = $null; ProxyPort = 0; ProxyBypassOnLocal = $false; ProxyBypassList = @() }) | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $Operation -eq 'StartSession' -and $Request.Target -eq 'i-1' -and $Request.Client.ProxyUser -eq 'bob' -and $Request.Client.ProxyPassword -eq 's'
+            }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter {
+                $Operation -eq 'StartSession' -and $Request.Target -eq 'i-2' -and
+                @($Request.Client.Keys | Where-Object { $_ -like 'Proxy*' }).Count -eq 0
+            }
+        }
+
+        It 'rejects proxy credentials of another kind and ports out of range' {
+            { Start-SSMSession -Target i-1 -ClientConfig @{ ProxyHost = 'p'; ProxyPort = 1; ProxyCredentials = 'alice:secret' } } |
+                Should -Throw -ErrorId 'System.ArgumentException,Start-SSMSession' -ExpectedMessage 'ClientConfig.ProxyCredentials must be a PSCredential or a System.Net.NetworkCredential*'
+            { Start-SSMSession -Target i-1 -ClientConfig @{ ProxyHost = 'p'; ProxyPort = 70000 } } |
+                Should -Throw -ErrorId 'System.ArgumentException,Start-SSMSession' -ExpectedMessage 'ClientConfig.ProxyPort must be a port number from 1 to 65535*'
         }
     }
 
@@ -500,6 +528,8 @@ Describe 'Start-SSMSession (native call mocked)' {
             @{ Kind = 'credentials'; Code = 'NoCredentials'; ErrorId = 'InvalidOperationException'; Category = 'InvalidOperation' }
             @{ Kind = 'region'; Code = 'NoRegion'; ErrorId = 'InvalidOperationException'; Category = 'InvalidOperation' }
             @{ Kind = 'transport'; Code = 'ConnectionFailure'; ErrorId = 'SSMSession.ConnectionFailure'; Category = 'ConnectionError' }
+            @{ Kind = 'network'; Code = 'CertificateNotTrusted'; ErrorId = 'SSMSession.CertificateNotTrusted'; Category = 'SecurityError' }
+            @{ Kind = 'network'; Code = 'ProxyAuthenticationRequired'; ErrorId = 'SSMSession.ProxyAuthenticationRequired'; Category = 'ConnectionError' }
             @{ Kind = 'timeout'; Code = 'Timeout'; ErrorId = 'SSMSession.Timeout'; Category = 'OperationTimeout' }
             @{ Kind = 'panic'; Code = 'Panic'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
         ) {

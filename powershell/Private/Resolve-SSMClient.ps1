@@ -41,7 +41,7 @@ function Resolve-SSMClient {
     }
     # Which proxy (host:port and the setting that named it) and which CA files the API calls
     # use; written only when shown.
-    if ($envelope.ok -and $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore') {
+    if ($envelope.ok -and $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $envelope.data.PSObject.Properties['Network']) {
         Write-Debug "Network: API calls to $($envelope.data.Network)"
     }
     $envelope
