@@ -94,6 +94,13 @@ Describe 'secrets in a full run' {
             $wrongKey = $client.Clone()
             $wrongKey.SecretKey = 'wrong-secret-9a8b7c'
             try { Start-SSMSession -Target i-1 @wrongKey -Verbose -Debug } catch { $_ }
+            # Proxy passwords, from the environment and from ClientConfig (loopback is never
+            # proxied, so the calls succeed; the settings still travel through every layer).
+            $env:HTTPS_PROXY = 'http://scanner:Pr0xy-env-pass-51e@127.0.0.1:9'
+            $outputs.Add((Start-SSMSession -Target i-0123456789abcdef0 @client -Verbose -Debug))
+            $env:HTTPS_PROXY = $null
+            $proxyCredential = [pscredential]::new('scanner', (ConvertTo-SecureString 'Pr0xy-cc-pass-3d9' -AsPlainText -Force))
+            $outputs.Add((Start-SSMSession -Target i-0123456789abcdef0 @client -Verbose -Debug -ClientConfig @{ ProxyHost = '127.0.0.1'; ProxyPort = 9; ProxyCredentials = $proxyCredential }))
         } *>&1
         Remove-Item Env:SSMSESSION_LOG, Env:SSMSESSION_LOG_FILE
         $token = $outputs[0].TokenValue
@@ -126,6 +133,12 @@ Describe 'secrets in a full run' {
     It 'shows no secret key, wrong or right, in any stream, the history, error records or the log' {
         $scanned | Should -Not -Match ([regex]::Escape($secretKey))
         $scanned | Should -Not -Match 'wrong-secret-9a8b7c'
+    }
+
+    It 'shows no proxy password, from the environment or from ClientConfig' {
+        $scanned | Should -Match 'Network: API calls to 127\.0\.0\.1 directly' -Because 'the proxied calls ran'
+        $scanned | Should -Not -Match 'Pr0xy-env-pass-51e'
+        $scanned | Should -Not -Match 'Pr0xy-cc-pass-3d9'
     }
 
     It 'shows no session token in any of them' {
