@@ -85,7 +85,10 @@ function Start-SSMSession {
     Client settings as a hashtable or object with AWS Tools' AmazonSimpleSystemsManagementConfig
     names: ServiceURL, RegionEndpoint, AuthenticationRegion, Timeout, ReadWriteTimeout
     (TimeSpan or seconds), MaxErrorRetry, RetryMode, UseFIPSEndpoint, UseDualstackEndpoint,
-    UserAgent. Without them, AWS_MAX_ATTEMPTS and AWS_RETRY_MODE apply.
+    UserAgent, and the proxy settings ProxyHost, ProxyPort, ProxyCredentials (PSCredential or
+    NetworkCredential), ProxyBypassList (.NET WebProxy regular expressions) and
+    ProxyBypassOnLocal, which replace HTTPS_PROXY and NO_PROXY for every connection (see
+    about_SSMSession). Without them, AWS_MAX_ATTEMPTS and AWS_RETRY_MODE apply.
 
     .EXAMPLE
     Start-SSMSession -Target i-064578e5e7454488f -DocumentName AWS-StartPortForwardingSession -Parameter @{ localPortNumber = '8080'; portNumber = '80' } -Region eu-west-3
@@ -107,6 +110,13 @@ function Start-SSMSession {
     Start-SSMSession -Target i-0123 -ClientConfig @{ RegionEndpoint = 'eu-west-3'; Timeout = 10; MaxErrorRetry = 1 } -WhatIf
 
     Shows what would be started, after checking that credentials and a region resolve.
+
+    .EXAMPLE
+    $env:HTTPS_PROXY = 'http://proxy.example.com:3128'; $env:AWS_CA_BUNDLE = "$HOME/corp-root.pem"
+    Start-SSMSession -Target i-0123 -Region eu-west-3 -Debug
+
+    Goes through a corporate proxy that inspects TLS with its own root certificate; -Debug
+    prints the proxy (host:port) and the CA file each connection uses.
 
     .INPUTS
     System.String

@@ -551,3 +551,41 @@ async fn the_data_channel_verifies_the_certificate_with_the_same_roots() {
     );
     office.close().await;
 }
+
+/// The credential chain's own calls share the configuration: container credentials from an
+/// https:// endpoint under the made-up name arrive through the proxy, trusting the CA, and
+/// the StartSession signed with them goes the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_credentials_are_fetched_through_the_proxy_with_the_private_ca() {
+    let office = Office::open(EmulatorConfig::default(), ServerCertificate::Valid, None).await;
+    let mut client = office.through_proxy();
+    client.access_key = None;
+    client.secret_key = None;
+    client.environment.as_mut().unwrap().insert(
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI".into(),
+        format!("{}/credentials/container", office.url()),
+    );
+    let resolution = ssmsession_core::resolve_client(
+        &ClientCache::new(),
+        ResolveClientCall {
+            client: client.clone(),
+        },
+    )
+    .await
+    .expect("container credentials through the proxy");
+    assert_eq!(resolution.credential_source, "Container");
+    assert_eq!(office.tunnels(), [connect_to(&office, 200)]);
+    start(&ClientCache::new(), client, None, &[])
+        .await
+        .expect("StartSession with the container's credentials");
+    assert_eq!(
+        office.tunnels(),
+        [
+            connect_to(&office, 200),
+            connect_to(&office, 200),
+            connect_to(&office, 200)
+        ],
+        "a second client fetched its own credentials, then called StartSession"
+    );
+    office.close().await;
+}

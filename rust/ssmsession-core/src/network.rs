@@ -75,10 +75,10 @@ async fn trust_sources(
 ) -> TrustSources {
     let variable = |name: &str| env.get(name).ok().filter(|v| !v.trim().is_empty());
     let bundle = match variable("AWS_CA_BUNDLE") {
-        Some(path) => Some(("AWS_CA_BUNDLE".to_owned(), PathBuf::from(path))),
+        Some(path) => Some(("AWS_CA_BUNDLE".to_owned(), expand_home(&path, env))),
         None => profile_ca_bundle(settings, env, profile_files)
             .await
-            .map(|path| ("profile ca_bundle".to_owned(), PathBuf::from(path))),
+            .map(|path| ("profile ca_bundle".to_owned(), expand_home(&path, env))),
     };
     // The system store already honours the process's own SSL_CERT_FILE/SSL_CERT_DIR; only
     // values the caller set since (with $env: in pwsh) are added, not the same files twice.
@@ -89,6 +89,20 @@ async fn trust_sources(
         bundle,
         cert_file: changed("SSL_CERT_FILE").map(PathBuf::from),
         cert_dir: changed("SSL_CERT_DIR"),
+    }
+}
+
+/// `~/x` (or `~\\x`) under the caller's home folder, as profile files often write paths.
+fn expand_home(path: &str, env: &Env) -> PathBuf {
+    let rest = path.strip_prefix("~/").or_else(|| path.strip_prefix("~\\"));
+    let home = env
+        .get("HOME")
+        .or_else(|_| env.get("USERPROFILE"))
+        .ok()
+        .filter(|h| !h.is_empty());
+    match (rest, home) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
     }
 }
 
@@ -111,4 +125,35 @@ async fn profile_ca_bundle(
         .get("ca_bundle")
         .filter(|path| !path.trim().is_empty())
         .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn a_leading_tilde_is_the_callers_home() {
+        let env = Env::from(HashMap::from([(
+            "HOME".to_owned(),
+            "/home/alice".to_owned(),
+        )]));
+        assert_eq!(
+            expand_home("~/ca.pem", &env),
+            PathBuf::from("/home/alice/ca.pem")
+        );
+        assert_eq!(
+            expand_home("/etc/ca.pem", &env),
+            PathBuf::from("/etc/ca.pem")
+        );
+        assert_eq!(
+            expand_home("~bob/ca.pem", &env),
+            PathBuf::from("~bob/ca.pem")
+        );
+        let homeless = Env::from(HashMap::<String, String>::new());
+        assert_eq!(
+            expand_home("~/ca.pem", &homeless),
+            PathBuf::from("~/ca.pem")
+        );
+    }
 }
