@@ -78,6 +78,19 @@ Describe 'Behind a corporate proxy with a private CA, against the emulator in TL
         $records[0].Status | Should -Be 200
     }
 
+    It 'trusts a CA named by SSL_CERT_FILE set with $env: as well' {
+        $env:HTTPS_PROXY = $openProxy.Url
+        $savedCertFile = $env:SSL_CERT_FILE
+        try {
+            $env:SSL_CERT_FILE = $ca
+            $session = Start-SSMSession -Target i-0123456789abcdef0 @p
+            $session.SessionId | Should -Match '^emulator-user-'
+        } finally {
+            $env:SSL_CERT_FILE = $savedCertFile
+        }
+        (Get-ProxyRecord $openProxy).Status | Should -Be @(200)
+    }
+
     It 'says with -Debug which proxy and which CA file the calls use, never the proxy password' {
         $env:HTTPS_PROXY = $lockedUrl
         $env:AWS_CA_BUNDLE = $ca

@@ -589,3 +589,30 @@ async fn container_credentials_are_fetched_through_the_proxy_with_the_private_ca
     );
     office.close().await;
 }
+
+/// A certificate for another name (here: the emulator's, reached as `other.emulator.test`)
+/// is refused with the names it does carry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_for_another_name_is_refused_with_the_names_it_carries() {
+    let office = Office::open(EmulatorConfig::default(), ServerCertificate::Valid, None).await;
+    let mut client = office.through_proxy();
+    let other = office.url().replace(HOST, "other.emulator.test");
+    client.endpoint_url = Some(other.clone());
+    let error = start(&ClientCache::new(), client, None, &[])
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "CertificateNameMismatch", "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("it is not valid for the name other.emulator.test (it names ")
+            && message.contains(HOST),
+        "{message}"
+    );
+    let tunnels = office.tunnels();
+    assert_eq!(tunnels.len(), 1, "{tunnels:?}");
+    assert_eq!(
+        tunnels[0].target,
+        other.trim_start_matches("https://").to_owned()
+    );
+    office.close().await;
+}
