@@ -10,10 +10,10 @@ use ssm_datachannel::handshake::SessionKind;
 use ssm_datachannel::port::{start_port_forward, PortError, PortOptions};
 use ssm_datachannel::shell::{is_byte_stream, start_byte_stream, start_shell, ShellOptions};
 
+use crate::channel::{data_channel_error, open_channel, stall_timeout, BYTES_IN_FLIGHT};
 use crate::channel_call::{ChannelCall, ChannelStartOutput};
 use crate::client::ClientCache;
 use crate::error::CoreError;
-use crate::forward::{data_channel_error, open_channel, stall_timeout, BYTES_IN_FLIGHT};
 use crate::{CommandRun, PortForward, ShellSession};
 
 /// A running session of any kind.

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use ssm_datachannel::session::DEFAULT_WINDOW;
 
-use crate::forward::ChannelRequest;
+use crate::channel::ChannelRequest;
 use crate::request::ClientSettings;
 
 /// Open the data channel of a started command or shell session (sessions the agent may

@@ -5,10 +5,10 @@
 use ssm_datachannel::command::{start_command as start_run, CommandError, CommandOptions};
 pub use ssm_datachannel::command::{CommandOutput, CommandRun};
 
+use crate::channel::{data_channel_error, open_channel, stall_timeout};
 use crate::channel_call::{ChannelCall, ChannelStartOutput};
 use crate::client::ClientCache;
 use crate::error::CoreError;
-use crate::forward::{data_channel_error, open_channel, stall_timeout};
 
 /// Open the data channel of a started non-interactive command session.
 pub type CommandCall = ChannelCall;

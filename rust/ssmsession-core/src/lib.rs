@@ -8,17 +8,18 @@
 #![forbid(unsafe_code)]
 
 mod any_session;
+mod channel;
 mod channel_call;
 mod client;
 mod command;
 mod command_document;
 mod environment;
 mod error;
-mod forward;
 mod http_client;
 mod kms;
 mod network;
 mod plain_text;
+mod port_forward;
 mod request;
 mod response;
 mod response_limit;
@@ -27,6 +28,7 @@ mod shell;
 mod start_session;
 
 pub use any_session::{start_any_session, AnySession};
+pub use channel::CLIENT_VERSION;
 pub use channel_call::{ChannelCall, ChannelStartOutput};
 pub use client::{resolve_client, ClientCache, Resolution};
 pub use command::{start_command, CommandCall, CommandOutput, CommandRun, CommandStartOutput};
@@ -34,14 +36,14 @@ pub use command_document::{
     command_document_content, create_command_document, CommandDocumentCall, CommandDocumentOutput,
 };
 pub use error::CoreError;
-pub use forward::{start_port_forward, PortForwardCall, PortForwardOutput, CLIENT_VERSION};
+pub use port_forward::{start_port_forward, PortForwardCall, PortForwardOutput};
 pub use request::{ClientSettings, ResolveClientCall, StartSessionCall};
 pub use response::StartSessionOutput;
 pub use response_limit::MAX_RESPONSE_BODY;
 pub use session_calls::{
     resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
 };
-pub use shell::{start_shell, ShellCall, ShellSession};
+pub use shell::{start_shell, ShellSession};
 pub use ssm_datachannel::port::{
     Cut, CutCause, PortForward, PortMode, PortStatsSnapshot, SessionEnd,
 };

@@ -5,22 +5,20 @@
 pub use ssm_datachannel::shell::ShellSession;
 use ssm_datachannel::shell::{start_shell as start_run, ShellError, ShellOptions};
 
+use crate::channel::{data_channel_error, open_channel, stall_timeout};
 use crate::channel_call::{ChannelCall, ChannelStartOutput};
 use crate::client::ClientCache;
 use crate::error::CoreError;
-use crate::forward::{data_channel_error, open_channel, stall_timeout};
 
 /// Agents send their HandshakeRequest as soon as the channel opens; silence this long means
 /// a shell started without one that has printed nothing yet.
 pub(crate) const QUIET_SHELL_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Open the data channel of a started shell session.
-pub type ShellCall = ChannelCall;
-
-/// Opens the channel; keys, sizes and output then travel through the returned session.
+/// Opens the data channel of a started shell session; keys, sizes and output then travel
+/// through the returned session.
 pub async fn start_shell(
     cache: &ClientCache,
-    call: ShellCall,
+    call: ChannelCall,
 ) -> Result<(ShellSession, ChannelStartOutput), CoreError> {
     let mut request = call.channel_request();
     request.quiet_shell_after = Some(QUIET_SHELL_AFTER);

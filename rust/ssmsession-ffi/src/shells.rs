@@ -8,7 +8,7 @@ use std::io::Write;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use ssm_terminal::{attach, exit_lines, starting_line, AttachOptions, DEFAULT_ESCAPE};
-use ssmsession_core::{ClientCache, SessionEnd, ShellCall};
+use ssmsession_core::{ChannelCall, ClientCache, SessionEnd};
 
 use crate::envelope::ErrorBody;
 
@@ -16,7 +16,7 @@ use crate::envelope::ErrorBody;
 #[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct RunShellRequest {
     /// The started session's channel, target and client settings.
-    session: ShellCall,
+    session: ChannelCall,
     /// One printable ASCII character; "none" (or empty) turns the escape off; absent: `~`.
     escape_character: Option<String>,
 }
