@@ -15,10 +15,10 @@ use ssm_datachannel::session::{open_session_with, SessionError};
 use ssm_datachannel::transport::{ChannelConfig, Signing, TransportError};
 use uuid::Uuid;
 
+use crate::api::{classify, describe_destination};
 use crate::client::{CachedClient, ClientCache};
 use crate::error::{describe_chain, CoreError};
 use crate::request::ClientSettings;
-use crate::start_session::{classify, describe_destination};
 
 /// The version reported to agents: at least 1.2.764.0, so that agents sign-check the
 /// upgrade, multiplex port sessions and leave smux keep-alive off (protocol notes §1.4).

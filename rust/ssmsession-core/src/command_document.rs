@@ -7,10 +7,10 @@ use aws_sdk_ssm::operation::RequestId;
 use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
 use serde::{Deserialize, Serialize};
 
+use crate::api::{classify, describe_destination};
 use crate::client::ClientCache;
 use crate::error::CoreError;
 use crate::request::ClientSettings;
-use crate::start_session::{classify, describe_destination};
 
 /// Create the command document under `name` in the caller's account and region.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]

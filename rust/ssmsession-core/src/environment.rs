@@ -26,6 +26,19 @@ pub(crate) fn env_for(snapshot: Option<&BTreeMap<String, String>>) -> Env {
     }
 }
 
+/// A snapshot for tests: no instance metadata, a home folder that does not exist (so no
+/// profile of this machine is read), and `extra`.
+#[cfg(test)]
+pub(crate) fn isolated_env(extra: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+    let mut vars = BTreeMap::new();
+    vars.insert("AWS_EC2_METADATA_DISABLED".into(), "true".into());
+    vars.insert("HOME".into(), "/nonexistent-ssmsession-test-home".into());
+    for (k, v) in extra {
+        vars.insert((*k).into(), (*v).into());
+    }
+    Some(vars)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,14 @@
 #![forbid(unsafe_code)]
 
 mod any_session;
+mod api;
 mod channel;
 mod channel_call;
 mod client;
+mod client_settings;
 mod command;
 mod command_document;
+mod credentials;
 mod environment;
 mod error;
 mod http_client;

@@ -3,10 +3,10 @@
 use aws_sdk_ssm::operation::RequestId;
 use serde::{Deserialize, Serialize};
 
+use crate::api::{classify, describe_destination, ContentLengthCapture};
 use crate::client::ClientCache;
 use crate::error::CoreError;
 use crate::request::ClientSettings;
-use crate::start_session::{classify, describe_destination, ContentLengthCapture};
 
 /// A call naming one session.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
