@@ -241,16 +241,8 @@ fn main() -> ExitCode {
     if !args.credentials.is_empty() {
         config.credentials = args.credentials;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .thread_name("ssm-emulator")
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ssm-emulator: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
         let emulator = match Emulator::start(config.clone()).await {
@@ -280,6 +272,21 @@ fn main() -> ExitCode {
     })
 }
 
+/// The process's runtime; None (said on stderr) when it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .thread_name("ssm-emulator")
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(e) => {
+            eprintln!("ssm-emulator: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
 fn run_connect_proxy(
     port: u16,
     credential: Option<String>,
@@ -296,16 +303,8 @@ fn run_connect_proxy(
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("ssm-emulator: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     runtime.block_on(async move {
         let config = ssm_emulator::connect_proxy::ProxyConfig {

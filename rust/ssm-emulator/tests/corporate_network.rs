@@ -122,6 +122,18 @@ async fn start(
     .await
 }
 
+/// What ResolveClient says of `client` (its route among it), without calling the service.
+async fn resolved(client: &ClientSettings) -> ssmsession_core::Resolution {
+    ssmsession_core::resolve_client(
+        &ClientCache::new(),
+        ResolveClientCall {
+            client: client.clone(),
+        },
+    )
+    .await
+    .unwrap()
+}
+
 fn connect_to(office: &Office, status: u16) -> ProxyRecord {
     ProxyRecord {
         method: "CONNECT".into(),
@@ -162,14 +174,7 @@ async fn the_profiles_ca_bundle_is_trusted_when_aws_ca_bundle_is_not_set() {
     ]);
     // Explicit keys, so the profile gives only its ca_bundle.
     client.max_attempts = Some(1);
-    let resolution = ssmsession_core::resolve_client(
-        &ClientCache::new(),
-        ResolveClientCall {
-            client: client.clone(),
-        },
-    )
-    .await
-    .unwrap();
+    let resolution = resolved(&client).await;
     assert!(
         resolution.network.contains("profile ca_bundle"),
         "{}",
@@ -293,17 +298,10 @@ async fn client_config_proxy_settings_beat_the_environment_and_an_unreachable_pr
         "the environment's proxy was not used"
     );
 
-    // ProxyBypassList: a matching pattern sends the host around the proxy (here, to a DNS
-    // name nothing resolves — the resolution fails without any tunnel being asked for).
+    // ProxyBypassList: a matching pattern sends the host around the proxy (the route ResolveClient
+    // reports, as -Debug shows it; no connection is made).
     client.proxy_bypass_list = Some(vec![r"\.emulator\.test".into()]);
-    let resolution = ssmsession_core::resolve_client(
-        &ClientCache::new(),
-        ResolveClientCall {
-            client: client.clone(),
-        },
-    )
-    .await
-    .unwrap();
+    let resolution = resolved(&client).await;
     assert!(
         resolution.network.starts_with(&format!("{HOST} directly")),
         "{}",
@@ -342,12 +340,7 @@ async fn no_proxy_decides_the_route_as_curl_reads_it() {
             ("HTTPS_PROXY", office.proxy.url().to_owned()),
             ("NO_PROXY", no_proxy.to_owned()),
         ]);
-        async move {
-            ssmsession_core::resolve_client(&ClientCache::new(), ResolveClientCall { client })
-                .await
-                .unwrap()
-                .network
-        }
+        async move { resolved(&client).await.network }
     };
     for bypassed in [
         ".emulator.test",

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use once_cell::sync::Lazy;
 use ssm_datachannel::crypto::Encryption;
 use ssm_datachannel::port::{ResumeError, Resumed, SessionControl};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::api::{classify, describe_destination};
 use crate::client::{CachedClient, ClientCache};
-use crate::error::{describe_chain, CoreError};
+use crate::error::CoreError;
 use crate::request::ClientSettings;
 
 /// The version reported to agents: at least 1.2.764.0, so that agents sign-check the
@@ -138,13 +138,7 @@ pub(crate) async fn signing(
     provider: &SharedCredentialsProvider,
     region: &str,
 ) -> Result<Signing, CoreError> {
-    let credentials =
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|e| CoreError::NoCredentials {
-                detail: Some(describe_chain(&e)),
-            })?;
+    let credentials = crate::credentials::fetch(provider).await?;
     Ok(Signing {
         credentials,
         region: region.to_owned(),

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_config::{AppName, BehaviorVersion, Region};
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use serde::Serialize;
 use ssm_datachannel::network::NetworkConfig;
@@ -19,7 +19,7 @@ use crate::client_settings::{
 };
 use crate::credentials::{check_profile_exists, credential_source, profile_files, CheckedOnce};
 use crate::environment::env_for;
-use crate::error::{describe_chain, CoreError};
+use crate::error::CoreError;
 use crate::request::{ClientSettings, ResolveClientCall};
 
 /// Clients kept at most; a full cache is emptied rather than tracked for recency, because
@@ -200,13 +200,7 @@ async fn build_client(settings: &ClientSettings) -> Result<CachedClient, CoreErr
             .credentials_provider()
             .ok_or(CoreError::NoCredentials { detail: None })?,
     ));
-    let credentials =
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|e| CoreError::NoCredentials {
-                detail: Some(describe_chain(&e)),
-            })?;
+    let credentials = crate::credentials::fetch(&provider).await?;
     let client_config = aws_sdk_ssm::config::Builder::from(&config)
         .region(Region::new(region.clone()))
         .credentials_provider(provider.clone())

@@ -118,6 +118,16 @@ impl ProvideCredentials for CheckedOnce {
     }
 }
 
+/// Credentials from `provider` now, or why there are none.
+pub(crate) async fn fetch(provider: &SharedCredentialsProvider) -> Result<Credentials, CoreError> {
+    provider
+        .provide_credentials()
+        .await
+        .map_err(|e| CoreError::NoCredentials {
+            detail: Some(describe_chain(&e)),
+        })
+}
+
 /// Which provider produced `credentials`, from the feature markers the SDK's providers
 /// attach (most specific first: an SSO profile also carries the profile marker).
 pub(crate) fn credential_source(credentials: &Credentials) -> &'static str {
