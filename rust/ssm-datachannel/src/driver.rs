@@ -279,7 +279,13 @@ impl<C: SessionControl> Driver<C> {
                 _ = stop.wait_for(|stop| *stop) => break Outcome::StopRequested,
                 local = local_side.join_next() => break local_outcome(local),
             };
-            tracing::debug!(end = ?pumped, unacknowledged = self.endpoint.unacknowledged(), "the channel pump ended");
+            tracing::debug!(
+                end = ?pumped,
+                unacknowledged = self.endpoint.unacknowledged(),
+                expected = self.endpoint.expected(),
+                counters = ?self.endpoint.counters(),
+                "the channel pump ended"
+            );
             match pumped {
                 PumpEnd::ChannelClosed(reason) => break Outcome::End(SessionEnd::Closed(reason)),
                 // The local side let go of its channel: it ended, or it failed.

@@ -206,6 +206,27 @@ impl LinkWriter {
         self.data.send(frame).await.map_err(|_| gone())
     }
 
+    /// A place in the data queue, waiting while it is full: what is put in it is queued
+    /// without waiting (so a sender can number a message only once it surely goes out).
+    pub async fn reserve_data(&self) -> Result<DataSlot, LinkError> {
+        let permit = self
+            .data
+            .clone()
+            .reserve_owned()
+            .await
+            .map_err(|_| gone())?;
+        Ok(DataSlot(permit))
+    }
+
+    /// A place in the data queue if there is one now.
+    pub fn try_reserve_data(&self) -> Result<Option<DataSlot>, LinkError> {
+        match self.data.clone().try_reserve_owned() {
+            Ok(permit) => Ok(Some(DataSlot(permit))),
+            Err(mpsc::error::TrySendError::Full(_)) => Ok(None),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(gone()),
+        }
+    }
+
     /// Queues a data frame if there is room; false when the queue is full.
     pub fn try_send_data(&self, frame: Bytes) -> Result<bool, LinkError> {
         match self.data.try_send(frame) {
@@ -223,6 +244,18 @@ impl LinkWriter {
     /// Resolves once the data queue has room (or the writer is gone).
     pub async fn data_ready(&self) {
         let _ = self.data.reserve().await;
+    }
+}
+
+/// A reserved place in a link's data queue ([`LinkWriter::reserve_data`]); dropping it
+/// unused gives the place back.
+#[derive(Debug)]
+pub struct DataSlot(mpsc::OwnedPermit<Bytes>);
+
+impl DataSlot {
+    /// Queues the frame; never waits.
+    pub fn send(self, frame: Bytes) {
+        self.0.send(frame);
     }
 }
 

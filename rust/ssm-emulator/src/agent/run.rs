@@ -279,11 +279,17 @@ pub async fn agent(state: Arc<AppState>, session: Session, mut sockets: mpsc::Re
             .await
             {
                 state.sessions.terminate(&session.id);
-                log(if reason.is_empty() {
-                    "ended"
-                } else {
-                    "ended with a reason"
-                });
+                log(&format!(
+                    "{} (next sequence {}, unacknowledged {}, {:?})",
+                    if reason.is_empty() {
+                        "ended"
+                    } else {
+                        "ended with a reason"
+                    },
+                    endpoint.next_sequence(),
+                    endpoint.unacknowledged(),
+                    endpoint.counters()
+                ));
                 // The service's message comes after everything the agent sent.
                 let _ = link
                     .writer()
