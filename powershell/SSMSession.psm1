@@ -12,6 +12,9 @@ $script:SSMModuleRoot = if ([System.IO.File]::Exists([System.IO.Path]::Combine($
 } else {
     [System.IO.Path]::GetDirectoryName($PSScriptRoot)
 }
+# The version of the native library's JSON contract this module speaks (ssm_abi_version):
+# Initialize-SSMNativeLibrary refuses a library with another.
+$script:SSMAbiVersion = 2
 # Set by Initialize-SSMNativeLibrary on the first call.
 $script:SSMNativeType = $null
 $script:SSMNativeVersion = $null
@@ -20,6 +23,23 @@ $script:SSMSessionClients = [System.Collections.Specialized.OrderedDictionary]::
 # Successful ResolveClient answers by client settings (see Resolve-SSMClient). Ordinal keys:
 # the settings' JSON is case-sensitive (secrets, paths).
 $script:SSMResolvedClients = [System.Collections.Generic.Dictionary[string, object]]::new([System.StringComparer]::Ordinal)
+# The native envelope's error kinds (the library lists them: DescribeContract) as
+# exception type, ErrorId ({0}: the error's code) and category (see ConvertTo-SSMErrorRecord;
+# service errors with a modelled code get the AWS SDK's exception name as ErrorId).
+$script:SSMErrorKinds = @{
+    invalidRequest  = [System.ArgumentException], 'SSMSession.{0}', 'InvalidArgument'
+    credentials     = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
+    region          = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
+    service         = [System.InvalidOperationException], 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException', 'InvalidOperation'
+    transport       = [System.Net.Http.HttpRequestException], 'SSMSession.ConnectionFailure', 'ConnectionError'
+    network         = [System.Net.Http.HttpRequestException], 'SSMSession.{0}', 'ConnectionError'
+    timeout         = [System.TimeoutException], 'SSMSession.Timeout', 'OperationTimeout'
+    invalidResponse = [System.IO.InvalidDataException], 'SSMSession.InvalidResponse', 'InvalidResult'
+    dataChannel     = [System.InvalidOperationException], 'SSMSession.{0}', 'ConnectionError'
+    internal        = [System.InvalidOperationException], 'SSMSession.InternalError', 'NotSpecified'
+    panic           = [System.InvalidOperationException], 'SSMSession.InternalError', 'NotSpecified'
+    cancelled       = [System.OperationCanceledException], 'SSMSession.Cancelled', 'OperationStopped'
+}
 # What $AWSHistory records instead of a session token (see Add-SSMHistoryRecord).
 $script:SSMRedacted = '(redacted; set $AWSHistory.IncludeSensitiveData = $true to record it)'
 # -Select's default selector per operation (see Invoke-SSMApiCommand).

@@ -7,16 +7,16 @@ Describe 'Stop-SSMSession and Resume-SSMSession (native calls mocked)' {
     BeforeAll {
         Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
         $resolved = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
+            Ok   = $true
+            Data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
         }
         $terminated = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ SessionId = 'alice-0123456789abcdef0'; RequestId = 'req-1'; HttpStatusCode = 200; ContentLength = 40 }
+            Ok   = $true
+            Data = [pscustomobject]@{ SessionId = 'alice-0123456789abcdef0'; RequestId = 'req-1'; HttpStatusCode = 200; ContentLength = 40 }
         }
         $resumed = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{
+            Ok   = $true
+            Data = [pscustomobject]@{
                 SessionId = 'alice-0123456789abcdef0'; StreamUrl = 'wss://example/v1/data-channel/alice-0123456789abcdef0'; TokenValue = 'new-token'
                 RequestId = 'req-2'; HttpStatusCode = 200; ContentLength = 300
             }
@@ -92,7 +92,7 @@ Describe 'Stop-SSMSession and Resume-SSMSession (native calls mocked)' {
 
     It 'turns a service error into an AWS Tools error record' {
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResumeSession' } {
-            [pscustomobject]@{ ok = $false; error = [pscustomobject]@{ kind = 'service'; code = 'DoesNotExistException'; message = 'Session alice-x does not exist or has ended.'; requestId = 'r'; httpStatus = 400 } }
+            [pscustomobject]@{ Ok = $false; Error = [pscustomobject]@{ Kind = 'service'; Code = 'DoesNotExistException'; Message = 'Session alice-x does not exist or has ended.'; RequestId = 'r'; HttpStatus = 400 } }
         }
         { Resume-SSMSession alice-x -Force @keys } |
             Should -Throw -ErrorId 'Amazon.SimpleSystemsManagement.Model.DoesNotExistException,Resume-SSMSession' -ExpectedMessage 'Session alice-x does not exist or has ended.'
@@ -103,19 +103,19 @@ Describe 'Connect-SSMSession (native calls mocked)' {
     BeforeAll {
         Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
         $resolved = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
+            Ok   = $true
+            Data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
         }
         $opened = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{
+            Ok   = $true
+            Data = [pscustomobject]@{
                 SessionId = 'alice-1'; LocalAddress = '127.0.0.1'; LocalPort = 15432; Mode = 'Multiplexed'
                 AgentVersion = '3.3.3572.0'; CustomerMessage = ''; Handle = 7
             }
         }
         $stopped = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ Handle = 7; SessionId = 'alice-1'; State = 'Stopped'; Message = $null; Statistics = [pscustomobject]@{ ConnectionsTotal = 0 } }
+            Ok   = $true
+            Data = [pscustomobject]@{ Handle = 7; SessionId = 'alice-1'; State = 'Stopped'; Message = $null; Statistics = [pscustomobject]@{ ConnectionsTotal = 0 } }
         }
         $keys = @{ Region = 'eu-west-3'; AccessKey = 'AKIDTEST'; SecretKey = 'secret' }
         $piped = [pscustomobject]@{ SessionId = 'alice-1'; StreamUrl = 'wss://example/v1/data-channel/alice-1'; TokenValue = 'token' }
@@ -176,16 +176,16 @@ Describe 'Enter-SSMSession and Connect-SSMSession to a shell (native calls mocke
     BeforeAll {
         Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
         $resolved = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
+            Ok   = $true
+            Data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Parameter'; CredentialSource = 'Parameters' }
         }
         $started = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ SessionId = 'alice-2'; StreamUrl = 'wss://example/v1/data-channel/alice-2'; TokenValue = 'token' }
+            Ok   = $true
+            Data = [pscustomobject]@{ SessionId = 'alice-2'; StreamUrl = 'wss://example/v1/data-channel/alice-2'; TokenValue = 'token' }
         }
         $ranShell = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ SessionId = 'alice-2'; State = 'Closed'; Message = 'Exiting session with sessionId: alice-2.'; Escaped = $false; ExitCode = 6; AgentVersion = '3.3.3572.0' }
+            Ok   = $true
+            Data = [pscustomobject]@{ SessionId = 'alice-2'; State = 'Closed'; Message = 'Exiting session with sessionId: alice-2.'; Escaped = $false; ExitCode = 6; AgentVersion = '3.3.3572.0' }
         }
         $keys = @{ Region = 'eu-west-3'; AccessKey = 'AKIDTEST'; SecretKey = 'secret' }
     }
@@ -195,7 +195,7 @@ Describe 'Enter-SSMSession and Connect-SSMSession to a shell (native calls mocke
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { $started }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'RunShell' } { $ranShell }
-        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'TerminateSession' } { [pscustomobject]@{ ok = $true; data = $null } }
+        Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'TerminateSession' } { [pscustomobject]@{ Ok = $true; Data = $null } }
     }
 
     It 'starts a shell session, attaches it with the escape character, and reports the result and exit code' {
@@ -232,7 +232,7 @@ Describe 'Enter-SSMSession and Connect-SSMSession to a shell (native calls mocke
 
     It 'terminates a session it started when the channel could not be attached' {
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'RunShell' } {
-            [pscustomobject]@{ ok = $false; error = [pscustomobject]@{ kind = 'dataChannel'; code = 'HandshakeTimeout'; message = 'no handshake'; requestId = $null; httpStatus = $null } }
+            [pscustomobject]@{ Ok = $false; Error = [pscustomobject]@{ Kind = 'dataChannel'; Code = 'HandshakeTimeout'; Message = 'no handshake'; RequestId = $null; HttpStatus = $null } }
         }
         { Enter-SSMSession i-1 @keys } | Should -Throw
         Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -ParameterFilter { $Operation -eq 'TerminateSession' -and $Request.SessionId -eq 'alice-2' }

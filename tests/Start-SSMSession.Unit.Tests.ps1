@@ -7,20 +7,20 @@ Describe 'Start-SSMSession (native call mocked)' {
     BeforeAll {
         Import-Module $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path (Split-Path $PSScriptRoot -Parent) 'SSMSession.psd1' }) -Force
         $success = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{
+            Ok   = $true
+            Data = [pscustomobject]@{
                 SessionId = 'alice-0123456789abcdef0'; StreamUrl = 'wss://example/v1/data-channel/x'; TokenValue = 'token'
                 RequestId = 'req-1'; HttpStatusCode = 200; ContentLength = 123
             }
         }
         $resolved = [pscustomobject]@{
-            ok   = $true
-            data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Environment'; CredentialSource = 'Environment' }
+            Ok   = $true
+            Data = [pscustomobject]@{ Region = 'eu-west-3'; RegionSource = 'Environment'; CredentialSource = 'Environment' }
         }
         function New-Failure([string]$Kind, [string]$Code, [string]$Message) {
             [pscustomobject]@{
-                ok    = $false
-                error = [pscustomobject]@{ kind = $Kind; code = $Code; message = $Message; requestId = 'req-2'; httpStatus = 400 }
+                Ok    = $false
+                Error = [pscustomobject]@{ Kind = $Kind; Code = $Code; Message = $Message; RequestId = 'req-2'; HttpStatus = 400 }
             }
         }
     }
@@ -246,7 +246,7 @@ Describe 'Start-SSMSession (native call mocked)' {
 
         It 'outputs nothing when the selected value is null' {
             Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } {
-                [pscustomobject]@{ ok = $true; data = [pscustomobject]@{ SessionId = $null; StreamUrl = 'u'; TokenValue = 't'; RequestId = 'r'; HttpStatusCode = 200; ContentLength = 1 } }
+                [pscustomobject]@{ Ok = $true; Data = [pscustomobject]@{ SessionId = $null; StreamUrl = 'u'; TokenValue = 't'; RequestId = 'r'; HttpStatusCode = 200; ContentLength = 1 } }
             }
             @(Start-SSMSession -Target i-1 -Select SessionId).Count | Should -Be 0
             @(Start-SSMSession -Target i-1 -Select '^Reason').Count | Should -Be 0

@@ -18,7 +18,7 @@ function ConvertTo-SSMErrorRecord {
     SSMSession.ProxyAuthenticationRequired with ConnectionError).
 
     .PARAMETER ErrorInfo
-    The envelope's error member (kind, code, message, requestId, httpStatus).
+    The envelope's Error member (Kind, Code, Message, RequestId, HttpStatus).
 
     .PARAMETER TargetObject
     The object the error is about.
@@ -39,44 +39,34 @@ function ConvertTo-SSMErrorRecord {
         InternalServerError = 'Amazon.SimpleSystemsManagement.Model.InternalServerErrorException'
         DoesNotExistException = 'Amazon.SimpleSystemsManagement.Model.DoesNotExistException'
     }
-    # Failures outside the service: kind -> exception type, ErrorId, category.
-    $local = @{
-        credentials     = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
-        region          = [System.InvalidOperationException], 'InvalidOperationException', 'InvalidOperation'
-        transport       = [System.Net.Http.HttpRequestException], 'SSMSession.ConnectionFailure', 'ConnectionError'
-        network         = [System.Net.Http.HttpRequestException], "SSMSession.$($ErrorInfo.code)", $(if ("$($ErrorInfo.code)".StartsWith('Certificate')) { 'SecurityError' } else { 'ConnectionError' })
-        timeout         = [System.TimeoutException], 'SSMSession.Timeout', 'OperationTimeout'
-        cancelled       = [System.OperationCanceledException], 'SSMSession.Cancelled', 'OperationStopped'
-        invalidResponse = [System.IO.InvalidDataException], 'SSMSession.InvalidResponse', 'InvalidResult'
-        invalidRequest  = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
-        invalidInput    = [System.ArgumentException], "SSMSession.$($ErrorInfo.code)", 'InvalidArgument'
-        dataChannel     = [System.InvalidOperationException], "SSMSession.$($ErrorInfo.code)", 'ConnectionError'
+    $message = [string]$ErrorInfo.Message
+    $kind = [string]$ErrorInfo.Kind
+    $code = [string]$ErrorInfo.Code
+    # A kind this module does not know (a newer library) reads as an internal failure.
+    $type, $errorIdFormat, $category = if ($script:SSMErrorKinds.ContainsKey($kind)) {
+        $script:SSMErrorKinds[$kind]
+    } else {
+        $script:SSMErrorKinds['internal']
     }
-    $message = [string]$ErrorInfo.message
-    $kind = [string]$ErrorInfo.kind
+    $errorId = $errorIdFormat -f $code
     $inner = $null
     if ($kind -eq 'service') {
-        $errorId = $modelled[[string]$ErrorInfo.code]
-        if (-not $errorId) { $errorId = 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException' }
+        if ($modelled.ContainsKey($code)) { $errorId = $modelled[$code] }
+        # As the AWS SDK: the service's exception inside the cmdlet's.
         $inner = [System.Exception]::new($message)
-        $exception = [System.InvalidOperationException]::new($message, $inner)
-        $category = 'InvalidOperation'
+        $exception = $type::new($message, $inner)
     } else {
-        $type, $errorId, $category = if ($local.ContainsKey($kind)) {
-            $local[$kind]
-        } else {
-            [System.InvalidOperationException], 'SSMSession.InternalError', 'NotSpecified'
-        }
+        if ($kind -eq 'network' -and $code.StartsWith('Certificate')) { $category = 'SecurityError' }
         $exception = $type::new($message)
     }
     foreach ($target in @($exception, $inner)) {
         if ($null -eq $target) { continue }
-        $target.Data['ErrorCode'] = [string]$ErrorInfo.code
-        $target.Data['Kind'] = [string]$ErrorInfo.kind
-        $target.Data['RequestId'] = $ErrorInfo.requestId
-        $target.Data['StatusCode'] = $ErrorInfo.httpStatus
+        $target.Data['ErrorCode'] = $code
+        $target.Data['Kind'] = $kind
+        $target.Data['RequestId'] = $ErrorInfo.RequestId
+        $target.Data['StatusCode'] = $ErrorInfo.HttpStatus
         # AWS SDK ErrorType: Sender for 4xx, Receiver for 5xx.
-        $target.Data['ErrorType'] = if ($ErrorInfo.httpStatus -ge 500) { 'Receiver' } elseif ($ErrorInfo.httpStatus -ge 400) { 'Sender' } else { $null }
+        $target.Data['ErrorType'] = if ($ErrorInfo.HttpStatus -ge 500) { 'Receiver' } elseif ($ErrorInfo.HttpStatus -ge 400) { 'Sender' } else { $null }
     }
     [System.Management.Automation.ErrorRecord]::new($exception, $errorId, [System.Management.Automation.ErrorCategory]$category, $TargetObject)
 }

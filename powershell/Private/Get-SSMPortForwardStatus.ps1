@@ -34,8 +34,8 @@ function Get-SSMPortForwardStatus {
     } else {
         Invoke-SSMOperation -Operation PortForwardStatus -Request @{ Handle = $Handle; WaitMs = $WaitMilliseconds }
     }
-    if (-not $envelope.ok) {
-        throw (ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $Handle)
+    if (-not $envelope.Ok) {
+        throw (ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error -TargetObject $Handle)
     }
-    $envelope.data
+    $envelope.Data
 }

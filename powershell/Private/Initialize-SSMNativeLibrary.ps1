@@ -28,6 +28,9 @@ function Initialize-SSMNativeLibrary {
 
     $bound = [System.AppDomain]::CurrentDomain.GetData($slot)
     if ($bound -is [type]) {
+        # (Bound by an older module in this process, the type may lack the export.)
+        $found = try { $bound::ssm_abi_version() } catch { 1 }
+        Assert-SSMNativeAbiVersion -Found $found -LibraryPath $libraryPath
         $script:SSMNativeType = $bound
         Initialize-SSMNativeLogging
         return $bound
@@ -40,11 +43,12 @@ function Initialize-SSMNativeLibrary {
     $builder = $module.DefineType($typeName, 'Public, Abstract, Sealed, Class')
     # Every JSON export takes NUL-terminated UTF-8 bytes and returns an owned string.
     $exports = @(
-        foreach ($name in 'start_session', 'resolve_client', 'ssm_call_start', 'ssm_call_wait', 'ssm_call_cancel') {
+        foreach ($name in 'ssm_call_start', 'ssm_call_wait', 'ssm_call_cancel') {
             @{ Name = $name; Returns = [IntPtr]; Parameters = [type[]]@([byte[]]) }
         }
         @{ Name = 'ssm_string_free'; Returns = [void]; Parameters = [type[]]@([IntPtr]) }
         @{ Name = 'ssm_version'; Returns = [IntPtr]; Parameters = [type[]]@() }
+        @{ Name = 'ssm_abi_version'; Returns = [uint32]; Parameters = [type[]]@() }
         @{ Name = 'ssm_shutdown'; Returns = [void]; Parameters = [type[]]@([uint32]) }
     )
     $bound = @{}
@@ -85,7 +89,12 @@ function Initialize-SSMNativeLibrary {
                 $libraryPath))
     }
     $script:SSMNativeVersion = [System.Runtime.InteropServices.Marshal]::PtrToStringUTF8($versionPointer)
+    # Kept even when refused below: a retry must not define another assembly.
     [System.AppDomain]::CurrentDomain.SetData($slot, $type)
+    # A library older than the contract has no ssm_abi_version: say so, not "entry point
+    # not found" in the first call.
+    $found = try { $type::ssm_abi_version() } catch { 1 }
+    Assert-SSMNativeAbiVersion -Found $found -LibraryPath $libraryPath
     $script:SSMNativeType = $type
     Initialize-SSMNativeLogging
     $type

@@ -17,8 +17,8 @@ function Initialize-SSMNativeLogging {
     $request = @{ Level = $level }
     $path = [System.Environment]::GetEnvironmentVariable('SSMSESSION_LOG_FILE')
     if ($path) { $request.Path = [System.IO.Path]::GetFullPath($path) }
-    $envelope = Invoke-SSMNative -Operation ssm_call_start -Request @{ Operation = 'ConfigureLogging'; Request = $request; WaitMs = 5000 }
-    if ($envelope.PSObject.Properties['ok'] -and -not $envelope.ok) {
-        Write-Warning "SSMSESSION_LOG is ignored: $($envelope.error.message)"
+    $envelope = Invoke-SSMOperation -Operation ConfigureLogging -Request $request
+    if (-not $envelope.Ok) {
+        Write-Warning "SSMSESSION_LOG is ignored: $($envelope.Error.Message)"
     }
 }

@@ -65,15 +65,15 @@ function Invoke-SSMApiCommand {
     # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf still
     # needs them. The resolved client is cached for the call below.
     $resolved = Resolve-SSMClient -Client $request.Client
-    if (-not $resolved.ok) {
-        throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $ErrorTarget)
+    if (-not $resolved.Ok) {
+        throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $ErrorTarget)
     }
-    $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.data.CredentialSource }
-    $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.data.RegionSource }
+    $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.Data.CredentialSource }
+    $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.Data.RegionSource }
     # Written only when shown: Write-Debug costs about 40 µs even when silent.
     if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore') {
         Write-Debug "Credentials obtained from $credentialOrigin"
-        Write-Debug "Region obtained from $regionOrigin with value '$($resolved.data.Region)'"
+        Write-Debug "Region obtained from $regionOrigin with value '$($resolved.Data.Region)'"
     }
 
     $commandName = $Cmdlet.MyInvocation.MyCommand.Name
@@ -99,17 +99,17 @@ function Invoke-SSMApiCommand {
 
     # Built only when it is shown: every call pays for it otherwise.
     if ($VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore') {
-        Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.data.Region)"
+        Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.Data.Region)"
     }
     $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
-    if (-not $envelope.ok) {
-        $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error -TargetObject $ErrorTarget
+    if (-not $envelope.Ok) {
+        $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error -TargetObject $ErrorTarget
         $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
         $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
         $History.Add($logged)
         throw $failure
     }
-    $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.data -History $History
+    $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.Data -History $History
     if ($Operation -eq 'StartSession') {
         Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
     }

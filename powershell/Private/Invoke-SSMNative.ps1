@@ -6,13 +6,15 @@ function Invoke-SSMNative {
     .DESCRIPTION
     The single place where PowerShell crosses into native code (unit tests mock
     Invoke-SSMOperation, above it). The request is serialised to JSON and passed as
-    NUL-terminated UTF-8; the returned envelope ({ ok, data } or { ok, error }) is copied as
+    NUL-terminated UTF-8; the returned envelope ({ Ok, Data }, { Ok, Error } or
+    { Ok, Pending, Data }) is copied as
     UTF-8, released with the library's ssm_string_free in all cases, and read with
     ConvertFrom-Json. (Reading it with System.Text.Json's JsonDocument was measured: ~35 ms
     less on a process's first call, ~0.15 ms more on every later one; kept the simpler.)
 
     .PARAMETER Operation
-    Name of the export, e.g. start_session.
+    Name of the export: ssm_call_start, ssm_call_wait or ssm_call_cancel (the module runs
+    every operation through them, so that each is cancellable).
 
     .PARAMETER Request
     The request; serialised with ConvertTo-SSMJson.
@@ -21,7 +23,7 @@ function Invoke-SSMNative {
     [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
-        [ValidateSet('start_session', 'resolve_client', 'ssm_call_start', 'ssm_call_wait', 'ssm_call_cancel')]
+        [ValidateSet('ssm_call_start', 'ssm_call_wait', 'ssm_call_cancel')]
         [string] $Operation,
 
         [Parameter(Mandatory)]

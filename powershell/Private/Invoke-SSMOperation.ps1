@@ -1,7 +1,8 @@
 function Invoke-SSMOperation {
     <#
     .SYNOPSIS
-    Runs one native operation to completion, cancellably, and returns its envelope.
+    Runs one native operation to completion, cancellably, and returns its envelope
+    ({ Ok, Data } or { Ok, Error }).
 
     .DESCRIPTION
     Starts the operation with ssm_call_start, which itself waits one short slice (so a
@@ -20,9 +21,10 @@ function Invoke-SSMOperation {
     [OutputType([pscustomobject])]
     param(
         [Parameter(Mandatory)]
+        # The library's operations, all of them (a test compares with DescribeContract).
         [ValidateSet('StartSession', 'ResolveClient', 'TerminateSession', 'ResumeSession', 'StartPortForward',
             'PortForwardStatus', 'StopPortForward', 'ListPortForwards', 'StopAllPortForwards', 'StartCommand', 'CommandOutput',
-            'StopCommand', 'StopAllCommands', 'RunShell', 'CreateCommandDocument')]
+            'StopCommand', 'StopAllCommands', 'RunShell', 'CreateCommandDocument', 'ConfigureLogging', 'DescribeContract')]
         [string] $Operation,
 
         [Parameter(Mandatory)]
@@ -32,15 +34,15 @@ function Invoke-SSMOperation {
     # Short enough that Ctrl+C feels immediate, long enough that waiting costs nothing.
     $sliceMilliseconds = 100
     $envelope = Invoke-SSMNative -Operation ssm_call_start -Request @{ Operation = $Operation; Request = $Request; WaitMs = $sliceMilliseconds }
-    if (-not $envelope.PSObject.Properties['pending']) {
+    if (-not $envelope.PSObject.Properties['Pending']) {
         return $envelope
     }
-    $callId = $envelope.CallId
+    $callId = $envelope.Data.CallId
     $finished = $false
     try {
         while ($true) {
             $envelope = Invoke-SSMNative -Operation ssm_call_wait -Request @{ CallId = $callId; TimeoutMs = $sliceMilliseconds }
-            if (-not $envelope.PSObject.Properties['pending']) {
+            if (-not $envelope.PSObject.Properties['Pending']) {
                 $finished = $true
                 return $envelope
             }

@@ -29,20 +29,20 @@ function Resolve-SSMClient {
     $envelope = $null
     if (-not $cache.TryGetValue($key, [ref]$envelope)) {
         $envelope = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $Client }
-        if ($envelope.ok) {
+        if ($envelope.Ok) {
             if ($cache.Count -ge 64) { $cache.Clear() }
             $cache[$key] = $envelope
         }
     }
     # The client's warnings (an opted-in plain-text endpoint) go with every call made with
     # it, into the calling command's warning stream (its -WarningAction applies).
-    if ($envelope.ok -and $envelope.data.PSObject.Properties['Warnings']) {
-        foreach ($warning in $envelope.data.Warnings) { Write-Warning $warning }
+    if ($envelope.Ok -and $envelope.Data.PSObject.Properties['Warnings']) {
+        foreach ($warning in $envelope.Data.Warnings) { Write-Warning $warning }
     }
     # Which proxy (host:port and the setting that named it) and which CA files the API calls
     # use; written only when shown.
-    if ($envelope.ok -and $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $envelope.data.PSObject.Properties['Network']) {
-        Write-Debug "Network: API calls to $($envelope.data.Network)"
+    if ($envelope.Ok -and $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $envelope.Data.PSObject.Properties['Network']) {
+        Write-Debug "Network: API calls to $($envelope.Data.Network)"
     }
     $envelope
 }

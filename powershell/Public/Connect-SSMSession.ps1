@@ -257,19 +257,19 @@ function Connect-SSMSession {
                 if ($null -ne $remembered) { $client = $remembered }
             }
             $resolved = Resolve-SSMClient -Client $client
-            if (-not $resolved.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $(if ($Target) { $Target } else { $SessionId }))
+            if (-not $resolved.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $(if ($Target) { $Target } else { $SessionId }))
             }
 
             if ($PSCmdlet.ParameterSetName -eq 'Target') {
                 if (-not $PSCmdlet.ShouldProcess($Target, 'Connect-SSMSession (StartSession and forward a local port)')) { return }
-                Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $client -Region $resolved.data.Region)"
+                Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $client -Region $resolved.Data.Region)"
                 $started = Invoke-SSMOperation -Operation StartSession -Request $built.Request
-                if (-not $started.ok) {
-                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.error -TargetObject $Target)
+                if (-not $started.Ok) {
+                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.Error -TargetObject $Target)
                 }
-                $startedHere = $started.data.SessionId
-                $session = @{ SessionId = $started.data.SessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue }
+                $startedHere = $started.Data.SessionId
+                $session = @{ SessionId = $started.Data.SessionId; StreamUrl = $started.Data.StreamUrl; TokenValue = $started.Data.TokenValue }
             } else {
                 if (-not $PSCmdlet.ShouldProcess($SessionId, 'Connect-SSMSession (open the data channel and forward a local port)')) { return }
                 $session = @{ SessionId = $SessionId; StreamUrl = $StreamUrl; TokenValue = $TokenValue }
@@ -284,16 +284,16 @@ function Connect-SSMSession {
             Write-Verbose "Opening the data channel of session $($session.SessionId)"
             Register-SSMPortForwardCleanup
             $opened = Invoke-SSMOperation -Operation StartPortForward -Request $request
-            if (-not $opened.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.error -TargetObject $session.SessionId)
+            if (-not $opened.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.Error -TargetObject $session.SessionId)
             }
-            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $opened.data.PSObject.Properties['Network']) {
-                Write-Debug "Network: data channel to $($opened.data.Network)"
+            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $opened.Data.PSObject.Properties['Network']) {
+                Write-Debug "Network: data channel to $($opened.Data.Network)"
             }
-            $handle = $opened.data.Handle
-            $forward = ConvertTo-SSMPortForward -Data $opened.data
-            if ($opened.data.CustomerMessage) {
-                Write-Information $opened.data.CustomerMessage -InformationAction $informationAction
+            $handle = $opened.Data.Handle
+            $forward = ConvertTo-SSMPortForward -Data $opened.Data
+            if ($opened.Data.CustomerMessage) {
+                Write-Information $opened.Data.CustomerMessage -InformationAction $informationAction
             }
             if ($AsJob) {
                 $handle = $null
@@ -335,7 +335,7 @@ function Connect-SSMSession {
                     Write-Information "`n$message`n" -InformationAction $informationAction
                     if ($forward.FinalStatus.State -eq 'Failed') {
                         # Not terminating: the forward object still follows, with its statistics.
-                        $failure = [pscustomobject]@{ kind = 'dataChannel'; code = 'DataChannelFailed'; message = $message; requestId = $null; httpStatus = $null }
+                        $failure = [pscustomobject]@{ Kind = 'dataChannel'; Code = 'DataChannelFailed'; Message = $message; RequestId = $null; HttpStatus = $null }
                         $PSCmdlet.WriteError((ConvertTo-SSMErrorRecord -ErrorInfo $failure -TargetObject $forward.SessionId))
                     }
                     $forward

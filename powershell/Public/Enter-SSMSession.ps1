@@ -244,19 +244,19 @@ function Enter-SSMSession {
             }
             $subject = if ($Target) { $Target } else { $SessionId }
             $resolved = Resolve-SSMClient -Client $client
-            if (-not $resolved.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $subject)
+            if (-not $resolved.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $subject)
             }
 
             if ($PSCmdlet.ParameterSetName -eq 'Target') {
                 if (-not $PSCmdlet.ShouldProcess($Target, 'Enter-SSMSession (StartSession and attach this terminal)')) { return }
-                Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $client -Region $resolved.data.Region)"
+                Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $client -Region $resolved.Data.Region)"
                 $started = Invoke-SSMOperation -Operation StartSession -Request $built.Request
-                if (-not $started.ok) {
-                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.error -TargetObject $Target)
+                if (-not $started.Ok) {
+                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.Error -TargetObject $Target)
                 }
-                $startedHere = $started.data.SessionId
-                $session = @{ SessionId = $started.data.SessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue; Target = $Target }
+                $startedHere = $started.Data.SessionId
+                $session = @{ SessionId = $started.Data.SessionId; StreamUrl = $started.Data.StreamUrl; TokenValue = $started.Data.TokenValue; Target = $Target }
             } else {
                 if (-not $PSCmdlet.ShouldProcess($SessionId, 'Enter-SSMSession (attach this terminal)')) { return }
                 $session = @{ SessionId = $SessionId; StreamUrl = $StreamUrl; TokenValue = $TokenValue }
@@ -269,13 +269,13 @@ function Enter-SSMSession {
             Write-Verbose "Opening the data channel of session $($session.SessionId) and attaching the terminal"
             # The native call owns the terminal until the session ends.
             $result = Invoke-SSMOperation -Operation RunShell -Request @{ Session = $session; EscapeCharacter = $EscapeCharacter }
-            if (-not $result.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $result.error -TargetObject $subject)
+            if (-not $result.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $result.Error -TargetObject $subject)
             }
             $attached = $true
-            $data = $result.data
+            $data = $result.Data
             if ($data.State -eq 'Failed') {
-                $failure = [pscustomobject]@{ kind = 'dataChannel'; code = 'DataChannelFailed'; message = [string]$data.Message; requestId = $null; httpStatus = $null }
+                $failure = [pscustomobject]@{ Kind = 'dataChannel'; Code = 'DataChannelFailed'; Message = [string]$data.Message; RequestId = $null; HttpStatus = $null }
                 $PSCmdlet.WriteError((ConvertTo-SSMErrorRecord -ErrorInfo $failure -TargetObject $subject))
             }
             if ($null -ne $data.ExitCode) { $global:LASTEXITCODE = [int]$data.ExitCode }

@@ -42,10 +42,10 @@ function Get-SSMPortForward {
         # Nothing can be running before the native library was loaded by a forward.
         if ($null -eq $script:SSMNativeType) { return }
         $envelope = Invoke-SSMOperation -Operation ListPortForwards -Request @{}
-        if (-not $envelope.ok) {
-            $PSCmdlet.ThrowTerminatingError((ConvertTo-SSMErrorRecord -ErrorInfo $envelope.error))
+        if (-not $envelope.Ok) {
+            $PSCmdlet.ThrowTerminatingError((ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error))
         }
-        foreach ($forward in @($envelope.data)) {
+        foreach ($forward in @($envelope.Data)) {
             if ($SessionId -and -not @($SessionId | Where-Object { $forward.SessionId -like $_ }).Count) { continue }
             ConvertTo-SSMPortForward -Data ([pscustomobject]@{
                     SessionId = $forward.SessionId; LocalAddress = $forward.LocalAddress; LocalPort = $forward.LocalPort

@@ -298,40 +298,40 @@ function Invoke-SSMSessionCommand {
             $built = ConvertTo-SSMServiceRequest -BoundParameters $bound -Cmdlet $PSCmdlet -ExplicitParameters @($PSBoundParameters.Keys)
             $client = $built.Request.Client
             $resolved = Resolve-SSMClient -Client $client
-            if (-not $resolved.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $Target)
+            if (-not $resolved.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $Target)
             }
             if (-not $PSCmdlet.ShouldProcess($Target, "Invoke-SSMSessionCommand (run '$Command')")) { return }
 
-            Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $client -Region $resolved.data.Region)"
+            Write-Verbose "Invoking AWS Systems Manager operation 'StartSession' $(Get-SSMDestinationText -Client $client -Region $resolved.Data.Region)"
             $started = Invoke-SSMOperation -Operation StartSession -Request $built.Request
-            if (-not $started.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.error -TargetObject $Target)
+            if (-not $started.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $started.Error -TargetObject $Target)
             }
-            $sessionId = $started.data.SessionId
+            $sessionId = $started.Data.SessionId
             # The target names the session in the KMS encryption context when the agent encrypts.
-            $request = @{ SessionId = $sessionId; StreamUrl = $started.data.StreamUrl; TokenValue = $started.data.TokenValue; Target = $Target; Client = $client }
+            $request = @{ SessionId = $sessionId; StreamUrl = $started.Data.StreamUrl; TokenValue = $started.Data.TokenValue; Target = $Target; Client = $client }
             if ($PSBoundParameters.ContainsKey('StallTimeoutSec')) { $request.StallTimeoutMs = 1000 * $StallTimeoutSec }
             if ($PSBoundParameters.ContainsKey('KeepAliveSec')) { $request.KeepAliveSeconds = $KeepAliveSec }
             if ($wrapped) { $request.ExitMarker = $wrapped.Marker }
             Write-Verbose "Opening the data channel of session $sessionId"
             Register-SSMPortForwardCleanup
             $opened = Invoke-SSMOperation -Operation StartCommand -Request $request
-            if (-not $opened.ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.error -TargetObject $Target)
+            if (-not $opened.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $opened.Error -TargetObject $Target)
             }
-            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $opened.data.PSObject.Properties['Network']) {
-                Write-Debug "Network: data channel to $($opened.data.Network)"
+            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore' -and $opened.Data.PSObject.Properties['Network']) {
+                Write-Debug "Network: data channel to $($opened.Data.Network)"
             }
-            $handle = $opened.data.Handle
-            if ($opened.data.CustomerMessage) { Write-Verbose $opened.data.CustomerMessage }
+            $handle = $opened.Data.Handle
+            if ($opened.Data.CustomerMessage) { Write-Verbose $opened.Data.CustomerMessage }
             $deadline = if ($TimeoutSec) { [datetime]::UtcNow.AddSeconds($TimeoutSec) } else { [datetime]::MaxValue }
             while ($true) {
                 $status = Invoke-SSMOperation -Operation CommandOutput -Request @{ Handle = $handle; WaitMs = 250 }
-                if (-not $status.ok) {
-                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $status.error -TargetObject $Target)
+                if (-not $status.Ok) {
+                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $status.Error -TargetObject $Target)
                 }
-                $data = $status.data
+                $data = $status.Data
                 $finished = $data.State -ne 'Running' -and -not $data.MoreOutput
                 if ($data.Stdout) { & $emit 'Stdout' $data.Stdout $false }
                 if ($data.Stderr) { & $emit 'Stderr' $data.Stderr $false }
@@ -339,7 +339,7 @@ function Invoke-SSMSessionCommand {
                 if ($finished) {
                     $state = $data.State
                     if ($data.State -eq 'Failed') {
-                        $failure = [pscustomobject]@{ kind = 'dataChannel'; code = 'DataChannelFailed'; message = [string]$data.Message; requestId = $null; httpStatus = $null }
+                        $failure = [pscustomobject]@{ Kind = 'dataChannel'; Code = 'DataChannelFailed'; Message = [string]$data.Message; RequestId = $null; HttpStatus = $null }
                         $PSCmdlet.WriteError((ConvertTo-SSMErrorRecord -ErrorInfo $failure -TargetObject $Target))
                     }
                     break
@@ -357,21 +357,21 @@ function Invoke-SSMSessionCommand {
             if ($null -ne $handle) {
                 $last = Invoke-SSMOperation -Operation StopCommand -Request @{ Handle = $handle }
                 try {
-                    if ($last.ok) {
-                        if ($last.data.Stdout) { & $emit 'Stdout' $last.data.Stdout $false }
-                        if ($last.data.Stderr) { & $emit 'Stderr' $last.data.Stderr $false }
-                        if ($null -eq $exitCode -and $null -ne $last.data.ExitCode) { $exitCode = [int]$last.data.ExitCode }
+                    if ($last.Ok) {
+                        if ($last.Data.Stdout) { & $emit 'Stdout' $last.Data.Stdout $false }
+                        if ($last.Data.Stderr) { & $emit 'Stderr' $last.Data.Stderr $false }
+                        if ($null -eq $exitCode -and $null -ne $last.Data.ExitCode) { $exitCode = [int]$last.Data.ExitCode }
                     }
                     & $emit 'Stdout' '' $true
                     & $emit 'Stderr' '' $true
-                    if ($last.ok -and $state -eq 'TimedOut' -and $last.data.State -eq 'Failed') {
+                    if ($last.Ok -and $state -eq 'TimedOut' -and $last.Data.State -eq 'Failed') {
                         # The stop itself failed (TerminateSession did not answer): say so.
-                        $failure = [pscustomobject]@{ kind = 'dataChannel'; code = 'DataChannelFailed'; message = [string]$last.data.Message; requestId = $null; httpStatus = $null }
+                        $failure = [pscustomobject]@{ Kind = 'dataChannel'; Code = 'DataChannelFailed'; Message = [string]$last.Data.Message; RequestId = $null; HttpStatus = $null }
                         $PSCmdlet.WriteError((ConvertTo-SSMErrorRecord -ErrorInfo $failure -TargetObject $Target))
                     }
-                    if ($last.ok -and $last.data.UndeliveredBytes -gt 0) {
-                        $bytes = $last.data.UndeliveredBytes
-                        $text = if ($last.data.UndeliveredCause -eq 'Gap') {
+                    if ($last.Ok -and $last.Data.UndeliveredBytes -gt 0) {
+                        $bytes = $last.Data.UndeliveredBytes
+                        $text = if ($last.Data.UndeliveredCause -eq 'Gap') {
                             "Output was cut: $bytes bytes of output from $Target could not be written, because the channel closed while the messages before them were still missing (the agent skipped sequence numbers)."
                         } else {
                             $why = if ($state -eq 'TimedOut') { "-TimeoutSec ($TimeoutSec s) stopped the command" } else { 'the session ended' }

@@ -119,15 +119,15 @@ function New-SSMSessionCommandDocument {
         $client = $built.Request.Client
         if (-not $PSCmdlet.ShouldProcess($Name, 'New-SSMSessionCommandDocument (CreateDocument: a NonInteractiveCommands session document with separateOutputStream)')) { return }
         $resolved = Resolve-SSMClient -Client $client
-        if (-not $resolved.ok) {
-            throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.error -TargetObject $Name)
+        if (-not $resolved.Ok) {
+            throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $Name)
         }
-        Write-Verbose "Invoking AWS Systems Manager operation 'CreateDocument' $(Get-SSMDestinationText -Client $client -Region $resolved.data.Region)"
+        Write-Verbose "Invoking AWS Systems Manager operation 'CreateDocument' $(Get-SSMDestinationText -Client $client -Region $resolved.Data.Region)"
         $created = Invoke-SSMOperation -Operation CreateCommandDocument -Request @{ Name = $Name; Client = $client }
-        if (-not $created.ok) {
-            throw (ConvertTo-SSMErrorRecord -ErrorInfo $created.error -TargetObject $Name)
+        if (-not $created.Ok) {
+            throw (ConvertTo-SSMErrorRecord -ErrorInfo $created.Error -TargetObject $Name)
         }
-        $data = $created.data
+        $data = $created.Data
         [pscustomobject]@{
             PSTypeName      = 'SSMSession.SessionDocument'
             Name            = $data.Name

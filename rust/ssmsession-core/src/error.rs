@@ -72,8 +72,21 @@ fn with_detail(base: &str, detail: &Option<String>) -> String {
 }
 
 impl CoreError {
-    /// Broad class, stable across versions: `invalidRequest`, `credentials`, `region`,
-    /// `service`, `transport`, `network`, `timeout`, `invalidResponse`, `internal`.
+    /// Every [`CoreError::kind`], for the ABI's list of error kinds.
+    pub const KINDS: &'static [&'static str] = &[
+        "invalidRequest",
+        "credentials",
+        "region",
+        "service",
+        "transport",
+        "network",
+        "timeout",
+        "invalidResponse",
+        "dataChannel",
+        "internal",
+    ];
+
+    /// Broad class, stable across versions: one of [`CoreError::KINDS`].
     pub fn kind(&self) -> &'static str {
         match self {
             CoreError::InvalidRequest { .. } => "invalidRequest",
@@ -152,6 +165,48 @@ pub(crate) fn describe_chain(error: &(dyn StdError + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_kind_is_listed() {
+        let one_of_each = [
+            CoreError::InvalidRequest {
+                code: "X",
+                message: String::new(),
+            },
+            CoreError::NoCredentials { detail: None },
+            CoreError::NoRegion,
+            CoreError::Service {
+                code: String::new(),
+                message: String::new(),
+                request_id: None,
+                http_status: 400,
+            },
+            CoreError::Transport {
+                message: String::new(),
+            },
+            CoreError::Network {
+                code: "X",
+                message: String::new(),
+            },
+            CoreError::Timeout {
+                message: String::new(),
+            },
+            CoreError::InvalidResponse {
+                message: String::new(),
+                request_id: None,
+                http_status: None,
+            },
+            CoreError::DataChannel {
+                code: "X",
+                message: String::new(),
+            },
+            CoreError::Internal {
+                message: String::new(),
+            },
+        ];
+        let kinds: Vec<&str> = one_of_each.iter().map(CoreError::kind).collect();
+        assert_eq!(kinds, CoreError::KINDS);
+    }
 
     #[derive(Debug, thiserror::Error)]
     #[error("outer failure")]

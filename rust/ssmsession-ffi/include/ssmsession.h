@@ -9,12 +9,22 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// Raised whenever a request, a result or the envelope changes incompatibly (in the C
+// header too, for callers to compare with `ssm_abi_version()` at run time).
+// 2: PascalCase envelope (`Ok`, `Data`, `Error`, `Pending`), one error kind for unusable
+// requests (`invalidRequest`), no `resolve_client` export.
+#define SSMSESSION_ABI_VERSION 2
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
 
 // The library version, e.g. "0.1.0". A static string: do not free it.
 const char *ssm_version(void);
+
+// The version of the JSON contract the exports speak (envelope, requests, results): a
+// caller built for another version must not use this library.
+uint32_t ssm_abi_version(void);
 
 // Calls SSM `StartSession`.
 //
@@ -29,25 +39,14 @@ const char *ssm_version(void);
 // unmodified until this function returns.
 char *start_session(const char *request_json);
 
-// Resolves credentials and region for a client without calling the service, and keeps
-// the client for later calls with the same settings.
-//
-// `request_json`: `{"Client":{…}}` as for [`start_session`]. Success data:
-// `{"Region","RegionSource","CredentialSource"}`. Release the result with
-// [`ssm_string_free`].
-//
-// # Safety
-// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
-// unmodified until this function returns.
-char *resolve_client(const char *request_json);
-
 // Starts an operation: `{"Operation":name,"Request":{…},"WaitMs":t}` → after at most
-// `t` ms (default 0), the finished call's envelope, or `{"pending":true,"CallId":n}`:
-// then collect the result with [`ssm_call_wait`] or abort it with [`ssm_call_cancel`].
+// `t` ms (default 0), the finished call's envelope, or
+// `{"Ok":true,"Pending":true,"Data":{"CallId":n}}`: then collect the result with [`ssm_call_wait`] or abort it with [`ssm_call_cancel`].
 // Release the result with [`ssm_string_free`].
 //
-// Operations: `StartSession`, `ResolveClient`, `TerminateSession` and `ResumeSession`
-// (`{"SessionId","Client"}`); port forwarding: `StartPortForward` (`{"SessionId",
+// Operations: `StartSession` (as [`start_session`]), `ResolveClient` (`{"Client"}` →
+// `{"Region","RegionSource","CredentialSource"}`, no service call; the client is kept for
+// later calls), `TerminateSession` and `ResumeSession` (`{"SessionId","Client"}`); port forwarding: `StartPortForward` (`{"SessionId",
 // "StreamUrl","TokenValue","LocalPortNumber","ChunkSize","PaceMicroseconds",
 // "KeepSession","HandshakeTimeoutMs","StallTimeoutMs","KeepAliveSeconds","Client"}` → the
 // forward with its
@@ -66,7 +65,8 @@ char *resolve_client(const char *request_json);
 // "KeepAliveSeconds","Client"},"EscapeCharacter"}`: attaches the session to this process's terminal until it
 // ends or the escape sequence is typed, then `{"SessionId","State","Message","Escaped",
 // "ExitCode","AgentVersion"}`); diagnostics: `ConfigureLogging` (`{"Level","Path"}`, once per
-// process; this library's events only, never secrets or payloads).
+// process; this library's events only, never secrets or payloads); `DescribeContract`
+// (`{}` → `{"AbiVersion","LibraryVersion","Operations","ErrorKinds"}`).
 //
 // # Safety
 // `request_json` must be NULL or point to a NUL-terminated string that stays valid and
@@ -75,7 +75,7 @@ char *ssm_call_start(const char *request_json);
 
 // Waits up to `TimeoutMs` (at most 60 000) for a started call: `{"CallId":n,"TimeoutMs":t}`
 // → the call's own envelope once it has finished (the call id is then released), or
-// `{"pending":true,"CallId":n}`. Release the result with [`ssm_string_free`].
+// `{"Ok":true,"Pending":true,"Data":{"CallId":n}}`. Release the result with [`ssm_string_free`].
 //
 // # Safety
 // `request_json` must be NULL or point to a NUL-terminated string that stays valid and
@@ -83,7 +83,7 @@ char *ssm_call_start(const char *request_json);
 char *ssm_call_wait(const char *request_json);
 
 // Cancels a started call and drops its request: `{"CallId":n}` →
-// `{"ok":true,"data":{"CallId":n,"Cancelled":bool}}` (false when it had already finished
+// `{"Ok":true,"Data":{"CallId":n,"Cancelled":bool}}` (false when it had already finished
 // and been collected). Release the result with [`ssm_string_free`].
 //
 // # Safety

@@ -50,8 +50,8 @@ fn call(request: &Value) -> Value {
 }
 
 fn error_of(envelope: &Value) -> &Value {
-    assert_eq!(envelope["ok"], json!(false), "{envelope}");
-    &envelope["error"]
+    assert_eq!(envelope["Ok"], json!(false), "{envelope}");
+    &envelope["Error"]
 }
 
 #[test]
@@ -63,8 +63,8 @@ fn start_session_against_the_emulator_returns_the_session() {
         "Reason": "ABI test",
         "Client": client(DEFAULT_SECRET_KEY)
     }));
-    assert_eq!(envelope["ok"], json!(true), "{envelope}");
-    let data = &envelope["data"];
+    assert_eq!(envelope["Ok"], json!(true), "{envelope}");
+    let data = &envelope["Data"];
     let session_id = data["SessionId"].as_str().unwrap();
     assert!(session_id.starts_with("emulator-user-"), "{session_id}");
     let stream_url = data["StreamUrl"].as_str().unwrap();
@@ -87,19 +87,19 @@ fn service_errors_carry_code_message_status_and_request_id() {
         &json!({ "Target": "i-targetnotconnected", "Client": client(DEFAULT_SECRET_KEY) }),
     ))
     .clone();
-    assert_eq!(error["kind"], "service");
-    assert_eq!(error["code"], "TargetNotConnected");
-    assert_eq!(error["message"], "i-targetnotconnected is not connected.");
-    assert_eq!(error["httpStatus"], 400);
-    assert!(error["requestId"].as_str().is_some());
+    assert_eq!(error["Kind"], "service");
+    assert_eq!(error["Code"], "TargetNotConnected");
+    assert_eq!(error["Message"], "i-targetnotconnected is not connected.");
+    assert_eq!(error["HttpStatus"], 400);
+    assert!(error["RequestId"].as_str().is_some());
 }
 
 #[test]
 fn validation_happens_on_the_service_side() {
     let error = error_of(&call(&json!({ "Client": client(DEFAULT_SECRET_KEY) }))).clone();
-    assert_eq!(error["code"], "ValidationException");
+    assert_eq!(error["Code"], "ValidationException");
     assert_eq!(
-        error["message"],
+        error["Message"],
         "1 validation error detected: Value null at 'target' failed to satisfy constraint: Member must not be null"
     );
 }
@@ -110,8 +110,8 @@ fn a_wrong_secret_fails_signature_verification() {
         &json!({ "Target": "i-1", "Client": client("not-the-secret") }),
     ))
     .clone();
-    assert_eq!(error["kind"], "service");
-    assert_eq!(error["code"], "InvalidSignatureException");
+    assert_eq!(error["Kind"], "service");
+    assert_eq!(error["Code"], "InvalidSignatureException");
 }
 
 #[test]
@@ -119,43 +119,43 @@ fn malformed_json_gives_an_error_envelope() {
     for bad in [&b"{"[..], b"[]", b"{\"Target\":5}", b"{\"Unknown\":1}", b""] {
         let error = error_of(&call_bytes(bad)).clone();
         assert_eq!(
-            error["kind"],
-            "invalidInput",
+            error["Kind"],
+            "invalidRequest",
             "{}",
             String::from_utf8_lossy(bad)
         );
-        assert_eq!(error["code"], "InvalidRequest");
+        assert_eq!(error["Code"], "InvalidRequest");
     }
 }
 
 #[test]
 fn invalid_utf8_gives_an_error_envelope() {
     let error = error_of(&call_bytes(b"{\"Target\":\"\xff\xfe\"}")).clone();
-    assert_eq!(error["code"], "InvalidUtf8");
-    assert!(error["message"].as_str().unwrap().contains("offset 11"));
+    assert_eq!(error["Code"], "InvalidUtf8");
+    assert!(error["Message"].as_str().unwrap().contains("offset 11"));
 }
 
 #[test]
 fn null_input_gives_an_error_envelope() {
     // SAFETY: NULL is an allowed input.
     let envelope = take(unsafe { start_session(std::ptr::null()) });
-    assert_eq!(error_of(&envelope)["code"], "NullPointer");
+    assert_eq!(error_of(&envelope)["Code"], "NullPointer");
 }
 
 #[test]
 fn a_panic_is_caught_and_the_library_keeps_working() {
     FORCE_PANIC.with(|f| f.set(true));
     let error = error_of(&call(&json!({ "Target": "i-1" }))).clone();
-    assert_eq!(error["kind"], "panic");
+    assert_eq!(error["Kind"], "panic");
     assert!(
-        error["message"]
+        error["Message"]
             .as_str()
             .unwrap()
             .contains("forced panic for the ABI test"),
         "{error}"
     );
     let envelope = call(&json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }));
-    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+    assert_eq!(envelope["Ok"], json!(true), "{envelope}");
 }
 
 #[test]
@@ -180,8 +180,8 @@ fn an_unreachable_endpoint_is_a_transport_error() {
     let mut settings = client(DEFAULT_SECRET_KEY);
     settings["EndpointUrl"] = json!(format!("http://127.0.0.1:{port}"));
     let error = error_of(&call(&json!({ "Target": "i-1", "Client": settings }))).clone();
-    assert_eq!(error["kind"], "transport", "{error}");
-    let message = error["message"].as_str().unwrap();
+    assert_eq!(error["Kind"], "transport", "{error}");
+    let message = error["Message"].as_str().unwrap();
     assert!(
         message.contains(&format!("endpoint 'http://127.0.0.1:{port}'")),
         "{message}"
@@ -195,16 +195,16 @@ fn region_can_come_from_the_environment_snapshot() {
     settings.as_object_mut().unwrap().remove("Region");
     settings["Environment"]["AWS_REGION"] = json!("ap-south-2");
     let envelope = call(&json!({ "Target": "i-1", "Client": settings }));
-    assert_eq!(envelope["ok"], json!(true), "{envelope}");
+    assert_eq!(envelope["Ok"], json!(true), "{envelope}");
 
     settings["Environment"]
         .as_object_mut()
         .unwrap()
         .remove("AWS_REGION");
     let error = error_of(&call(&json!({ "Target": "i-1", "Client": settings }))).clone();
-    assert_eq!(error["kind"], "region");
+    assert_eq!(error["Kind"], "region");
     assert_eq!(
-        error["message"],
+        error["Message"],
         "No region specified or obtained from persisted/shell defaults."
     );
 }
@@ -218,7 +218,7 @@ fn concurrent_calls_each_get_their_own_session() {
                     .map(|_| {
                         let envelope =
                             call(&json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }));
-                        envelope["data"]["SessionId"]
+                        envelope["Data"]["SessionId"]
                             .as_str()
                             .expect("success")
                             .to_owned()
@@ -248,8 +248,8 @@ fn start_call(operation: &str, request: Value) -> u64 {
         crate::ssm_call_start,
         &json!({ "Operation": operation, "Request": request }),
     );
-    assert_eq!(envelope["pending"], json!(true), "{envelope}");
-    envelope["CallId"]
+    assert_eq!(envelope["Pending"], json!(true), "{envelope}");
+    envelope["Data"]["CallId"]
         .as_u64()
         .unwrap_or_else(|| panic!("{envelope}"))
 }
@@ -263,14 +263,14 @@ fn wait_call(id: u64, timeout_ms: u64) -> Value {
 
 #[test]
 fn resolve_client_reports_where_region_and_credentials_came_from() {
-    let envelope = call_export(
-        crate::resolve_client,
-        &json!({ "Client": client(DEFAULT_SECRET_KEY) }),
+    let envelope = run_operation(
+        "ResolveClient",
+        json!({ "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    assert_eq!(envelope["ok"], json!(true), "{envelope}");
-    assert_eq!(envelope["data"]["Region"], "eu-west-3");
-    assert_eq!(envelope["data"]["RegionSource"], "Parameter");
-    assert_eq!(envelope["data"]["CredentialSource"], "Parameters");
+    assert_eq!(envelope["Ok"], json!(true), "{envelope}");
+    assert_eq!(envelope["Data"]["Region"], "eu-west-3");
+    assert_eq!(envelope["Data"]["RegionSource"], "Parameter");
+    assert_eq!(envelope["Data"]["CredentialSource"], "Parameters");
 }
 
 #[test]
@@ -280,10 +280,10 @@ fn a_started_call_is_collected_with_wait() {
         json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }),
     );
     let envelope = wait_call(id, 10_000);
-    assert_eq!(envelope["ok"], json!(true), "{envelope}");
-    assert!(envelope["data"]["SessionId"].as_str().is_some());
+    assert_eq!(envelope["Ok"], json!(true), "{envelope}");
+    assert!(envelope["Data"]["SessionId"].as_str().is_some());
     // Collected calls are forgotten.
-    assert_eq!(error_of(&wait_call(id, 0))["code"], "UnknownCall");
+    assert_eq!(error_of(&wait_call(id, 0))["Code"], "UnknownCall");
 }
 
 #[test]
@@ -293,17 +293,20 @@ fn a_slow_call_stays_pending_and_cancel_stops_it_at_once() {
         json!({ "Target": "i-delay-10000", "Client": client(DEFAULT_SECRET_KEY) }),
     );
     let started = std::time::Instant::now();
-    assert_eq!(wait_call(id, 100), json!({ "pending": true, "CallId": id }));
+    assert_eq!(
+        wait_call(id, 100),
+        json!({ "Ok": true, "Pending": true, "Data": { "CallId": id } })
+    );
     let cancelled = call_export(crate::ssm_call_cancel, &json!({ "CallId": id }));
     assert_eq!(
-        cancelled["data"],
+        cancelled["Data"],
         json!({ "CallId": id, "Cancelled": true })
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
-    assert_eq!(error_of(&wait_call(id, 0))["code"], "UnknownCall");
+    assert_eq!(error_of(&wait_call(id, 0))["Code"], "UnknownCall");
     // Cancelling again, or an unknown id, is not an error.
     let again = call_export(crate::ssm_call_cancel, &json!({ "CallId": id }));
-    assert_eq!(again["data"]["Cancelled"], json!(false));
+    assert_eq!(again["Data"]["Cancelled"], json!(false));
 }
 
 #[test]
@@ -313,8 +316,8 @@ fn start_can_wait_and_answer_with_the_result_at_once() {
         &json!({ "Operation": "StartSession", "WaitMs": 10_000,
                  "Request": { "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) } }),
     );
-    assert_eq!(envelope["ok"], json!(true), "{envelope}");
-    assert!(envelope["data"]["SessionId"].as_str().is_some());
+    assert_eq!(envelope["Ok"], json!(true), "{envelope}");
+    assert!(envelope["Data"]["SessionId"].as_str().is_some());
 }
 
 #[test]
@@ -324,7 +327,7 @@ fn call_errors_arrive_through_wait_and_bad_requests_fail_at_start() {
         json!({ "Target": "i-targetnotconnected", "Client": client(DEFAULT_SECRET_KEY) }),
     );
     assert_eq!(
-        error_of(&wait_call(id, 10_000))["code"],
+        error_of(&wait_call(id, 10_000))["Code"],
         "TargetNotConnected"
     );
 
@@ -332,12 +335,12 @@ fn call_errors_arrive_through_wait_and_bad_requests_fail_at_start() {
         crate::ssm_call_start,
         &json!({ "Operation": "Nope", "Request": {} }),
     );
-    assert_eq!(error_of(&envelope)["code"], "UnknownOperation");
+    assert_eq!(error_of(&envelope)["Code"], "UnknownOperation");
     let envelope = call_export(
         crate::ssm_call_start,
         &json!({ "Operation": "StartSession", "Request": { "Targte": "x" } }),
     );
-    assert_eq!(error_of(&envelope)["code"], "InvalidRequest");
+    assert_eq!(error_of(&envelope)["Code"], "InvalidRequest");
 }
 
 /// Runs an operation to its end through ssm_call_start / ssm_call_wait.
@@ -346,7 +349,7 @@ fn run_operation(operation: &str, request: Value) -> Value {
         crate::ssm_call_start,
         &json!({ "Operation": operation, "Request": request, "WaitMs": 30_000 }),
     );
-    assert!(envelope.get("pending").is_none(), "{envelope}");
+    assert!(envelope.get("Pending").is_none(), "{envelope}");
     envelope
 }
 
@@ -374,16 +377,16 @@ fn a_port_forward_runs_behind_a_handle_until_stopped() {
                 "Parameters": { "portNumber": [echo_port.to_string()], "localPortNumber": ["0"] },
                 "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    let session = &started["data"];
+    let session = &started["Data"];
     let forward = run_operation(
         "StartPortForward",
         json!({ "SessionId": session["SessionId"], "StreamUrl": session["StreamUrl"],
                 "TokenValue": session["TokenValue"], "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    assert_eq!(forward["ok"], json!(true), "{forward}");
-    let handle = forward["data"]["Handle"].as_u64().unwrap();
-    let port = forward["data"]["LocalPort"].as_u64().unwrap() as u16;
-    assert_eq!(forward["data"]["Mode"], "Multiplexed");
+    assert_eq!(forward["Ok"], json!(true), "{forward}");
+    let handle = forward["Data"]["Handle"].as_u64().unwrap();
+    let port = forward["Data"]["LocalPort"].as_u64().unwrap() as u16;
+    assert_eq!(forward["Data"]["Mode"], "Multiplexed");
 
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.write_all(b"hello through the tunnel").unwrap();
@@ -395,25 +398,25 @@ fn a_port_forward_runs_behind_a_handle_until_stopped() {
         "PortForwardStatus",
         json!({ "Handle": handle, "WaitMs": 0 }),
     );
-    assert_eq!(status["data"]["State"], "Running", "{status}");
-    assert_eq!(status["data"]["Statistics"]["ConnectionsTotal"], json!(1));
+    assert_eq!(status["Data"]["State"], "Running", "{status}");
+    assert_eq!(status["Data"]["Statistics"]["ConnectionsTotal"], json!(1));
     let listed = run_operation("ListPortForwards", json!({}));
-    assert!(listed["data"]
+    assert!(listed["Data"]
         .as_array()
         .unwrap()
         .iter()
         .any(|f| f["Handle"] == json!(handle)));
 
     let stopped = run_operation("StopPortForward", json!({ "Handle": handle }));
-    assert_eq!(stopped["data"]["State"], "Stopped", "{stopped}");
+    assert_eq!(stopped["Data"]["State"], "Stopped", "{stopped}");
     // The handle is released; the session was terminated on the service.
     let gone = run_operation("PortForwardStatus", json!({ "Handle": handle }));
-    assert_eq!(error_of(&gone)["code"], "UnknownPortForward");
+    assert_eq!(error_of(&gone)["Code"], "UnknownPortForward");
     let resumed = run_operation(
         "ResumeSession",
         json!({ "SessionId": session["SessionId"], "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    assert_eq!(error_of(&resumed)["kind"], "service", "{resumed}");
+    assert_eq!(error_of(&resumed)["Kind"], "service", "{resumed}");
 }
 
 #[test]
@@ -422,35 +425,35 @@ fn terminate_and_resume_session_return_the_api_shapes() {
         "StartSession",
         json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    let session_id = started["data"]["SessionId"].clone();
+    let session_id = started["Data"]["SessionId"].clone();
     let resumed = run_operation(
         "ResumeSession",
         json!({ "SessionId": session_id, "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    assert_eq!(resumed["ok"], json!(true), "{resumed}");
-    assert_eq!(resumed["data"]["SessionId"], session_id);
-    assert_ne!(resumed["data"]["TokenValue"], started["data"]["TokenValue"]);
-    assert_eq!(resumed["data"]["HttpStatusCode"], json!(200));
+    assert_eq!(resumed["Ok"], json!(true), "{resumed}");
+    assert_eq!(resumed["Data"]["SessionId"], session_id);
+    assert_ne!(resumed["Data"]["TokenValue"], started["Data"]["TokenValue"]);
+    assert_eq!(resumed["Data"]["HttpStatusCode"], json!(200));
     let terminated = run_operation(
         "TerminateSession",
         json!({ "SessionId": session_id, "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    assert_eq!(terminated["data"]["SessionId"], session_id, "{terminated}");
+    assert_eq!(terminated["Data"]["SessionId"], session_id, "{terminated}");
     // Bad handles and missing fields are errors, not crashes.
     let unknown = run_operation("StopPortForward", json!({ "Handle": 987_654 }));
-    assert_eq!(error_of(&unknown)["code"], "UnknownPortForward");
+    assert_eq!(error_of(&unknown)["Code"], "UnknownPortForward");
     let missing = run_operation(
         "StartPortForward",
         json!({ "SessionId": "", "StreamUrl": "", "TokenValue": "", "Client": client(DEFAULT_SECRET_KEY) }),
     );
-    assert_eq!(error_of(&missing)["code"], "MissingParameter");
+    assert_eq!(error_of(&missing)["Code"], "MissingParameter");
 }
 
 #[test]
 fn logging_rejects_an_unknown_level_without_configuring_anything() {
     let envelope = run_operation("ConfigureLogging", json!({ "Level": "chatty" }));
-    assert_eq!(error_of(&envelope)["code"], "InvalidLogging");
-    assert!(error_of(&envelope)["message"]
+    assert_eq!(error_of(&envelope)["Code"], "InvalidLogging");
+    assert!(error_of(&envelope)["Message"]
         .as_str()
         .unwrap()
         .contains("error, warn, info, debug or trace"));

@@ -76,7 +76,7 @@ pub unsafe fn envelope_call(
     install_panic_hook();
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
         if input.is_null() {
-            return Err(ErrorBody::invalid_input(
+            return Err(ErrorBody::invalid_request(
                 "NullPointer",
                 "The request pointer is NULL.",
             ));
@@ -85,7 +85,7 @@ pub unsafe fn envelope_call(
         // this call.
         let bytes = unsafe { CStr::from_ptr(input) }.to_bytes();
         let text = std::str::from_utf8(bytes).map_err(|e| {
-            ErrorBody::invalid_input(
+            ErrorBody::invalid_request(
                 "InvalidUtf8",
                 format!(
                     "The request is not valid UTF-8 (invalid byte at offset {}).",

@@ -64,17 +64,13 @@ struct CancelRequest {
 
 /// `{"Operation":"StartSession"|"ResolveClient","Request":{…},"WaitMs":t}` → what
 /// [`wait`] answers after `t` ms: the finished call's envelope, or
-/// `{"pending":true,"CallId":n}`.
+/// `{"Ok":true,"Pending":true,"Data":{"CallId":n}}`.
 pub fn start(text: &str) -> String {
     match begin(text) {
-        Ok((id, 0)) => pending(id),
+        Ok((id, 0)) => envelope::pending(id),
         Ok((id, wait_ms)) => wait_for(id, wait_ms),
         Err(error) => envelope::failure(error),
     }
-}
-
-fn pending(id: u64) -> String {
-    json!({ "pending": true, "CallId": id }).to_string()
 }
 
 /// Starts the call; returns its id and how long the caller wants to wait at once.
@@ -129,7 +125,7 @@ fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// `{"CallId":n,"TimeoutMs":t}` → the call's own envelope when it has finished (the call
-/// is then forgotten), or `{"pending":true,"CallId":n}` after `t` ms.
+/// is then forgotten), or `{"Ok":true,"Pending":true,"Data":{"CallId":n}}` after `t` ms.
 pub fn wait(text: &str) -> String {
     match operations::parse::<WaitRequest>(text) {
         Ok(request) => wait_for(request.call_id, request.timeout_ms),
@@ -153,7 +149,7 @@ fn wait_for(call_id: u64, timeout_ms: u64) -> String {
             calls().remove(&call_id);
             result
         }
-        None => pending(call_id),
+        None => envelope::pending(call_id),
     }
 }
 

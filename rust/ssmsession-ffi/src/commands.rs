@@ -57,7 +57,7 @@ fn entry(handle: u64) -> Result<Found, ErrorBody> {
         .get(&handle)
         .map(|e| (e.run.clone(), e.session_id.clone(), e.carry.clone()))
         .ok_or_else(|| {
-            ErrorBody::invalid_input(
+            ErrorBody::invalid_request(
                 "UnknownCommand",
                 format!("No command has handle {handle}; it was stopped and collected, or never existed."),
             )

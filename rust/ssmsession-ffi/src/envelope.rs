@@ -1,12 +1,15 @@
-//! The JSON envelope every export returns.
+//! The JSON envelope every export returns, one shape for all: `{"Ok":true,"Data":…}`,
+//! `{"Ok":false,"Error":{…}}`, and for a call still running `{"Ok":true,"Pending":true,
+//! "Data":{"CallId":n}}`. PascalCase throughout, like the data inside.
 
 use serde::Serialize;
 use serde_json::{json, Value};
 use ssmsession_core::CoreError;
 
-/// `error` member of a failure envelope. `kind` and `code` are stable identifiers.
+/// `Error` member of a failure envelope. `Kind` (one of `contract::error_kinds`) and `Code`
+/// are stable identifiers.
 #[derive(Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "PascalCase")]
 pub struct ErrorBody {
     pub kind: String,
     pub code: String,
@@ -26,9 +29,9 @@ impl ErrorBody {
         }
     }
 
-    /// The bytes crossing the boundary are unusable (NULL, not UTF-8, not the JSON shape).
-    pub fn invalid_input(code: &str, message: impl Into<String>) -> Self {
-        Self::local("invalidInput", code, message)
+    /// The request is unusable: NULL, not UTF-8, not the JSON shape, an unknown handle.
+    pub fn invalid_request(code: &str, message: impl Into<String>) -> Self {
+        Self::local("invalidRequest", code, message)
     }
 
     /// A panic was caught at the boundary: a bug in this library, never the user's fault.
@@ -46,7 +49,7 @@ impl ErrorBody {
     }
 
     pub fn unknown_call(id: u64) -> Self {
-        Self::invalid_input(
+        Self::invalid_request(
             "UnknownCall",
             format!("No open call has id {id}; it finished and was collected, was cancelled, or never existed."),
         )
@@ -70,9 +73,14 @@ impl From<CoreError> for ErrorBody {
 }
 
 pub fn success(data: Value) -> String {
-    json!({ "ok": true, "data": data }).to_string()
+    json!({ "Ok": true, "Data": data }).to_string()
 }
 
 pub fn failure(error: ErrorBody) -> String {
-    json!({ "ok": false, "error": error }).to_string()
+    json!({ "Ok": false, "Error": error }).to_string()
+}
+
+/// A started call that has not finished yet: wait for it, or cancel it, by its id.
+pub fn pending(call_id: u64) -> String {
+    json!({ "Ok": true, "Pending": true, "Data": { "CallId": call_id } }).to_string()
 }

@@ -45,7 +45,7 @@ pub struct HandleRequest {
 }
 
 fn unknown_handle(handle: u64) -> ErrorBody {
-    ErrorBody::invalid_input(
+    ErrorBody::invalid_request(
         "UnknownPortForward",
         format!(
             "No port forward has handle {handle}; it was stopped and collected, or never existed."

@@ -2,19 +2,23 @@
 //!
 //! Contract for every string-returning export:
 //! - the input is NULL or a NUL-terminated string valid for the duration of the call;
-//! - the result is never NULL: an envelope `{"ok":true,"data":…}` or
-//!   `{"ok":false,"error":{"kind","code","message","requestId","httpStatus"}}`, also for
-//!   NULL input, invalid UTF-8, malformed JSON and panics (caught at the boundary);
+//! - the result is never NULL: an envelope `{"Ok":true,"Data":…}` or
+//!   `{"Ok":false,"Error":{"Kind","Code","Message","RequestId","HttpStatus"}}` (or, from
+//!   the call exports, `{"Ok":true,"Pending":true,"Data":{"CallId":n}}`), also for NULL
+//!   input, invalid UTF-8, malformed JSON and panics (caught at the boundary);
 //! - the result is owned by the caller and released with [`ssm_string_free`] from this
 //!   library (never `free()` or a managed allocator); releasing it again, or releasing a
 //!   pointer the library never returned, is detected and ignored.
 //!
-//! The exports live in this file only: cbindgen reads it to generate
+//! The exports are `start_session` (the documented entry point) and `ssm_*` for the rest;
+//! [`ssm_abi_version`] says which contract ([`contract`]) they speak. They live in this
+//! file only: cbindgen reads it to generate
 //! `include/ssmsession.h`, and a test fails when the committed header is stale.
 
 mod boundary;
 mod calls;
 mod commands;
+mod contract;
 mod envelope;
 mod forwards;
 mod logging;
@@ -39,6 +43,13 @@ pub extern "C" fn ssm_version() -> *const c_char {
     std::panic::catch_unwind(|| VERSION_NUL.as_ptr().cast()).unwrap_or(std::ptr::null())
 }
 
+/// The version of the JSON contract the exports speak (envelope, requests, results): a
+/// caller built for another version must not use this library.
+#[no_mangle]
+pub extern "C" fn ssm_abi_version() -> u32 {
+    std::panic::catch_unwind(|| contract::SSMSESSION_ABI_VERSION).unwrap_or(0)
+}
+
 /// Calls SSM `StartSession`.
 ///
 /// `request_json`: `{"Target":…, "DocumentName":…, "Parameters":{name:[values]}, "Reason":…,
@@ -56,29 +67,14 @@ pub unsafe extern "C" fn start_session(request_json: *const c_char) -> *mut c_ch
     unsafe { boundary::json_call(request_json, operations::start_session) }
 }
 
-/// Resolves credentials and region for a client without calling the service, and keeps
-/// the client for later calls with the same settings.
-///
-/// `request_json`: `{"Client":{…}}` as for [`start_session`]. Success data:
-/// `{"Region","RegionSource","CredentialSource"}`. Release the result with
-/// [`ssm_string_free`].
-///
-/// # Safety
-/// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
-/// unmodified until this function returns.
-#[no_mangle]
-pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_char {
-    // SAFETY: the caller upholds this function's contract, which is json_call's contract.
-    unsafe { boundary::json_call(request_json, operations::resolve_client) }
-}
-
 /// Starts an operation: `{"Operation":name,"Request":{…},"WaitMs":t}` → after at most
-/// `t` ms (default 0), the finished call's envelope, or `{"pending":true,"CallId":n}`:
-/// then collect the result with [`ssm_call_wait`] or abort it with [`ssm_call_cancel`].
+/// `t` ms (default 0), the finished call's envelope, or
+/// `{"Ok":true,"Pending":true,"Data":{"CallId":n}}`: then collect the result with [`ssm_call_wait`] or abort it with [`ssm_call_cancel`].
 /// Release the result with [`ssm_string_free`].
 ///
-/// Operations: `StartSession`, `ResolveClient`, `TerminateSession` and `ResumeSession`
-/// (`{"SessionId","Client"}`); port forwarding: `StartPortForward` (`{"SessionId",
+/// Operations: `StartSession` (as [`start_session`]), `ResolveClient` (`{"Client"}` →
+/// `{"Region","RegionSource","CredentialSource"}`, no service call; the client is kept for
+/// later calls), `TerminateSession` and `ResumeSession` (`{"SessionId","Client"}`); port forwarding: `StartPortForward` (`{"SessionId",
 /// "StreamUrl","TokenValue","LocalPortNumber","ChunkSize","PaceMicroseconds",
 /// "KeepSession","HandshakeTimeoutMs","StallTimeoutMs","KeepAliveSeconds","Client"}` → the
 /// forward with its
@@ -97,7 +93,8 @@ pub unsafe extern "C" fn resolve_client(request_json: *const c_char) -> *mut c_c
 /// "KeepAliveSeconds","Client"},"EscapeCharacter"}`: attaches the session to this process's terminal until it
 /// ends or the escape sequence is typed, then `{"SessionId","State","Message","Escaped",
 /// "ExitCode","AgentVersion"}`); diagnostics: `ConfigureLogging` (`{"Level","Path"}`, once per
-/// process; this library's events only, never secrets or payloads).
+/// process; this library's events only, never secrets or payloads); `DescribeContract`
+/// (`{}` → `{"AbiVersion","LibraryVersion","Operations","ErrorKinds"}`).
 ///
 /// # Safety
 /// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
@@ -110,7 +107,7 @@ pub unsafe extern "C" fn ssm_call_start(request_json: *const c_char) -> *mut c_c
 
 /// Waits up to `TimeoutMs` (at most 60 000) for a started call: `{"CallId":n,"TimeoutMs":t}`
 /// → the call's own envelope once it has finished (the call id is then released), or
-/// `{"pending":true,"CallId":n}`. Release the result with [`ssm_string_free`].
+/// `{"Ok":true,"Pending":true,"Data":{"CallId":n}}`. Release the result with [`ssm_string_free`].
 ///
 /// # Safety
 /// `request_json` must be NULL or point to a NUL-terminated string that stays valid and
@@ -122,7 +119,7 @@ pub unsafe extern "C" fn ssm_call_wait(request_json: *const c_char) -> *mut c_ch
 }
 
 /// Cancels a started call and drops its request: `{"CallId":n}` →
-/// `{"ok":true,"data":{"CallId":n,"Cancelled":bool}}` (false when it had already finished
+/// `{"Ok":true,"Data":{"CallId":n,"Cancelled":bool}}` (false when it had already finished
 /// and been collected). Release the result with [`ssm_string_free`].
 ///
 /// # Safety

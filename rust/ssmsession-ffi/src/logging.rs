@@ -29,7 +29,7 @@ pub struct LoggingRequest {
 }
 
 fn invalid(message: String) -> ErrorBody {
-    ErrorBody::invalid_input("InvalidLogging", message)
+    ErrorBody::invalid_request("InvalidLogging", message)
 }
 
 pub fn configure(request: LoggingRequest) -> Result<Value, ErrorBody> {

@@ -30,7 +30,7 @@ pub type Work = Pin<Box<dyn Future<Output = Result<Value, ErrorBody>> + Send + '
 
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ErrorBody> {
     serde_json::from_str(text).map_err(|e| {
-        ErrorBody::invalid_input("InvalidRequest", format!("The request is not valid: {e}"))
+        ErrorBody::invalid_request("InvalidRequest", format!("The request is not valid: {e}"))
     })
 }
 
@@ -40,30 +40,15 @@ fn to_data<T: Serialize>(result: Result<T, CoreError>) -> Result<Value, ErrorBod
         .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))
 }
 
-/// The operations [`future_for`] knows.
-pub const OPERATIONS: &[&str] = &[
-    "StartSession",
-    "ResolveClient",
-    "TerminateSession",
-    "ResumeSession",
-    "StartPortForward",
-    "PortForwardStatus",
-    "StopPortForward",
-    "StopAllPortForwards",
-    "ListPortForwards",
-    "StartCommand",
-    "CommandOutput",
-    "StopCommand",
-    "StopAllCommands",
-    "RunShell",
-    "ConfigureLogging",
-    "CreateCommandDocument",
-];
+/// The request of operations that take none: `{}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmptyRequest {}
 
 /// The future for an operation by name, with its request already checked.
 pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
     let invalid = |e: serde_json::Error| {
-        ErrorBody::invalid_input("InvalidRequest", format!("The request is not valid: {e}"))
+        ErrorBody::invalid_request("InvalidRequest", format!("The request is not valid: {e}"))
     };
     match operation {
         "StartSession" => {
@@ -135,16 +120,20 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
                 to_data(ssmsession_core::create_command_document(&CLIENTS, call).await)
             }))
         }
+        "DescribeContract" => {
+            let _: EmptyRequest = serde_json::from_value(request).map_err(invalid)?;
+            Ok(Box::pin(async { Ok(crate::contract::describe()) }))
+        }
         "ConfigureLogging" => {
             let call: crate::logging::LoggingRequest =
                 serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move { crate::logging::configure(call) }))
         }
-        other => Err(ErrorBody::invalid_input(
+        other => Err(ErrorBody::invalid_request(
             "UnknownOperation",
             format!(
                 "Unknown operation '{other}'; expected one of {}.",
-                OPERATIONS.join(", ")
+                crate::contract::OPERATIONS.join(", ")
             ),
         )),
     }
@@ -157,9 +146,4 @@ pub fn start_session(text: &str) -> Result<Value, ErrorBody> {
     }
     let request: Value = parse(text)?;
     runtime::block_on(future_for("StartSession", request)?)?
-}
-
-pub fn resolve_client(text: &str) -> Result<Value, ErrorBody> {
-    let request: Value = parse(text)?;
-    runtime::block_on(future_for("ResolveClient", request)?)?
 }

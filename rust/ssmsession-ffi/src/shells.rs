@@ -27,7 +27,7 @@ pub fn escape_from(text: Option<&str>) -> Result<Option<u8>, ErrorBody> {
         None => Ok(Some(DEFAULT_ESCAPE)),
         Some(t) if t.is_empty() || t.eq_ignore_ascii_case("none") => Ok(None),
         Some(t) if t.len() == 1 && t.as_bytes()[0].is_ascii_graphic() => Ok(Some(t.as_bytes()[0])),
-        Some(t) => Err(ErrorBody::invalid_input(
+        Some(t) => Err(ErrorBody::invalid_request(
             "InvalidEscapeCharacter",
             format!(
                 "The escape character must be one printable ASCII character, or 'none'; got '{t}'."

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 use ssmsession::{
-    live_string_count, resolve_client, ssm_call_cancel, ssm_call_start, ssm_call_wait,
+    live_string_count, ssm_abi_version, ssm_call_cancel, ssm_call_start, ssm_call_wait,
     ssm_shutdown, ssm_string_free, ssm_version, start_session,
 };
 
@@ -23,7 +23,6 @@ type Export = unsafe extern "C" fn(*const c_char) -> *mut c_char;
 
 const EXPORTS: &[(&str, Export)] = &[
     ("start_session", start_session),
-    ("resolve_client", resolve_client),
     ("ssm_call_start", ssm_call_start),
     ("ssm_call_wait", ssm_call_wait),
     ("ssm_call_cancel", ssm_call_cancel),
@@ -86,27 +85,56 @@ fn take_twice(result: *mut c_char) -> Value {
 }
 
 fn check_envelope(envelope: &Value) {
-    if envelope.get("pending") == Some(&json!(true)) {
-        assert!(envelope["CallId"].is_u64(), "{envelope}");
+    if envelope.get("Pending") == Some(&json!(true)) {
+        assert_eq!(envelope["Ok"], json!(true), "{envelope}");
+        assert!(envelope["Data"]["CallId"].is_u64(), "{envelope}");
         return;
     }
-    match envelope["ok"].as_bool() {
-        Some(true) => assert!(envelope.get("data").is_some(), "{envelope}"),
+    match envelope["Ok"].as_bool() {
+        Some(true) => assert!(envelope.get("Data").is_some(), "{envelope}"),
         Some(false) => {
-            let error = &envelope["error"];
-            for field in ["kind", "code", "message"] {
+            let error = &envelope["Error"];
+            for field in ["Kind", "Code", "Message"] {
                 assert!(
                     error[field].is_string(),
                     "error.{field} missing: {envelope}"
                 );
             }
             assert_ne!(
-                error["code"], "Panic",
+                error["Code"], "Panic",
                 "a panic reached the boundary: {envelope}"
             );
+            assert!(
+                described_error_kinds().contains(&error["Kind"]),
+                "a kind the contract does not list: {envelope}"
+            );
         }
-        None => panic!("no ok member: {envelope}"),
+        None => panic!("no Ok member: {envelope}"),
     }
+}
+
+/// The error kinds `DescribeContract` lists (asked once).
+fn described_error_kinds() -> &'static Vec<Value> {
+    static KINDS: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        let request = json!({ "Operation": "DescribeContract", "Request": {}, "WaitMs": 10_000 });
+        let mut buffer = request.to_string().into_bytes();
+        buffer.push(0);
+        // SAFETY: `buffer` is NUL-terminated and outlives the call.
+        let result = unsafe { ssm_call_start(buffer.as_ptr().cast()) };
+        // SAFETY: a non-NULL export result is a NUL-terminated string until released.
+        let text = unsafe { CStr::from_ptr(result) }
+            .to_str()
+            .unwrap()
+            .to_owned();
+        // SAFETY: released once.
+        unsafe { ssm_string_free(result) };
+        let envelope: Value = serde_json::from_str(&text).unwrap();
+        envelope["Data"]["ErrorKinds"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    })
 }
 
 /// Puts safe client settings wherever a request may carry them, and keeps stream URLs on
@@ -268,7 +296,7 @@ fn null_pointers_give_an_envelope() {
     for (name, export) in EXPORTS {
         // SAFETY: NULL is allowed by every export's contract.
         let envelope = take_twice(unsafe { export(std::ptr::null()) });
-        assert_eq!(envelope["error"]["code"], "NullPointer", "{name}");
+        assert_eq!(envelope["Error"]["Code"], "NullPointer", "{name}");
     }
     // SAFETY: NULL is ignored by the free function.
     unsafe { ssm_string_free(std::ptr::null_mut()) };
@@ -279,10 +307,10 @@ fn invalid_utf8_and_interior_nuls_give_an_envelope() {
     let _serial = serial();
     for (_, export) in EXPORTS {
         let envelope = call_raw(*export, b"{\"Target\":\"\xff\xfe\"}");
-        assert_eq!(envelope["error"]["code"], "InvalidUtf8");
+        assert_eq!(envelope["Error"]["Code"], "InvalidUtf8");
         // The string ends at the NUL: what follows is never read.
         let envelope = call_raw(*export, b"{\"Target\0\":\"i-1\"}");
-        assert_eq!(envelope["ok"], false);
+        assert_eq!(envelope["Ok"], false);
     }
 }
 
@@ -301,7 +329,7 @@ fn huge_and_deeply_nested_documents_give_an_envelope() {
     );
     for (_, export) in EXPORTS {
         let envelope = call_raw(*export, nested.as_bytes());
-        assert_eq!(envelope["ok"], false);
+        assert_eq!(envelope["Ok"], false);
         call_raw(*export, huge.as_bytes());
         call_raw(*export, long_object.as_bytes());
     }
@@ -317,7 +345,7 @@ fn foreign_and_repeated_frees_are_ignored() {
     unsafe { ssm_string_free(foreign.as_mut_ptr().cast()) };
     assert_eq!(&foreign[..3], b"not");
     let envelope = call_raw(start_session, b"not json");
-    assert_eq!(envelope["ok"], false);
+    assert_eq!(envelope["Ok"], false);
     assert_eq!(
         live_string_count(),
         before,
@@ -332,6 +360,21 @@ fn shutdown_without_forwards_returns_at_once_whatever_the_limit() {
         ssm_shutdown(limit);
     }
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn the_abi_version_is_the_one_describe_contract_reports() {
+    let described = call_raw(
+        ssm_call_start,
+        json!({ "Operation": "DescribeContract", "Request": {}, "WaitMs": 10_000 })
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(described["Data"]["AbiVersion"], json!(ssm_abi_version()));
+    assert!(ssm_abi_version() >= 2);
+    let operations = described["Data"]["Operations"].as_array().unwrap();
+    assert!(operations.contains(&json!("DescribeContract")));
+    assert!(described_error_kinds().contains(&json!("invalidRequest")));
 }
 
 #[test]
@@ -356,9 +399,9 @@ fn many_threads_at_once_each_get_their_own_envelopes() {
                 let mut client = safe_client();
                 client["Region"] = json!(region);
                 for i in 0..50 {
-                    let request = json!({ "Client": client });
-                    let envelope = call_raw(resolve_client, request.to_string().as_bytes());
-                    assert_eq!(envelope["data"]["Region"], json!(region), "{envelope}");
+                    let request = json!({ "Operation": "ResolveClient", "Request": { "Client": client }, "WaitMs": 30_000 });
+                    let envelope = call_raw(ssm_call_start, request.to_string().as_bytes());
+                    assert_eq!(envelope["Data"]["Region"], json!(region), "{envelope}");
                     call_raw(start_session, format!("garbage {t} {i}").as_bytes());
                     let wait = json!({ "CallId": 1_000_000 + t * 100 + i, "TimeoutMs": 0 });
                     call_raw(ssm_call_wait, wait.to_string().as_bytes());

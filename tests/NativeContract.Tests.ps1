@@ -1,0 +1,88 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+
+# The module and the native library speak one JSON contract (rust/ssmsession-ffi/src/
+# contract.rs). These fail when the two sides drift apart: an operation or an error kind
+# known on one side only, or a library of another contract version.
+
+Describe 'The native contract' {
+    BeforeAll {
+        $repositoryRoot = Split-Path $PSScriptRoot -Parent
+        $manifestPath = $(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })
+        Import-Module $manifestPath -Force
+        $described = InModuleScope SSMSession { Invoke-SSMOperation -Operation DescribeContract -Request @{} }
+    }
+
+    It 'is described by the library' {
+        $described.Ok | Should -BeTrue
+        $described.Data.LibraryVersion | Should -Be (Import-PowerShellDataFile -LiteralPath $manifestPath).ModuleVersion
+    }
+
+    It 'has the version the module speaks' {
+        $expected = InModuleScope SSMSession { $script:SSMAbiVersion }
+        $described.Data.AbiVersion | Should -Be $expected
+    }
+
+    It 'lists exactly the operations the module can ask for' {
+        $validSet = InModuleScope SSMSession {
+            (Get-Command Invoke-SSMOperation).Parameters['Operation'].Attributes |
+                Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } |
+                ForEach-Object ValidValues
+        }
+        @($validSet | Sort-Object) | Should -Be @($described.Data.Operations | Sort-Object)
+    }
+
+    It 'lists exactly the error kinds the module turns into ErrorRecords' {
+        $known = InModuleScope SSMSession { $script:SSMErrorKinds.Keys }
+        @($known | Sort-Object) | Should -Be @($described.Data.ErrorKinds | Sort-Object)
+    }
+
+    It 'gives every error kind its own ErrorId, not the fallback for unknown kinds' -ForEach @(
+        @{ Kind = 'invalidRequest'; Code = 'InvalidUtf8'; ErrorId = 'SSMSession.InvalidUtf8'; Category = 'InvalidArgument' }
+        @{ Kind = 'network'; Code = 'CertificateExpired'; ErrorId = 'SSMSession.CertificateExpired'; Category = 'SecurityError' }
+        @{ Kind = 'network'; Code = 'ProxyUnreachable'; ErrorId = 'SSMSession.ProxyUnreachable'; Category = 'ConnectionError' }
+        @{ Kind = 'service'; Code = 'TargetNotConnected'; ErrorId = 'Amazon.SimpleSystemsManagement.Model.TargetNotConnectedException'; Category = 'InvalidOperation' }
+        @{ Kind = 'service'; Code = 'SomethingNew'; ErrorId = 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException'; Category = 'InvalidOperation' }
+        @{ Kind = 'cancelled'; Code = 'Cancelled'; ErrorId = 'SSMSession.Cancelled'; Category = 'OperationStopped' }
+        @{ Kind = 'panic'; Code = 'Panic'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
+        @{ Kind = 'fromTheFuture'; Code = 'X'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
+    ) {
+        $record = InModuleScope SSMSession -Parameters @{ Kind = $Kind; Code = $Code } {
+            param($Kind, $Code)
+            ConvertTo-SSMErrorRecord -ErrorInfo ([pscustomobject]@{ Kind = $Kind; Code = $Code; Message = 'm'; RequestId = $null; HttpStatus = $null })
+        }
+        $record.FullyQualifiedErrorId | Should -Be $ErrorId
+        $record.CategoryInfo.Category | Should -Be $Category
+        $record.Exception.Data['Kind'] | Should -Be $Kind
+    }
+
+    It "runs the README's example of calling start_session from Python" -Skip:($IsWindows -or -not (Get-Command python3 -ErrorAction SilentlyContinue)) {
+        $readme = Get-Content -Raw -LiteralPath (Join-Path $repositoryRoot 'README.md')
+        $block = [regex]::Match($readme, '(?s)<!-- native-example -->\r?\n```python\r?\n(.*?)```')
+        $block.Success | Should -BeTrue -Because 'the README keeps its native example under the marker'
+        $script = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-native-example-$PID.py"
+        Set-Content -LiteralPath $script -Value $block.Groups[1].Value
+        $library = InModuleScope SSMSession { Get-SSMNativeLibraryPath -ModuleRoot $script:SSMModuleRoot }
+        $emulator = Start-SSMSessionEmulator
+        $saved = $env:SSMSESSION_LIBRARY, $env:SSM_ENDPOINT
+        try {
+            $env:SSMSESSION_LIBRARY = $library
+            $env:SSM_ENDPOINT = $emulator.Url
+            $output = & python3 $script 2>&1
+            $LASTEXITCODE | Should -Be 0 -Because "$output"
+        } finally {
+            $env:SSMSESSION_LIBRARY, $env:SSM_ENDPOINT = $saved
+            $emulator.Stop()
+            Remove-Item -LiteralPath $script -ErrorAction SilentlyContinue
+        }
+        "$output" | Should -Match '^emulator-user-[0-9a-f]{17}$'
+    }
+
+    It 'refuses a library of another contract version by name, with both versions' {
+        $failure = InModuleScope SSMSession {
+            try { Assert-SSMNativeAbiVersion -Found 1 -LibraryPath '/opt/old/libssmsession.so'; $null } catch { $_ }
+        }
+        $failure | Should -Not -BeNullOrEmpty
+        $failure.FullyQualifiedErrorId | Should -Be 'SSMSession.NativeLibraryMismatch'
+        $failure.Exception.Message | Should -BeLike "*'/opt/old/libssmsession.so' speaks version 1*needs version $($described.Data.AbiVersion)*"
+    }
+}
