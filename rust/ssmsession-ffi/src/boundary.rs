@@ -25,14 +25,7 @@ fn install_panic_hook() {
         let default_hook = panic::take_hook();
         let show = std::env::var_os("SSMSESSION_DEBUG_PANICS").is_some();
         panic::set_hook(Box::new(move |info| {
-            let message = match (
-                info.payload().downcast_ref::<&str>(),
-                info.payload().downcast_ref::<String>(),
-            ) {
-                (Some(s), _) => (*s).to_owned(),
-                (_, Some(s)) => s.clone(),
-                _ => "unknown panic payload".to_owned(),
-            };
+            let message = panic_text(info.payload());
             let location = info
                 .location()
                 .map(|l| format!(" at {}:{}", l.file(), l.line()))
@@ -43,6 +36,18 @@ fn install_panic_hook() {
             }
         }));
     });
+}
+
+/// The message a panic carried (a `&str` or a `String`, as `panic!` makes them).
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    match (
+        payload.downcast_ref::<&str>(),
+        payload.downcast_ref::<String>(),
+    ) {
+        (Some(s), _) => (*s).to_owned(),
+        (_, Some(s)) => s.clone(),
+        _ => "unknown panic payload".to_owned(),
+    }
 }
 
 /// Runs `handler` on the UTF-8 text behind `input` and returns an owned envelope string.
@@ -125,7 +130,7 @@ fn into_c_string(text: String) -> *mut c_char {
     let raw = CString::new(text)
         .unwrap_or_else(|_| {
             CString::from(
-                c"{\"ok\":false,\"error\":{\"kind\":\"internal\",\"code\":\"InteriorNul\",\"message\":\"The response contained a NUL byte.\",\"requestId\":null,\"httpStatus\":null}}",
+                c"{\"Ok\":false,\"Error\":{\"Kind\":\"internal\",\"Code\":\"InteriorNul\",\"Message\":\"The response contained a NUL byte.\",\"RequestId\":null,\"HttpStatus\":null}}",
             )
         })
         .into_raw();

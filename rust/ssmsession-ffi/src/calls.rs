@@ -105,23 +105,14 @@ fn begin(text: &str) -> Result<(u64, u64), ErrorBody> {
             Ok(Ok(data)) => envelope::success(data),
             Ok(Err(error)) => envelope::failure(error),
             Err(join) if join.is_cancelled() => envelope::failure(ErrorBody::cancelled()),
-            Err(join) => envelope::failure(ErrorBody::panic(panic_text(join.into_panic()))),
+            Err(join) => envelope::failure(ErrorBody::panic(crate::boundary::panic_text(
+                &*join.into_panic(),
+            ))),
         };
         *call.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
         call.ready.notify_all();
     });
     Ok((id, wait_ms))
-}
-
-fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
-    match (
-        payload.downcast_ref::<&str>(),
-        payload.downcast_ref::<String>(),
-    ) {
-        (Some(s), _) => (*s).to_owned(),
-        (_, Some(s)) => s.clone(),
-        _ => "unknown panic payload".to_owned(),
-    }
 }
 
 /// `{"CallId":n,"TimeoutMs":t}` → the call's own envelope when it has finished (the call

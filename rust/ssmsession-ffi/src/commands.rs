@@ -1,25 +1,13 @@
-//! Running non-interactive commands, by handle: started by one call, their output taken by
-//! later ones (as it arrives), stopped and released by the last. Handles are numbers, never
-//! pointers: a stale or made-up handle is an error, not a crash.
+//! Running non-interactive commands, by handle ([`crate::registry`]): started by one call,
+//! their output taken by later ones (as it arrives), stopped and released by the last.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::Mutex;
 
-use once_cell::sync::Lazy;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use ssmsession_core::{ClientCache, CommandCall, CommandRun};
 
 use crate::envelope::ErrorBody;
-
-/// Commands running at once, at most: each holds a WebSocket.
-const MAX_COMMANDS: usize = 256;
-/// Longest single wait for output; callers loop for longer waits.
-const MAX_WAIT_MS: u64 = 60_000;
-/// How long a stop may take: the TerminateSession flag (3 s) and then the API.
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::registry::{HandleRequest, Registry, STOP_TIMEOUT};
 
 /// Bytes of a multi-byte UTF-8 character cut at the end of a chunk wait here for the rest.
 #[derive(Default)]
@@ -28,41 +16,14 @@ struct Carry {
     stderr: Vec<u8>,
 }
 
-struct Entry {
-    run: Arc<CommandRun>,
+pub struct Entry {
+    run: CommandRun,
     session_id: String,
-    carry: Arc<Mutex<Carry>>,
+    carry: Mutex<Carry>,
 }
 
-static COMMANDS: Lazy<Mutex<HashMap<u64, Entry>>> = Lazy::new(Default::default);
-static NEXT_HANDLE: AtomicU64 = AtomicU64::new(1);
-
-fn commands() -> MutexGuard<'static, HashMap<u64, Entry>> {
-    // Entries are inserted and removed whole: a poisoned lock still holds a valid map.
-    COMMANDS.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct CommandHandleRequest {
-    handle: u64,
-    #[serde(default)]
-    wait_ms: u64,
-}
-
-type Found = (Arc<CommandRun>, String, Arc<Mutex<Carry>>);
-
-fn entry(handle: u64) -> Result<Found, ErrorBody> {
-    commands()
-        .get(&handle)
-        .map(|e| (e.run.clone(), e.session_id.clone(), e.carry.clone()))
-        .ok_or_else(|| {
-            ErrorBody::invalid_request(
-                "UnknownCommand",
-                format!("No command has handle {handle}; it was stopped and collected, or never existed."),
-            )
-        })
-}
+pub static COMMANDS: Registry<Entry> =
+    Registry::new("command", 256, "UnknownCommand", "TooManyCommands");
 
 /// The text in `carry` + `fresh`, keeping back an incomplete character at the end unless
 /// no more output will come. Invalid bytes become U+FFFD.
@@ -79,11 +40,12 @@ fn text(carry: &mut Vec<u8>, fresh: Vec<u8>, at_end: bool) -> String {
 }
 
 /// Takes the output that arrived and describes the command's state.
-fn status(handle: u64, session_id: &str, run: &CommandRun, carry: &Mutex<Carry>) -> Value {
+fn status(handle: u64, entry: &Entry) -> Value {
+    let run = &entry.run;
     let end = run.end();
     let output = run.take();
     let at_end = end.is_some() && !run.has_output();
-    let mut carry = carry.lock().unwrap_or_else(|e| e.into_inner());
+    let mut carry = entry.carry.lock().unwrap_or_else(|e| e.into_inner());
     let stdout = text(&mut carry.stdout, output.stdout, at_end);
     let stderr = text(&mut carry.stderr, output.stderr, at_end);
     let cut = if end.is_some() {
@@ -94,7 +56,7 @@ fn status(handle: u64, session_id: &str, run: &CommandRun, carry: &Mutex<Carry>)
     let (state, message) = crate::session_state::state_of(end);
     json!({
         "Handle": handle,
-        "SessionId": session_id,
+        "SessionId": entry.session_id,
         "State": state,
         "Message": message,
         "Stdout": stdout,
@@ -111,74 +73,52 @@ fn status(handle: u64, session_id: &str, run: &CommandRun, carry: &Mutex<Carry>)
 
 /// Opens the data channel; the data is the session's description and its `Handle`.
 pub async fn start(cache: &ClientCache, call: CommandCall) -> Result<Value, ErrorBody> {
-    if commands().len() >= MAX_COMMANDS {
-        return Err(ErrorBody::internal(
-            "TooManyCommands",
-            format!("{MAX_COMMANDS} commands are running; stop some first."),
-        ));
-    }
+    COMMANDS.check_room()?;
     let (run, output) = ssmsession_core::start_command(cache, call).await?;
-    let handle = NEXT_HANDLE.fetch_add(1, Ordering::Relaxed);
     let mut data = serde_json::to_value(&output)
         .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))?;
+    let handle = COMMANDS.insert(Entry {
+        run,
+        session_id: output.session_id,
+        carry: Mutex::default(),
+    });
     data["Handle"] = json!(handle);
-    commands().insert(
-        handle,
-        Entry {
-            run: Arc::new(run),
-            session_id: output.session_id,
-            carry: Arc::default(),
-        },
-    );
     Ok(data)
 }
 
 /// `{"Handle":n,"WaitMs":t}`: waits up to `t` ms for output or the end, then takes what
 /// arrived.
-pub async fn output(request: CommandHandleRequest) -> Result<Value, ErrorBody> {
-    let (run, session_id, carry) = entry(request.handle)?;
-    let wait = Duration::from_millis(request.wait_ms.min(MAX_WAIT_MS));
+pub async fn output(request: HandleRequest) -> Result<Value, ErrorBody> {
+    let entry = COMMANDS.get(request.handle)?;
+    let wait = request.wait();
     if !wait.is_zero() {
-        run.wait_for_output(wait).await;
+        entry.run.wait_for_output(wait).await;
     }
-    Ok(status(request.handle, &session_id, &run, &carry))
+    Ok(status(request.handle, &entry))
 }
 
 /// `{"Handle":n}`: stops the command's session (unless it already ended), waits for the
 /// end, releases the handle and returns the last output and state.
-pub async fn stop(request: CommandHandleRequest) -> Result<Value, ErrorBody> {
-    let (run, session_id, carry) = entry(request.handle)?;
-    if run.end().is_none() {
-        run.stop();
+pub async fn stop(request: HandleRequest) -> Result<Value, ErrorBody> {
+    let entry = COMMANDS.get(request.handle)?;
+    if entry.run.end().is_none() {
+        entry.run.stop();
     }
-    let stopped = tokio::time::timeout(STOP_TIMEOUT, run.wait()).await;
-    let mut final_status = status(request.handle, &session_id, &run, &carry);
+    let stopped = tokio::time::timeout(STOP_TIMEOUT, entry.run.wait()).await;
+    let mut final_status = status(request.handle, &entry);
     if stopped.is_err() {
         crate::session_state::mark_stop_timed_out(&mut final_status, STOP_TIMEOUT);
     }
-    commands().remove(&request.handle);
+    COMMANDS.remove(request.handle);
     Ok(final_status)
 }
 
 /// Stops every command (module removal, process exit); returns how many were running.
 pub async fn stop_all() -> Result<Value, ErrorBody> {
-    let handles: Vec<u64> = commands().keys().copied().collect();
-    let tasks: Vec<_> = handles
-        .into_iter()
-        .map(|handle| tokio::spawn(stop(CommandHandleRequest { handle, wait_ms: 0 })))
-        .collect();
-    let mut stopped = 0;
-    for task in tasks {
-        if matches!(task.await, Ok(Ok(_))) {
-            stopped += 1;
-        }
-    }
+    let stopped = COMMANDS
+        .stop_all(|handle| stop(HandleRequest { handle, wait_ms: 0 }))
+        .await;
     Ok(json!({ "Stopped": stopped }))
-}
-
-/// Whether any command is running (the shutdown path touches no runtime otherwise).
-pub fn any() -> bool {
-    !commands().is_empty()
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ mod envelope;
 mod forwards;
 mod logging;
 mod operations;
+mod registry;
 mod runtime;
 mod session_state;
 mod shells;
@@ -138,7 +139,7 @@ pub unsafe extern "C" fn ssm_call_cancel(request_json: *const c_char) -> *mut c_
 #[no_mangle]
 pub extern "C" fn ssm_shutdown(timeout_ms: u32) {
     let _ = std::panic::catch_unwind(|| {
-        forwards::shutdown(std::time::Duration::from_millis(timeout_ms.into()))
+        registry::shutdown(std::time::Duration::from_millis(timeout_ms.into()))
     });
 }
 

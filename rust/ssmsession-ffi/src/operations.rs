@@ -12,9 +12,10 @@ use ssmsession_core::{
     StartSessionCall,
 };
 
-use crate::commands::{self, CommandHandleRequest};
+use crate::commands;
 use crate::envelope::ErrorBody;
-use crate::forwards::{self, HandleRequest};
+use crate::forwards;
+use crate::registry::HandleRequest;
 use crate::runtime;
 
 /// Clients shared by all calls in the process.
@@ -98,11 +99,11 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             ))
         }
         "CommandOutput" => {
-            let call: CommandHandleRequest = serde_json::from_value(request).map_err(invalid)?;
+            let call: HandleRequest = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(commands::output(call)))
         }
         "StopCommand" => {
-            let call: CommandHandleRequest = serde_json::from_value(request).map_err(invalid)?;
+            let call: HandleRequest = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(commands::stop(call)))
         }
         "StopAllCommands" => Ok(Box::pin(commands::stop_all())),

@@ -8,7 +8,7 @@ use std::io::Write;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use ssm_terminal::{attach, exit_lines, starting_line, AttachOptions, DEFAULT_ESCAPE};
-use ssmsession_core::{ChannelCall, ClientCache, SessionEnd};
+use ssmsession_core::{ChannelCall, ClientCache};
 
 use crate::envelope::ErrorBody;
 
@@ -54,16 +54,12 @@ pub async fn run(cache: &ClientCache, request: RunShellRequest) -> Result<Value,
         .await
         .map_err(|e| ErrorBody::internal("TerminalUnavailable", e.to_string()))?;
     print(&exit_lines(&session_id, &attached.end));
-    let (state, message) = match &attached.end {
-        SessionEnd::Closed(reason) => ("Closed", reason.clone()),
-        SessionEnd::Stopped => ("Stopped", String::new()),
-        SessionEnd::Failed(reason) => ("Failed", reason.clone()),
-    };
+    let (state, message) = crate::session_state::state_of(Some(attached.end.clone()));
     Ok(json!({
         "SessionId": session_id,
         "AgentVersion": started.agent_version,
         "State": state,
-        "Message": message,
+        "Message": message.unwrap_or_default(),
         "Escaped": attached.escaped,
         "ExitCode": attached.exit_code,
     }))
