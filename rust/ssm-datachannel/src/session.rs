@@ -351,169 +351,220 @@ pub(crate) fn challenge_response(
     })
 }
 
+/// The client's side of a channel during the handshake: the engine already runs (so the
+/// agent's messages are acknowledged and kept in order), the local ends are read here.
+struct Handshaking {
+    connection: Connection,
+    endpoint: Endpoint,
+    local: LocalChannels,
+    engine: EngineChannels,
+    /// The agent's session and version, once its HandshakeRequest was accepted.
+    requested: Option<(SessionKind, Version)>,
+    cipher: Option<Arc<SessionCipher>>,
+    /// Set when the service closed the channel while payloads were still queued for us.
+    closed: Option<String>,
+}
+
+/// What the channel brought next during the handshake.
+enum Arrival {
+    Payload(Payload),
+    /// Nothing from the agent within the quiet-shell wait.
+    Quiet,
+}
+
+impl Handshaking {
+    fn new(connection: Connection, window: usize) -> Self {
+        let (to_agent, outbound) = mpsc::channel(CHANNEL_DEPTH);
+        let (inbound, from_agent) = inbound_queue(INBOUND_BYTES);
+        Self {
+            connection,
+            endpoint: Endpoint::new(Role::Client, window),
+            local: LocalChannels {
+                to_agent,
+                from_agent,
+            },
+            engine: EngineChannels { outbound, inbound },
+            requested: None,
+            cipher: None,
+            closed: None,
+        }
+    }
+
+    /// The agent's next payload, running the engine meanwhile; [`Arrival::Quiet`] once
+    /// `quiet_deadline` passes (when there is one).
+    async fn next(
+        &mut self,
+        quiet_deadline: Option<tokio::time::Instant>,
+    ) -> Result<Arrival, SessionError> {
+        loop {
+            if let Some(reason) = &self.closed {
+                // The service closed the channel right behind what it delivered (a command
+                // that ran at once): handle what is queued, then report the close.
+                return match self.local.from_agent.try_recv() {
+                    Some(payload) => Ok(Arrival::Payload(payload)),
+                    None => Err(SessionError::ChannelClosed(reason.clone())),
+                };
+            }
+            let quiet =
+                tokio::time::sleep_until(quiet_deadline.unwrap_or_else(tokio::time::Instant::now));
+            tokio::select! {
+                end = self.endpoint.pump(&mut self.connection, &mut self.engine.outbound, &self.engine.inbound) => match end {
+                    PumpEnd::ChannelClosed(reason) => self.closed = Some(reason),
+                    PumpEnd::Unacknowledged(age) => return Err(SessionError::Unacknowledged(age)),
+                    PumpEnd::PeerError(reason) => return Err(SessionError::PeerError(reason)),
+                    PumpEnd::LinkLost(_) | PumpEnd::Finished | PumpEnd::AllSent => return Err(SessionError::ClosedDuringHandshake),
+                },
+                // The engine holds the sender, so the channel cannot close while it runs.
+                delivered = self.local.from_agent.recv() => {
+                    return delivered.map(Arrival::Payload).ok_or(SessionError::ClosedDuringHandshake)
+                }
+                _ = quiet, if quiet_deadline.is_some() => return Ok(Arrival::Quiet),
+            }
+        }
+    }
+
+    async fn send(&self, payload: Payload) -> Result<(), SessionError> {
+        self.local
+            .to_agent
+            .send(payload)
+            .await
+            .map_err(|_| SessionError::ClosedDuringHandshake)
+    }
+
+    /// Answers the agent's HandshakeRequest; a session this client cannot run is refused
+    /// after the answer had a moment to reach the agent (so that it ends the session).
+    async fn on_request(
+        &mut self,
+        request: &[u8],
+        client_version: &str,
+        session_id: &str,
+        encryption: Option<&Encryption>,
+    ) -> Result<(), SessionError> {
+        let answer = answer_request(request, client_version, session_id, encryption).await?;
+        self.send(answer.response).await?;
+        match answer.session {
+            Ok(session) => {
+                self.cipher = answer.cipher.map(Arc::new);
+                self.requested = Some(session);
+                Ok(())
+            }
+            Err(reason) => {
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    self.endpoint.pump(
+                        &mut self.connection,
+                        &mut self.engine.outbound,
+                        &self.engine.inbound,
+                    ),
+                )
+                .await;
+                Err(SessionError::Refused(reason))
+            }
+        }
+    }
+
+    /// Answers the agent's KMS challenge with the agreed key.
+    async fn on_challenge(&self, request: &[u8]) -> Result<(), SessionError> {
+        let Some(cipher) = self.cipher.as_deref() else {
+            return Err(SessionError::Refused(
+                "the agent sent a KMS challenge, but no key was agreed".into(),
+            ));
+        };
+        self.send(challenge_response(cipher, request)?).await
+    }
+
+    /// HandshakeComplete: the session is open.
+    fn complete(mut self, message: &[u8]) -> Result<OpenedSession, SessionError> {
+        let complete: HandshakeComplete =
+            serde_json::from_slice(message).unwrap_or(HandshakeComplete {
+                handshake_time_to_complete: 0,
+                customer_message: String::new(),
+            });
+        let Some((kind, agent_version)) = self.requested.take() else {
+            return Err(SessionError::Refused(
+                "HandshakeComplete before HandshakeRequest".into(),
+            ));
+        };
+        tracing::info!(%agent_version, session = ?kind_name(&kind), "handshake complete");
+        Ok(OpenedSession {
+            connection: self.connection,
+            endpoint: self.endpoint,
+            kind,
+            agent_version,
+            customer_message: complete.customer_message,
+            local: self.local,
+            engine: self.engine,
+            cipher: self.cipher,
+            closed: self.closed,
+            late_handshake: None,
+        })
+    }
+
+    /// A session the agent started without a handshake: a plain shell.
+    fn plain_shell(self) -> OpenedSession {
+        OpenedSession {
+            connection: self.connection,
+            endpoint: self.endpoint,
+            kind: SessionKind::Shell {
+                session_type: NO_HANDSHAKE_SESSION_TYPE.to_owned(),
+                properties: serde_json::Value::Null,
+            },
+            agent_version: Version::parse(""),
+            customer_message: String::new(),
+            local: self.local,
+            engine: self.engine,
+            cipher: None,
+            closed: self.closed,
+            late_handshake: None,
+        }
+    }
+}
+
 async fn handshake(
-    mut connection: Connection,
+    connection: Connection,
     client_version: &str,
     window: usize,
     session_id: &str,
     encryption: Option<&Encryption>,
     quiet_shell_after: Option<Duration>,
 ) -> Result<OpenedSession, SessionError> {
-    let mut cipher: Option<Arc<SessionCipher>> = None;
-    let quiet_deadline = quiet_shell_after.map(|wait| tokio::time::Instant::now() + wait);
-    let mut heard_from_agent = false;
-    // Set when the service closed the channel while payloads were still queued for us.
-    let mut closed: Option<String> = None;
-    let mut endpoint = Endpoint::new(Role::Client, window);
-    let (to_agent, mut outbound) = mpsc::channel(CHANNEL_DEPTH);
-    let (inbound, mut from_agent) = inbound_queue(INBOUND_BYTES);
-    let mut requested: Option<(SessionKind, Version)> = None;
+    let mut channel = Handshaking::new(connection, window);
+    // Only until the agent says anything.
+    let mut quiet_deadline = quiet_shell_after.map(|wait| tokio::time::Instant::now() + wait);
     loop {
-        let delivered = if let Some(reason) = &closed {
-            // The service closed the channel right behind what it delivered (a command
-            // that ran at once): handle what is queued, then report the close.
-            match from_agent.try_recv() {
-                Some(payload) => Some(payload),
-                None => return Err(SessionError::ChannelClosed(reason.clone())),
-            }
-        } else {
-            tokio::select! {
-                end = endpoint.pump(&mut connection, &mut outbound, &inbound) => {
-                    match end {
-                        PumpEnd::ChannelClosed(reason) => {
-                            closed = Some(reason);
-                            continue;
-                        }
-                        PumpEnd::Unacknowledged(age) => return Err(SessionError::Unacknowledged(age)),
-                        PumpEnd::PeerError(reason) => return Err(SessionError::PeerError(reason)),
-                        PumpEnd::LinkLost(_) | PumpEnd::Finished | PumpEnd::AllSent => return Err(SessionError::ClosedDuringHandshake),
-                    }
-                }
-                delivered = from_agent.recv() => delivered,
-                _ = tokio::time::sleep_until(quiet_deadline.unwrap_or_else(tokio::time::Instant::now)), if quiet_deadline.is_some() && !heard_from_agent => {
-                    tracing::info!("nothing from the agent: taking the session for a quiet shell");
-                    let mut opened = shell_without_handshake(connection, endpoint, to_agent, from_agent, outbound, inbound, None);
-                    opened.late_handshake = Some(LateHandshake {
-                        client_version: client_version.to_owned(),
-                        session_id: session_id.to_owned(),
-                        encryption: encryption.cloned(),
-                    });
-                    return Ok(opened);
-                }
+        let delivered = match channel.next(quiet_deadline).await? {
+            Arrival::Payload(payload) => payload,
+            Arrival::Quiet => {
+                tracing::info!("nothing from the agent: taking the session for a quiet shell");
+                let mut opened = channel.plain_shell();
+                opened.late_handshake = Some(LateHandshake {
+                    client_version: client_version.to_owned(),
+                    session_id: session_id.to_owned(),
+                    encryption: encryption.cloned(),
+                });
+                return Ok(opened);
             }
         };
-        // The engine holds the sender, so the channel cannot close while it runs.
-        let Some(delivered) = delivered else {
-            return Err(SessionError::ClosedDuringHandshake);
-        };
-        heard_from_agent = true;
+        quiet_deadline = None;
         match delivered.payload_type {
             PayloadType::HANDSHAKE_REQUEST => {
-                let answer =
-                    answer_request(&delivered.data, client_version, session_id, encryption).await?;
-                to_agent
-                    .send(answer.response)
-                    .await
-                    .map_err(|_| SessionError::ClosedDuringHandshake)?;
-                match answer.session {
-                    Ok(session) => {
-                        cipher = answer.cipher.map(Arc::new);
-                        requested = Some(session);
-                    }
-                    Err(reason) => {
-                        // Let the response reach the agent, so it can end the session.
-                        let _ = tokio::time::timeout(
-                            Duration::from_secs(1),
-                            endpoint.pump(&mut connection, &mut outbound, &inbound),
-                        )
-                        .await;
-                        return Err(SessionError::Refused(reason));
-                    }
-                }
+                channel
+                    .on_request(&delivered.data, client_version, session_id, encryption)
+                    .await?
             }
-            PayloadType::ENC_CHALLENGE_REQUEST => {
-                let Some(session_cipher) = cipher.as_deref() else {
-                    return Err(SessionError::Refused(
-                        "the agent sent a KMS challenge, but no key was agreed".into(),
-                    ));
-                };
-                to_agent
-                    .send(challenge_response(session_cipher, &delivered.data)?)
-                    .await
-                    .map_err(|_| SessionError::ClosedDuringHandshake)?;
-            }
-            PayloadType::HANDSHAKE_COMPLETE => {
-                let complete: HandshakeComplete = serde_json::from_slice(&delivered.data)
-                    .unwrap_or(HandshakeComplete {
-                        handshake_time_to_complete: 0,
-                        customer_message: String::new(),
-                    });
-                let Some((kind, agent_version)) = requested.take() else {
-                    return Err(SessionError::Refused(
-                        "HandshakeComplete before HandshakeRequest".into(),
-                    ));
-                };
-                tracing::info!(%agent_version, session = ?kind_name(&kind), "handshake complete");
-                return Ok(OpenedSession {
-                    connection,
-                    endpoint,
-                    kind,
-                    agent_version,
-                    customer_message: complete.customer_message,
-                    local: LocalChannels {
-                        to_agent,
-                        from_agent,
-                    },
-                    engine: EngineChannels { outbound, inbound },
-                    cipher,
-                    closed,
-                    late_handshake: None,
-                });
-            }
+            PayloadType::ENC_CHALLENGE_REQUEST => channel.on_challenge(&delivered.data).await?,
+            PayloadType::HANDSHAKE_COMPLETE => return channel.complete(&delivered.data),
             // No handshake: agents start plain shells (Standard_Stream, InteractiveCommands
             // without KMS) by sending their output at once (protocol notes §4.1). As the
             // plugin does, the first in-order Output makes this a shell session; it is the
             // first thing the local side reads.
-            PayloadType::OUTPUT if requested.is_none() => {
+            PayloadType::OUTPUT if channel.requested.is_none() => {
                 tracing::info!("no handshake: the agent started a shell session");
-                // The local side reads this payload first, then what is queued behind it.
-                from_agent.put_back(delivered);
-                return Ok(shell_without_handshake(
-                    connection, endpoint, to_agent, from_agent, outbound, inbound, closed,
-                ));
+                channel.local.from_agent.put_back(delivered);
+                return Ok(channel.plain_shell());
             }
             // Anything else before the handshake completes is not for us yet.
             _ => {}
         }
-    }
-}
-
-/// A session the agent started without a handshake: a plain shell.
-fn shell_without_handshake(
-    connection: Connection,
-    endpoint: Endpoint,
-    to_agent: mpsc::Sender<Payload>,
-    from_agent: InboundReceiver,
-    outbound: mpsc::Receiver<Payload>,
-    inbound: InboundSender,
-    closed: Option<String>,
-) -> OpenedSession {
-    OpenedSession {
-        connection,
-        endpoint,
-        kind: SessionKind::Shell {
-            session_type: NO_HANDSHAKE_SESSION_TYPE.to_owned(),
-            properties: serde_json::Value::Null,
-        },
-        agent_version: Version::parse(""),
-        customer_message: String::new(),
-        local: LocalChannels {
-            to_agent,
-            from_agent,
-        },
-        engine: EngineChannels { outbound, inbound },
-        cipher: None,
-        closed,
-        late_handshake: None,
     }
 }
