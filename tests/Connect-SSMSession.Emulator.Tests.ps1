@@ -170,7 +170,8 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
             $forward = Start-PortSession -Client $faultyClient | Connect-SSMSession -AsJob
             try {
                 # The agent closes the socket 700 ms after each (re)open: wait past the first.
-                Start-Sleep -Milliseconds 1200
+                $deadline = [datetime]::UtcNow.AddSeconds(15)
+                while ($forward.Statistics.Reconnects -eq 0 -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
                 Test-SSMTestEcho -Port $forward.LocalPort -Length 4000000 -Seed 9 | Should -BeTrue
                 $statistics = $forward.Statistics
                 $statistics.Reconnects | Should -BeGreaterThan 0

@@ -48,7 +48,9 @@ Import-Module '$manifestPath'
 try {
     `$result = Enter-SSMSession -Target i-0123456789abcdef0 @p -PassThru
     `$after = stty -g
-    [pscustomobject]@{ Result = `$result; Before = `$before; After = `$after } | ConvertTo-Json | Set-Content '$work/$Name.result.json'
+    # Written whole, then renamed: the test never reads half a file.
+    [pscustomobject]@{ Result = `$result; Before = `$before; After = `$after } | ConvertTo-Json | Set-Content '$work/$Name.result.json.partial'
+    Move-Item '$work/$Name.result.json.partial' '$work/$Name.result.json'
 } catch {
     "`$_" | Set-Content '$work/$Name.error.txt'
 }
@@ -73,6 +75,21 @@ try {
             throw "The terminal never showed '$Pattern'. It shows:`n$(Get-Screen $Name)"
         }
 
+        # Types `stty size` until the remote terminal reports $Rows $Columns: the client
+        # notices a resize on its next poll, and only then tells the agent.
+        function Wait-RemoteSize([string] $Name, [int] $Rows, [int] $Columns, [int] $Seconds = 30) {
+            $deadline = [datetime]::UtcNow.AddSeconds($Seconds)
+            $attempt = 0
+            while ([datetime]::UtcNow -lt $deadline) {
+                $attempt++
+                # The marker tells this attempt's answer from earlier ones.
+                Invoke-Tmux send-keys -t $Name "echo size-$attempt-`$(stty size | tr ' ' x)" Enter
+                $answer = Wait-Screen $Name "size-$attempt-(\d+x\d+)\s" -Seconds 10
+                if ($answer -match "size-$attempt-$($Rows)x$($Columns)\s") { return }
+            }
+            throw "The remote terminal never reported $Rows rows and $Columns columns. It shows:`n$(Get-Screen $Name)"
+        }
+
         function Wait-Result([string] $Name, [int] $Seconds = 30) {
             $file = Join-Path $work "$Name.result.json"
             $deadline = [datetime]::UtcNow.AddSeconds($Seconds)
@@ -82,7 +99,6 @@ try {
                 Start-Sleep -Milliseconds 100
             }
             if (-not (Test-Path $file)) { throw "Enter-SSMSession did not return. The terminal shows:`n$(Get-Screen $Name)" }
-            Start-Sleep -Milliseconds 200
             Get-Content -Raw $file | ConvertFrom-Json
         }
 
@@ -140,13 +156,11 @@ sleep 600
         Wait-Screen plain 'sum=42\s+30 100' | Out-Null
 
         Invoke-Tmux resize-window -t plain -x 120 -y 40
-        Start-Sleep -Milliseconds 1200
-        Invoke-Tmux send-keys -t plain 'stty size' Enter
-        Wait-Screen plain '40 120' | Out-Null
+        Wait-RemoteSize plain -Rows 40 -Columns 120
 
         # Ctrl+C reaches the remote terminal and interrupts sleep; pwsh is not interrupted.
-        Invoke-Tmux send-keys -t plain 'sleep 30; echo slept-$((1+1))' Enter
-        Start-Sleep -Milliseconds 500
+        Invoke-Tmux send-keys -t plain 'echo sleeping-$((1+1)); sleep 30; echo slept-$((1+1))' Enter
+        Wait-Screen plain 'sleeping-2' | Out-Null
         Invoke-Tmux send-keys -t plain C-c
         Invoke-Tmux send-keys -t plain 'echo after-$((6*7))' Enter
         $screen = Wait-Screen plain 'after-42'
@@ -172,8 +186,8 @@ sleep 600
         Invoke-Tmux send-keys -t escape -l 'echo a~.b'
         Invoke-Tmux send-keys -t escape Enter
         Wait-Screen escape 'a~\.b\s+[#$]' | Out-Null
-        Invoke-Tmux send-keys -t escape 'sleep 100' Enter
-        Start-Sleep -Milliseconds 300
+        Invoke-Tmux send-keys -t escape 'echo hung-$((1+1)); sleep 100' Enter
+        Wait-Screen escape 'hung-2' | Out-Null
         Invoke-Tmux send-keys -t escape Enter
         Invoke-Tmux send-keys -t escape -l '~.'
         $outcome = Wait-Result escape
@@ -211,9 +225,7 @@ sleep 600
         Invoke-Tmux send-keys -t plugin 'echo via-plugin-$((6*7)); stty size' Enter
         Wait-Screen plugin 'via-plugin-42\s+30 100' | Out-Null
         Invoke-Tmux resize-window -t plugin -x 110 -y 35
-        Start-Sleep -Milliseconds 1200
-        Invoke-Tmux send-keys -t plugin 'stty size' Enter
-        Wait-Screen plugin '35 110' | Out-Null
+        Wait-RemoteSize plugin -Rows 35 -Columns 110
         Invoke-Tmux send-keys -t plugin 'exit' Enter
         Wait-Screen plugin "Exiting session with sessionId: $sessionId\.\s+plugin-exit=0 restored=yes" | Out-Null
     }
@@ -224,8 +236,8 @@ sleep 600
         Invoke-Tmux send-keys -t pluginkms 'echo kms-$((6*7))' Enter
         Wait-Screen pluginkms 'kms-42' | Out-Null
         # ~. leaves it too: the plugin then exits 0 and the terminal is restored.
-        Invoke-Tmux send-keys -t pluginkms 'sleep 100' Enter
-        Start-Sleep -Milliseconds 300
+        Invoke-Tmux send-keys -t pluginkms 'echo hung-$((1+1)); sleep 100' Enter
+        Wait-Screen pluginkms 'hung-2' | Out-Null
         Invoke-Tmux send-keys -t pluginkms Enter
         Invoke-Tmux send-keys -t pluginkms -l '~.'
         Wait-Screen pluginkms 'plugin-exit=0 restored=yes' | Out-Null

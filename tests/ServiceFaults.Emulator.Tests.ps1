@@ -120,7 +120,14 @@ Describe 'Start-SSMSession when the service fails' {
 
     It 'reports an expired session token with 403 ExpiredTokenException' {
         $issued = Invoke-RestMethod -Uri "$($emulator.Url)/credentials/container"
-        Start-Sleep -Seconds 3
+        # Used once the expiry it states has passed (the emulator issues them for seconds;
+        # the document states whole seconds, so one more covers the cut fraction).
+        $expires = [System.DateTimeOffset]::Parse("$($issued.Expiration)", [cultureinfo]::InvariantCulture)
+        ($expires - [System.DateTimeOffset]::UtcNow).TotalSeconds | Should -BeLessThan 30
+        $deadline = [System.DateTimeOffset]::UtcNow.AddSeconds(30)
+        while ([System.DateTimeOffset]::UtcNow -le $expires.AddSeconds(1) -and [System.DateTimeOffset]::UtcNow -lt $deadline) {
+            Start-Sleep -Milliseconds 100
+        }
         $outcome = & $invoke 'i-1' @{ AccessKey = $issued.AccessKeyId; SecretKey = $issued.SecretAccessKey; SessionToken = $issued.Token }
         $outcome.Error.FullyQualifiedErrorId | Should -Be 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException,Start-SSMSession'
         $outcome.Error.Exception.Data['ErrorCode'] | Should -Be 'ExpiredTokenException'
