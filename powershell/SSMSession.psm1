@@ -20,9 +20,6 @@ $script:SSMNativeType = $null
 $script:SSMNativeVersion = $null
 # Client settings of the sessions started here, by session id (see Save-SSMSessionClient).
 $script:SSMSessionClients = [System.Collections.Specialized.OrderedDictionary]::new()
-# Successful ResolveClient answers by client settings (see Resolve-SSMClient). Ordinal keys:
-# the settings' JSON is case-sensitive (secrets, paths).
-$script:SSMResolvedClients = [System.Collections.Generic.Dictionary[string, object]]::new([System.StringComparer]::Ordinal)
 # The native envelope's error kinds (the library lists them: DescribeContract) as
 # exception type, ErrorId ({0}: the error's code) and category (see ConvertTo-SSMErrorRecord;
 # service errors with a modelled code get the AWS SDK's exception name as ErrorId).

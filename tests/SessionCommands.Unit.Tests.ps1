@@ -25,8 +25,6 @@ Describe 'Stop-SSMSession and Resume-SSMSession (native calls mocked)' {
     }
 
     BeforeEach {
-        # Each test decides what ResolveClient answers: forget earlier answers.
-        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'TerminateSession' } { $terminated }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResumeSession' } { $resumed }
@@ -122,8 +120,6 @@ Describe 'Connect-SSMSession (native calls mocked)' {
     }
 
     BeforeEach {
-        # Each test decides what ResolveClient answers: forget earlier answers.
-        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartPortForward' } { $opened }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StopPortForward' } { $stopped }
@@ -191,7 +187,6 @@ Describe 'Enter-SSMSession and Connect-SSMSession to a shell (native calls mocke
     }
 
     BeforeEach {
-        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { $started }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'RunShell' } { $ranShell }

@@ -26,8 +26,6 @@ Describe 'Start-SSMSession (native call mocked)' {
     }
 
     BeforeEach {
-        # Each test decides what ResolveClient answers: forget earlier answers.
-        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } { $resolved }
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { $success }
     }
@@ -283,18 +281,15 @@ Describe 'Start-SSMSession (native call mocked)' {
             { Start-SSMSession -Target i-1 -WhatIf } | Should -Throw -ExpectedMessage 'No region specified*'
         }
 
-        It 'resolves the same client settings once, and again after a failure' {
+        It 'asks the native library for the client on every call, failed or not (the library keeps the client; the module keeps no copy of its settings)' {
             Start-SSMSession -Target i-1 -Region eu-west-3 | Out-Null
             Start-SSMSession -Target i-2 -Region eu-west-3 | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
-            Start-SSMSession -Target i-2 -Region eu-west-2 | Out-Null
             Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 2 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
             Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } {
                 New-Failure 'region' 'NoRegion' 'No region specified or obtained from persisted/shell defaults.'
             }
             { Start-SSMSession -Target i-1 -Region us-east-1 } | Should -Throw -ExpectedMessage 'No region specified*'
-            { Start-SSMSession -Target i-1 -Region us-east-1 } | Should -Throw -ExpectedMessage 'No region specified*'
-            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 4 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 3 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
         }
 
         It 'writes where credentials and region came from to the debug stream' {
@@ -443,8 +438,6 @@ Describe 'Start-SSMSession (native call mocked)' {
 
     Context '$AWSHistory' {
         BeforeEach {
-        # Each test decides what ResolveClient answers: forget earlier answers.
-        & (Get-Module SSMSession) { $script:SSMResolvedClients.Clear() }
             Remove-Variable -Name AWSHistory -Scope Global -ErrorAction SilentlyContinue
         }
         AfterAll {

@@ -6,18 +6,15 @@ function Invoke-SSMApiCommand {
     .DESCRIPTION
     Builds the request, resolves credentials and region (failing before any prompt), asks
     ShouldProcess (-WhatIf wins over -Force; -Force alone skips the prompt), checks -Select,
-    calls the operation, records the response (or the failure) for $AWSHistory in
-    -History, and writes the -Select result. Failures are thrown as ErrorRecords for the
-    public command to rethrow with ThrowTerminatingError.
+    calls the operation, records the response (or the failure) for $AWSHistory in the run,
+    and writes the -Select result, counting what it writes. A failure records the run in
+    $AWSHistory and terminates the public command with its ErrorRecord.
 
     .PARAMETER Cmdlet
     The public command's $PSCmdlet (ShouldProcess, the caller's stored credentials).
 
     .PARAMETER BoundParameters
     The public command's $PSBoundParameters.
-
-    .PARAMETER ExplicitParameters
-    Names of the parameters given on the command line rather than from the pipeline.
 
     .PARAMETER Operation
     StartSession, TerminateSession or ResumeSession.
@@ -28,8 +25,9 @@ function Invoke-SSMApiCommand {
     .PARAMETER ErrorTarget
     The TargetObject of error records.
 
-    .PARAMETER History
-    Receives each response or failure, stamped with LoggedAt.
+    .PARAMETER Run
+    The command's run (New-SSMApiRun): its explicit parameters, and what $AWSHistory
+    records.
     #>
     [CmdletBinding()]
     [OutputType([object])]
@@ -39,9 +37,6 @@ function Invoke-SSMApiCommand {
 
         [Parameter(Mandatory)]
         [System.Collections.IDictionary] $BoundParameters,
-
-        [AllowEmptyCollection()]
-        [string[]] $ExplicitParameters = @(),
 
         [Parameter(Mandatory)]
         [ValidateSet('StartSession', 'TerminateSession', 'ResumeSession')]
@@ -55,67 +50,79 @@ function Invoke-SSMApiCommand {
         [object] $ErrorTarget,
 
         [Parameter(Mandatory)]
-        [AllowEmptyCollection()]
-        [System.Collections.Generic.List[object]] $History
+        [pscustomobject] $Run
     )
 
-    $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $ExplicitParameters
-    $request = $built.Request
+    try {
+        # A script block: its `return` (nothing to do under -WhatIf) ends only the call.
+        $outputs = & {
+            $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $Run.ExplicitParameters
+            $request = $built.Request
 
-    # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf still
-    # needs them. The resolved client is cached for the call below.
-    $resolved = Resolve-SSMClient -Client $request.Client
-    if (-not $resolved.Ok) {
-        throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $ErrorTarget)
-    }
-    $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.Data.CredentialSource }
-    $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.Data.RegionSource }
-    # Written only when shown: Write-Debug costs about 40 µs even when silent.
-    if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore') {
-        Write-Debug "Credentials obtained from $credentialOrigin"
-        Write-Debug "Region obtained from $regionOrigin with value '$($resolved.Data.Region)'"
-    }
+            # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf
+            # still needs them. The native library keeps the client for the call below.
+            $resolved = Resolve-SSMClient -Client $request.Client
+            if (-not $resolved.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $ErrorTarget)
+            }
+            $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.Data.CredentialSource }
+            $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.Data.RegionSource }
+            # Written only when shown: Write-Debug costs about 40 µs even when silent.
+            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore') {
+                Write-Debug "Credentials obtained from $credentialOrigin"
+                Write-Debug "Region obtained from $regionOrigin with value '$($resolved.Data.Region)'"
+            }
 
-    $commandName = $Cmdlet.MyInvocation.MyCommand.Name
-    # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
-    # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools would
-    # run the command when it is set in a session and -Force is given.
-    if ($WhatIfPreference -or -not $BoundParameters['Force']) {
-        if (-not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
-            return
+            $commandName = $Cmdlet.MyInvocation.MyCommand.Name
+            # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
+            # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools would
+            # run the command when it is set in a session and -Force is given.
+            if ($WhatIfPreference -or -not $BoundParameters['Force']) {
+                if (-not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
+                    return
+                }
+            }
+            $selectBound = $BoundParameters.ContainsKey('Select')
+            $passThru = [bool]$BoundParameters['PassThru']
+            $selector = if (-not $selectBound -and -not $passThru -and $script:SSMDefaultSelectors.ContainsKey($Operation)) {
+                $script:SSMDefaultSelectors[$Operation]
+            } else {
+                ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] -SelectBound:$selectBound -PassThru:$passThru
+            }
+            if (-not $selectBound -and -not $passThru) {
+                # The default depends on the operation only; most calls use it.
+                $script:SSMDefaultSelectors[$Operation] = $selector
+            }
+
+            # Built only when it is shown: every call pays for it otherwise.
+            if ($VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore') {
+                Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.Data.Region)"
+            }
+            $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
+            if (-not $envelope.Ok) {
+                $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error -TargetObject $ErrorTarget
+                $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
+                $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
+                $Run.Responses.Add($logged)
+                throw $failure
+            }
+            $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.Data -History $Run.Responses
+            if ($Operation -eq 'StartSession') {
+                Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
+            }
+            if ($selector.Kind -eq 'All') {
+                $response
+            } else {
+                Select-SSMResponse -Selector $selector -Response $response -BoundParameters $BoundParameters
+            }
         }
-    }
-    $selectBound = $BoundParameters.ContainsKey('Select')
-    $passThru = [bool]$BoundParameters['PassThru']
-    $selector = if (-not $selectBound -and -not $passThru -and $script:SSMDefaultSelectors.ContainsKey($Operation)) {
-        $script:SSMDefaultSelectors[$Operation]
-    } else {
-        ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] -SelectBound:$selectBound -PassThru:$passThru
-    }
-    if (-not $selectBound -and -not $passThru) {
-        # The default depends on the operation only; most calls use it.
-        $script:SSMDefaultSelectors[$Operation] = $selector
-    }
-
-    # Built only when it is shown: every call pays for it otherwise.
-    if ($VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore') {
-        Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.Data.Region)"
-    }
-    $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
-    if (-not $envelope.Ok) {
-        $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error -TargetObject $ErrorTarget
-        $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
-        $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
-        $History.Add($logged)
-        throw $failure
-    }
-    $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.Data -History $History
-    if ($Operation -eq 'StartSession') {
-        Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
-    }
-    if ($selector.Kind -eq 'All') {
-        $response
-    } else {
-        Select-SSMResponse -Selector $selector -Response $response -BoundParameters $BoundParameters
+        foreach ($output in $outputs) {
+            $Run.EmittedCount++
+            $output
+        }
+    } catch {
+        # A terminating error skips the command's end block: record the run now.
+        Complete-SSMApiRun -Cmdlet $Cmdlet -Run $Run
+        $Cmdlet.ThrowTerminatingError($_)
     }
 }

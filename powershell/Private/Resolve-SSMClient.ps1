@@ -1,14 +1,13 @@
 function Resolve-SSMClient {
     <#
     .SYNOPSIS
-    Resolves credentials and region for native client settings, once per settings.
+    Resolves credentials and region for native client settings.
 
     .DESCRIPTION
     The native library builds and caches one client per distinct settings (the snapshot of
-    the environment included), and a cached client answers ResolveClient from memory; the
-    answer for equal settings cannot change. Keeping the successful answer here saves a
-    native round trip on every later call. Failures are not kept. At most 64 entries.
-    Returns the ResolveClient envelope.
+    the environment included); a cached client answers ResolveClient from memory. Writes the
+    client's warnings and, with -Debug, its network route. Returns the ResolveClient
+    envelope.
 
     .PARAMETER Client
     The native client settings.
@@ -19,21 +18,9 @@ function Resolve-SSMClient {
         [Parameter(Mandatory)]
         [System.Collections.IDictionary] $Client
     )
-    # ConvertTo-SSMJson's fast path inline: this runs on every call.
-    $key = try {
-        [System.Text.Json.JsonSerializer]::Serialize($Client, [System.Collections.IDictionary])
-    } catch {
-        ConvertTo-SSMJson -InputObject $Client
-    }
-    $cache = $script:SSMResolvedClients
-    $envelope = $null
-    if (-not $cache.TryGetValue($key, [ref]$envelope)) {
-        $envelope = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $Client }
-        if ($envelope.Ok) {
-            if ($cache.Count -ge 64) { $cache.Clear() }
-            $cache[$key] = $envelope
-        }
-    }
+    # Asked each time: the native library keeps one client per distinct settings and answers
+    # from it (no service call), so a cache here would only hold the secrets a second time.
+    $envelope = Invoke-SSMOperation -Operation ResolveClient -Request @{ Client = $Client }
     # The client's warnings (an opted-in plain-text endpoint) go with every call made with
     # it, into the calling command's warning stream (its -WarningAction applies).
     if ($envelope.Ok -and $envelope.Data.PSObject.Properties['Warnings']) {

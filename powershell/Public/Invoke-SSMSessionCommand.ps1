@@ -219,12 +219,7 @@ function Invoke-SSMSessionCommand {
     )
 
     begin {
-        # See Start-SSMSession: the caller's preferences, not the global ones.
-        $caller = $PSCmdlet.SessionState.PSVariable
-        if (-not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = $caller.GetValue('ConfirmPreference') }
-        if (-not $PSBoundParameters.ContainsKey('WhatIf')) { $WhatIfPreference = $caller.GetValue('WhatIfPreference') }
-        if (-not $PSBoundParameters.ContainsKey('Verbose')) { $VerbosePreference = $caller.GetValue('VerbosePreference') }
-        if (-not $PSBoundParameters.ContainsKey('Debug')) { $DebugPreference = $caller.GetValue('DebugPreference') }
+        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $requestParameters = 'Target', 'Reason', 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
         $newLine = [regex]::new('\r?\n')
         # A line longer than this many characters is written in pieces of this size (with

@@ -104,12 +104,7 @@ function New-SSMSessionCommandDocument {
         [string] $EndpointUrl
     )
 
-    # See Start-SSMSession: the caller's preferences, not the global ones.
-    $caller = $PSCmdlet.SessionState.PSVariable
-    if (-not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = $caller.GetValue('ConfirmPreference') }
-    if (-not $PSBoundParameters.ContainsKey('WhatIf')) { $WhatIfPreference = $caller.GetValue('WhatIfPreference') }
-    if (-not $PSBoundParameters.ContainsKey('Verbose')) { $VerbosePreference = $caller.GetValue('VerbosePreference') }
-    if (-not $PSBoundParameters.ContainsKey('Debug')) { $DebugPreference = $caller.GetValue('DebugPreference') }
+    Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
     try {
         $bound = @{}
         foreach ($parameter in 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl') {

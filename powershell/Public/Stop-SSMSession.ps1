@@ -146,42 +146,16 @@ function Stop-SSMSession {
     )
 
     begin {
-        # A script module sees the global preference variables, not the caller's local ones
-        # as a compiled cmdlet does; take the caller's unless the common parameter is given.
-        # (Plain assignments: Set-Variable would itself ask for confirmation under -Confirm.)
-        $caller = $PSCmdlet.SessionState.PSVariable
-        if (-not $PSBoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = $caller.GetValue('ConfirmPreference') }
-        if (-not $PSBoundParameters.ContainsKey('WhatIf')) { $WhatIfPreference = $caller.GetValue('WhatIfPreference') }
-        if (-not $PSBoundParameters.ContainsKey('Verbose')) { $VerbosePreference = $caller.GetValue('VerbosePreference') }
-        if (-not $PSBoundParameters.ContainsKey('Debug')) { $DebugPreference = $caller.GetValue('DebugPreference') }
-
-        # In begin, $PSBoundParameters holds only command-line arguments: the process block
-        # uses this to tell an explicit -Credential from any object bound from the pipeline.
-        # See Start-SSMSession: explicit parameters, and one $AWSHistory record per command.
-        $explicitParameters = @($PSBoundParameters.Keys)
-        $historyStart = [datetime]::Now
-        $historyResponses = [System.Collections.Generic.List[object]]::new()
-        $emittedCount = 0
+        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        $run = New-SSMApiRun -BoundParameters $PSBoundParameters
     }
 
     process {
-        try {
-            $outputs = Invoke-SSMApiCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -ExplicitParameters $explicitParameters `
-                -Operation TerminateSession -ShouldProcessTarget $SessionId -ErrorTarget $SessionId -History $historyResponses
-            foreach ($output in $outputs) {
-                $emittedCount++
-                $output
-            }
-        } catch {
-            Add-SSMHistoryRecord -Cmdlet $PSCmdlet -Start $historyStart -Responses $historyResponses -EmittedObjectsCount $emittedCount
-            $historyResponses = $null
-            $PSCmdlet.ThrowTerminatingError($_)
-        }
+        Invoke-SSMApiCommand -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters -Run $run `
+            -Operation TerminateSession -ShouldProcessTarget $SessionId -ErrorTarget $SessionId
     }
 
     end {
-        if ($null -ne $historyResponses) {
-            Add-SSMHistoryRecord -Cmdlet $PSCmdlet -Start $historyStart -Responses $historyResponses -EmittedObjectsCount $emittedCount
-        }
+        Complete-SSMApiRun -Cmdlet $PSCmdlet -Run $run
     }
 }
