@@ -187,24 +187,23 @@ const FIELDS: &[&str] = &[
     "Session",
     "EscapeCharacter",
 ];
-const OPERATION_NAMES: &[&str] = &[
-    "StartSession",
-    "ResolveClient",
-    "TerminateSession",
-    "ResumeSession",
-    "StartPortForward",
-    "PortForwardStatus",
-    "StopPortForward",
-    "StopAllPortForwards",
-    "ListPortForwards",
-    "StartCommand",
-    "CommandOutput",
-    "StopCommand",
-    "StopAllCommands",
-    "RunShell",
-    "ConfigureLogging",
-    "NoSuchOperation",
-];
+/// Every operation the library describes, and one it does not know.
+fn operation_names() -> Vec<String> {
+    let described = call_raw(
+        ssm_call_start,
+        json!({ "Operation": "DescribeContract", "Request": {}, "WaitMs": 10_000 })
+            .to_string()
+            .as_bytes(),
+    );
+    let mut names: Vec<String> = described["Data"]["Operations"]
+        .as_array()
+        .expect("DescribeContract lists the operations")
+        .iter()
+        .filter_map(|name| name.as_str().map(str::to_owned))
+        .collect();
+    names.push("NoSuchOperation".to_owned());
+    names
+}
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -215,7 +214,7 @@ fn scalar() -> impl Strategy<Value = Value> {
         any::<f64>()
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,40}".prop_map(Value::from),
-        prop::sample::select(OPERATION_NAMES).prop_map(Value::from),
+        prop::sample::select(operation_names()).prop_map(Value::from),
         (0u64..50).prop_map(Value::from),
     ]
 }
@@ -243,7 +242,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 fn request_like() -> impl Strategy<Value = Value> {
     (
         prop::collection::vec((prop::sample::select(FIELDS), json_value()), 0..8),
-        prop::sample::select(OPERATION_NAMES),
+        prop::sample::select(operation_names()),
         json_value(),
     )
         .prop_map(|(fields, operation, request)| {
