@@ -55,10 +55,10 @@ Describe 'The native contract' {
         $record.Exception.Data['Kind'] | Should -Be $Kind
     }
 
-    It "runs the README's example of calling start_session from Python" -Skip:($IsWindows -or -not (Get-Command python3 -ErrorAction SilentlyContinue)) {
-        $readme = Get-Content -Raw -LiteralPath (Join-Path $repositoryRoot 'README.md')
-        $block = [regex]::Match($readme, '(?s)<!-- native-example -->\r?\n```python\r?\n(.*?)```')
-        $block.Success | Should -BeTrue -Because 'the README keeps its native example under the marker'
+    It "runs the documented example of calling start_session from Python (docs/native-abi.md)" -Skip:($IsWindows -or -not (Get-Command python3 -ErrorAction SilentlyContinue)) {
+        $page = Get-Content -Raw -LiteralPath (Join-Path $repositoryRoot 'docs/native-abi.md')
+        $block = [regex]::Match($page, '(?s)<!-- native-example -->\r?\n```python\r?\n(.*?)```')
+        $block.Success | Should -BeTrue -Because 'docs/native-abi.md keeps its example under the marker'
         $script = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-native-example-$PID.py"
         Set-Content -LiteralPath $script -Value $block.Groups[1].Value
         $library = InModuleScope SSMSession { Get-SSMNativeLibraryPath -ModuleRoot $script:SSMModuleRoot }
