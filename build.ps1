@@ -207,7 +207,7 @@ try {
     if ($Package) {
         # The shipping build: the dist profile (fat LTO, one codegen unit, stripped). Other
         # platforms' libraries already under runtimes/<rid>/native/ are packaged as they are.
-        Invoke-Step -Name 'cargo build --profile dist' -File cargo -Arguments @('build', '--profile', 'dist', '--locked', '-p', 'ssmsession-ffi', '-p', 'ssm-emulator', '-p', 'session-manager-plugin')
+        Invoke-Step -Name 'cargo build --profile dist' -File cargo -Arguments @('build', '--profile', 'dist', '--locked', '-p', 'ssmsession-ffi', '-p', 'ssmsession-emulator', '-p', 'ssmsession-plugin')
         $distDir = [System.IO.Path]::Combine($repositoryRoot, 'target', 'dist')
         $runtimesRoot = [System.IO.Path]::Combine($repositoryRoot, 'out', 'staging', 'runtimes')
         if (Test-Path -LiteralPath $runtimesRoot) { Remove-Item -LiteralPath $runtimesRoot -Recurse -Force }
@@ -265,7 +265,7 @@ try {
 
     if ($Benchmark -or $Test) {
         $quickRun = $Quick -or -not $Benchmark
-        Invoke-Step -Name 'cargo build (benchmark examples)' -File cargo -Arguments (@('build', '-p', 'ssm-emulator', '--example', 'port_throughput', '--example', 'cold_call', '--example', 'reader_recovery', '--locked') + $cargoProfileArgs)
+        Invoke-Step -Name 'cargo build (benchmark examples)' -File cargo -Arguments (@('build', '-p', 'ssmsession-emulator', '--example', 'port_throughput', '--example', 'cold_call', '--example', 'reader_recovery', '--locked') + $cargoProfileArgs)
         Write-Information "==> benchmarks$(if ($quickRun) { ' (quick smoke run)' })" -InformationAction Continue
         & ([System.IO.Path]::Combine($repositoryRoot, 'tests', 'Benchmark', 'Invoke-SSMBenchmark.ps1')) -RepositoryRoot $repositoryRoot `
             -ModulePath $packageManifest -EmulatorPath $emulatorPath -OutputPath ([System.IO.Path]::Combine($repositoryRoot, 'out', 'bench', 'summary.json')) -Quick:$quickRun

@@ -110,11 +110,17 @@ foreach ($i in 1..$Warm) { . $oursCall; . $anchorCall }
 $ours = Measure-Call $Warm $oursCall
 $anchor = Measure-Call $Warm $anchorCall
 
-# The same StartSession through the native export directly: no PowerShell layer.
+# The same StartSession through the native export the module uses (ssm_call_start, with
+# the module's 100 ms first wait, which a loopback call never outlasts): no PowerShell layer.
 $native = & (Get-Module SSMSession) { Initialize-SSMNativeLibrary }
-$json = (@{ Target = 'i-1'; Client = @{ Region = 'eu-west-3'; EndpointUrl = $EndpointUrl; AccessKey = $accessKey; SecretKey = $secretKey } } | ConvertTo-Json -Compress) + [char]0
-$bytes = [System.Text.Encoding]::UTF8.GetBytes($json)
-$raw = Measure-Call $Warm { $pointer = $native::start_session($bytes); $native::ssm_string_free($pointer) }
+$call = @{ Operation = 'StartSession'; WaitMs = 100; Request = @{ Target = 'i-1'; Client = @{ Region = 'eu-west-3'; EndpointUrl = $EndpointUrl; AccessKey = $accessKey; SecretKey = $secretKey } } }
+$bytes = [System.Text.Encoding]::UTF8.GetBytes(($call | ConvertTo-Json -Compress -Depth 5) + [char]0)
+# Measured only if it is the successful call the module makes (not a fast error).
+$probe = $native::ssm_call_start($bytes)
+try { $answer = [System.Runtime.InteropServices.Marshal]::PtrToStringUTF8($probe) } finally { $native::ssm_string_free($probe) }
+$envelope = $answer | ConvertFrom-Json
+if (-not $envelope.Ok -or $envelope.PSObject.Properties['Pending']) { throw "The raw native call does not succeed: $answer" }
+$raw = Measure-Call $Warm { $pointer = $native::ssm_call_start($bytes); $native::ssm_string_free($pointer) }
 
 # Memory before the parallel rows (their 8 runspaces leave GC heap behind that is not ours
 # to count). The warm rows above already ran a few hundred calls: caches are filled.

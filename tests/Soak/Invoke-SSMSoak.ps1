@@ -130,7 +130,7 @@ try {
     #    agent, with $Scale times the bytes.
     $env:SSMSESSION_SOAK_SCALE = "$Scale"
     $results.Add((Invoke-Timed -Name "emulator load and data channel under faults, ${Scale}x volume" -File cargo -Figures '^(under faults|across forced closes|stalled):' -Arguments @(
-                'test', '--release', '--locked', '-p', 'ssm-emulator', '--test', 'load', '--test', 'port_forwarding', '--', '--nocapture')))
+                'test', '--release', '--locked', '-p', 'ssmsession-emulator', '--test', 'load', '--test', 'port_forwarding', '--', '--nocapture')))
 
     # 3. Parallel load from PowerShell: $LoadRounds rounds of 8 runspaces x 1,000 calls.
     $credentials = foreach ($n in 0..7) { '--credential'; "AKIDLOADR${n}:load-secret-${n}:load-r$n" }

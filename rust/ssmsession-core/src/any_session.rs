@@ -4,11 +4,11 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use ssm_datachannel::bridge::Chunking;
-use ssm_datachannel::command::{start_command, CommandOptions};
-use ssm_datachannel::handshake::SessionKind;
-use ssm_datachannel::port::{start_port_forward, PortError, PortOptions};
-use ssm_datachannel::shell::{is_byte_stream, start_byte_stream, start_shell, ShellOptions};
+use ssmsession_datachannel::bridge::Chunking;
+use ssmsession_datachannel::command::{start_command, CommandOptions};
+use ssmsession_datachannel::handshake::SessionKind;
+use ssmsession_datachannel::port::{start_port_forward, PortError, PortOptions};
+use ssmsession_datachannel::shell::{is_byte_stream, start_byte_stream, start_shell, ShellOptions};
 
 use crate::channel::{data_channel_error, open_channel, stall_timeout, BYTES_IN_FLIGHT};
 use crate::channel_call::{ChannelCall, ChannelStartOutput};
@@ -32,7 +32,7 @@ pub enum AnySession {
 /// Opens the channel and starts the session its agent asked for. `likely_shell`: the
 /// session's document is a shell's (none, or not a known port or command document), so a
 /// silent agent is taken for a shell that has printed nothing yet (see
-/// `ssm_datachannel::session::open_session_with`).
+/// `ssmsession_datachannel::session::open_session_with`).
 pub async fn start_any_session(
     cache: &ClientCache,
     call: ChannelCall,

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use aws_credential_types::provider::SharedCredentialsProvider;
 use once_cell::sync::Lazy;
-use ssm_datachannel::crypto::Encryption;
-use ssm_datachannel::port::{ResumeError, Resumed, SessionControl};
-use ssm_datachannel::session::{open_session_with, SessionError};
-use ssm_datachannel::transport::{ChannelConfig, Signing, TransportError};
+use ssmsession_datachannel::crypto::Encryption;
+use ssmsession_datachannel::port::{ResumeError, Resumed, SessionControl};
+use ssmsession_datachannel::session::{open_session_with, SessionError};
+use ssmsession_datachannel::transport::{ChannelConfig, Signing, TransportError};
 use uuid::Uuid;
 
 use crate::api::{classify, describe_destination};
@@ -48,7 +48,7 @@ pub(crate) fn keepalive(seconds: Option<u64>, client: &ClientSettings) -> Option
     match configured {
         Some(0) => None,
         Some(seconds) => Some(Duration::from_secs(seconds.min(86_400))),
-        None => Some(ssm_datachannel::transport::DEFAULT_KEEPALIVE),
+        None => Some(ssmsession_datachannel::transport::DEFAULT_KEEPALIVE),
     }
 }
 
@@ -181,12 +181,12 @@ fn describe_session_error(error: SessionError) -> CoreError {
 
 /// A session's data channel, opened and past its handshake, with what keeps it going.
 pub(crate) struct OpenedChannel {
-    pub(crate) opened: ssm_datachannel::session::OpenedSession,
+    pub(crate) opened: ssmsession_datachannel::session::OpenedSession,
     pub(crate) config: ChannelConfig,
     pub(crate) control: ApiControl,
     pub(crate) agent_version: String,
     pub(crate) customer_message: String,
-    /// The channel's route, described (see [`ssm_datachannel::network::NetworkConfig::describe_route`]).
+    /// The channel's route, described (see [`ssmsession_datachannel::network::NetworkConfig::describe_route`]).
     pub(crate) network: String,
 }
 
@@ -310,5 +310,5 @@ pub(crate) async fn open_channel(
 pub(crate) fn stall_timeout(ms: Option<u64>) -> Duration {
     ms.filter(|ms| *ms > 0)
         .map(Duration::from_millis)
-        .unwrap_or(ssm_datachannel::engine::DEFAULT_UNACKNOWLEDGED_LIMIT)
+        .unwrap_or(ssmsession_datachannel::engine::DEFAULT_UNACKNOWLEDGED_LIMIT)
 }

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use ssm_datachannel::session::DEFAULT_WINDOW;
+use ssmsession_datachannel::session::DEFAULT_WINDOW;
 
 use crate::channel::ChannelRequest;
 use crate::request::ClientSettings;
@@ -29,7 +29,7 @@ pub struct ChannelCall {
     /// `SSMSESSION_KEEPALIVE_SECONDS`).
     pub keep_alive_seconds: Option<u64>,
     /// Commands only: the marker of the exit-code trailer a wrapped command prints last
-    /// (see `ssm_datachannel::exit_trailer`); 8 to 64 letters and digits.
+    /// (see `ssmsession_datachannel::exit_trailer`); 8 to 64 letters and digits.
     pub exit_marker: Option<String>,
     #[serde(default)]
     pub client: ClientSettings,

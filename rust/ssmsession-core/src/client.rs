@@ -11,7 +11,7 @@ use aws_config::{AppName, BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use serde::Serialize;
-use ssm_datachannel::network::NetworkConfig;
+use ssmsession_datachannel::network::NetworkConfig;
 
 use crate::client_settings::{
     check_header_bound, kms_endpoint, non_empty, resolve_region, retry_config,

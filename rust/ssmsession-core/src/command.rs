@@ -2,8 +2,8 @@
 //! its data channel (as port forwarding does) and collects the command's standard output,
 //! standard error and exit code in the background.
 
-use ssm_datachannel::command::{start_command as start_run, CommandError, CommandOptions};
-pub use ssm_datachannel::command::{CommandOutput, CommandRun};
+use ssmsession_datachannel::command::{start_command as start_run, CommandError, CommandOptions};
+pub use ssmsession_datachannel::command::{CommandOutput, CommandRun};
 
 use crate::channel::{data_channel_error, open_channel, stall_timeout};
 use crate::channel_call::{ChannelCall, ChannelStartOutput};

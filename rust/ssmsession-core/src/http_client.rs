@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use ssm_datachannel::network::{NetworkConfig, NetworkFailure, ProxyEndpoint};
+use ssmsession_datachannel::network::{NetworkConfig, NetworkFailure, ProxyEndpoint};
 
 use crate::error::CoreError;
 

@@ -1,7 +1,7 @@
 //! KMS GenerateDataKey for sessions the agent encrypts (protocol notes §4.3), through the
 //! client's own credentials and region.
 
-use ssm_datachannel::crypto::{DataKey, DataKeyFuture, KeyProvider, DATA_KEY_LENGTH};
+use ssmsession_datachannel::crypto::{DataKey, DataKeyFuture, KeyProvider, DATA_KEY_LENGTH};
 
 use crate::error::describe_chain;
 

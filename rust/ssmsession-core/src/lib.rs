@@ -2,7 +2,7 @@
 //!
 //! Plain async Rust: request and response types (serde), client construction with
 //! aws-config, the StartSession / TerminateSession / ResumeSession calls through aws-sdk-ssm,
-//! port forwarding over the data channel (`ssm-datachannel`), and a typed error. The C ABI
+//! port forwarding over the data channel (`ssmsession-datachannel`), and a typed error. The C ABI
 //! lives in the `ssmsession-ffi` crate; nothing here is `unsafe` or knows about FFI.
 
 #![forbid(unsafe_code)]
@@ -47,8 +47,8 @@ pub use session_calls::{
     resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
 };
 pub use shell::{start_shell, ShellSession};
-pub use ssm_datachannel::port::{
+pub use ssmsession_datachannel::port::{
     Cut, CutCause, PortForward, PortMode, PortStatsSnapshot, SessionEnd,
 };
-pub use ssm_datachannel::shell::STREAM_CHUNK;
+pub use ssmsession_datachannel::shell::STREAM_CHUNK;
 pub use start_session::start_session;

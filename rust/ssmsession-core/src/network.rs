@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use aws_types::os_shim_internal::{Env, Fs};
-use ssm_datachannel::network::{ExplicitProxy, NetworkConfig, ProxyPlan, TrustRoots, TrustSources};
+use ssmsession_datachannel::network::{
+    ExplicitProxy, NetworkConfig, ProxyPlan, TrustRoots, TrustSources,
+};
 
 #[allow(deprecated)]
 // aws_config::profile::load takes ProfileFiles, an alias of EnvConfigFiles

@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use ssm_datachannel::bridge::Chunking;
-use ssm_datachannel::port::{
+use ssmsession_datachannel::bridge::Chunking;
+use ssmsession_datachannel::port::{
     start_port_forward as start_forward, PortError, PortForward, PortMode, PortOptions,
 };
 

@@ -1,9 +1,9 @@
 //! Shell sessions (`Standard_Stream`, `AWS-StartInteractiveCommand`) for a started session:
 //! opens the data channel (offering KMS with the session's target) and runs the session in
-//! the background; the caller attaches a terminal (`ssm-terminal`).
+//! the background; the caller attaches a terminal (`ssmsession-terminal`).
 
-pub use ssm_datachannel::shell::ShellSession;
-use ssm_datachannel::shell::{start_shell as start_run, ShellError, ShellOptions};
+pub use ssmsession_datachannel::shell::ShellSession;
+use ssmsession_datachannel::shell::{start_shell as start_run, ShellError, ShellOptions};
 
 use crate::channel::{data_channel_error, open_channel, stall_timeout};
 use crate::channel_call::{ChannelCall, ChannelStartOutput};

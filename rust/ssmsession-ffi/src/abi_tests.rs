@@ -5,7 +5,9 @@ use std::ffi::{c_char, CStr, CString};
 
 use once_cell::sync::Lazy;
 use serde_json::{json, Value};
-use ssm_emulator::{BackgroundEmulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY};
+use ssmsession_emulator::{
+    BackgroundEmulator, EmulatorConfig, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY,
+};
 
 use crate::operations::FORCE_PANIC;
 use crate::{ssm_string_free, ssm_version, start_session};

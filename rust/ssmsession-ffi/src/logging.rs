@@ -50,7 +50,7 @@ pub fn configure(request: LoggingRequest) -> Result<Value, ErrorBody> {
         )));
     }
     let targets = Targets::new()
-        .with_target("ssm_datachannel", level)
+        .with_target("ssmsession_datachannel", level)
         .with_target("ssmsession_core", level)
         .with_target("ssmsession", level);
     let installed = match &request.path {

@@ -1,5 +1,5 @@
 //! Interactive shells: one call opens the session's channel and attaches it to this
-//! process's terminal (`ssm-terminal`) until the session ends or the escape sequence is
+//! process's terminal (`ssmsession-terminal`) until the session ends or the escape sequence is
 //! typed. It blocks for the session's life; the caller waits for it in slices like any
 //! call, and cancelling the call detaches, restores the terminal and ends the session.
 
@@ -7,8 +7,8 @@ use std::io::Write;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
-use ssm_terminal::{attach, exit_lines, starting_line, AttachOptions, DEFAULT_ESCAPE};
 use ssmsession_core::{ChannelCall, ClientCache};
+use ssmsession_terminal::{attach, exit_lines, starting_line, AttachOptions, DEFAULT_ESCAPE};
 
 use crate::envelope::ErrorBody;
 
