@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use once_cell::sync::Lazy;
 use ssmsession_datachannel::crypto::Encryption;
-use ssmsession_datachannel::port::{ResumeError, Resumed, SessionControl};
+use ssmsession_datachannel::driver::{ResumeError, Resumed, SessionControl};
 use ssmsession_datachannel::session::{open_session_with, SessionError};
 use ssmsession_datachannel::transport::{ChannelConfig, Signing, TransportError};
 use uuid::Uuid;

@@ -47,8 +47,7 @@ pub use session_calls::{
     resume_session, terminate_session, ResumeSessionOutput, SessionCall, TerminateSessionOutput,
 };
 pub use shell::{start_shell, ShellSession};
-pub use ssmsession_datachannel::port::{
-    Cut, CutCause, PortForward, PortMode, PortStatsSnapshot, SessionEnd,
-};
+pub use ssmsession_datachannel::driver::{Cut, CutCause, SessionEnd};
+pub use ssmsession_datachannel::port::{PortForward, PortMode, PortStatsSnapshot};
 pub use ssmsession_datachannel::shell::STREAM_CHUNK;
 pub use start_session::start_session;

@@ -20,10 +20,9 @@ use tokio::task::JoinSet;
 use crate::bridge::{
     bridge, copy_stream, pump_from_channel, pump_to_channel, ByteCounters, Chunking,
 };
-pub use crate::driver::{
-    Cut, CutCause, ResumeError, Resumed, SessionControl, SessionEnd, SessionRun,
+use crate::driver::{
+    Cut, Driver, Ending, LocalEnd, SessionControl, SessionEnd, SessionRun, TERMINATE_WAIT,
 };
-use crate::driver::{Driver, Ending, LocalEnd, TERMINATE_WAIT};
 use crate::engine::{EngineCounters, Payload, DEFAULT_UNACKNOWLEDGED_LIMIT};
 use crate::handshake::{AgentFeatures, SessionKind};
 use crate::message::PayloadType;

@@ -12,7 +12,7 @@ use common::{started_channel, with_separate_output, SEPARATE_OUTPUT_DOCUMENT};
 use std::time::Duration;
 
 use ssmsession_core::{ChannelCall, ClientCache, CommandOutput};
-use ssmsession_datachannel::port::SessionEnd;
+use ssmsession_datachannel::driver::SessionEnd;
 use ssmsession_emulator::documents::ExtraDocument;
 use ssmsession_emulator::{AgentConfig, Emulator, EmulatorConfig};
 

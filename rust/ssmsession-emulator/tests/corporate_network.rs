@@ -14,7 +14,7 @@ use ssmsession_core::{
     ChannelCall, ClientCache, ClientSettings, CoreError, PortForwardCall, ResolveClientCall,
     StartSessionCall, StartSessionOutput,
 };
-use ssmsession_datachannel::port::SessionEnd;
+use ssmsession_datachannel::driver::SessionEnd;
 use ssmsession_emulator::connect_proxy::{ConnectProxy, ProxyConfig, ProxyRecord};
 use ssmsession_emulator::tls::{ServerCertificate, TlsIdentity};
 use ssmsession_emulator::{AgentConfig, Emulator, EmulatorConfig};

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ssmsession_core::{ClientCache, CommandRun, StartSessionCall};
-use ssmsession_datachannel::port::SessionEnd;
+use ssmsession_datachannel::driver::SessionEnd;
 use ssmsession_emulator::{AgentConfig, Emulator, EmulatorConfig, Faults};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -15,7 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use ssmsession_datachannel::port::{PortMode, SessionEnd};
+use ssmsession_datachannel::driver::SessionEnd;
+use ssmsession_datachannel::port::PortMode;
 use ssmsession_emulator::{AgentConfig, Emulator, EmulatorConfig, Faults};
 use std::collections::BTreeMap;
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use ssmsession_core::{ClientCache, ShellSession};
-use ssmsession_datachannel::port::SessionEnd;
+use ssmsession_datachannel::driver::SessionEnd;
 use ssmsession_emulator::documents::ExtraDocument;
 use ssmsession_emulator::{AgentConfig, Emulator, EmulatorConfig};
 

@@ -26,7 +26,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use ssmsession_datachannel::port::SessionEnd;
+use ssmsession_datachannel::driver::SessionEnd;
 use ssmsession_datachannel::shell::{ShellInput, ShellSession};
 use tokio::sync::Notify;
 
