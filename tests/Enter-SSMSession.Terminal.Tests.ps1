@@ -227,7 +227,8 @@ sleep 600
         Invoke-Tmux resize-window -t plugin -x 110 -y 35
         Wait-RemoteSize plugin -Rows 35 -Columns 110
         Invoke-Tmux send-keys -t plugin 'exit' Enter
-        Wait-Screen plugin "Exiting session with sessionId: $sessionId\.\s+plugin-exit=0 restored=yes" | Out-Null
+        # The wrapper's last line comes once the plugin has exited.
+        Wait-Screen plugin 'plugin-exit=\d+ restored=\w+' | Should -Match "Exiting session with sessionId: $sessionId\.\s+plugin-exit=0 restored=yes"
     }
 
     It 'runs a KMS-encrypted shell through the plugin binary' {
@@ -240,7 +241,7 @@ sleep 600
         Wait-Screen pluginkms 'hung-2' | Out-Null
         Invoke-Tmux send-keys -t pluginkms Enter
         Invoke-Tmux send-keys -t pluginkms -l '~.'
-        Wait-Screen pluginkms 'plugin-exit=0 restored=yes' | Out-Null
+        Wait-Screen pluginkms 'plugin-exit=\d+ restored=\w+' | Should -Match 'plugin-exit=0 restored=yes'
         Test-SessionEnded $sessionId $kmsEmulator.Parameters | Should -BeTrue
     }
 
@@ -257,7 +258,9 @@ sleep 600
             Invoke-Tmux send-keys -t pluginresume 'echo typed-after-$((6*7))' Enter
             Wait-Screen pluginresume 'typed-after-42' | Out-Null
             Invoke-Tmux send-keys -t pluginresume 'exit' Enter
-            Wait-Screen pluginresume "Exiting session with sessionId: $sessionId\.\s+plugin-exit=0 restored=yes" | Out-Null
+            $screen = Wait-Screen pluginresume 'plugin-exit=\d+ restored=\w+'
+            $screen | Should -Match 'tick-10\s+tick-20\s+tick-30\s+tick-40\s+tick-50'
+            $screen | Should -Match "Exiting session with sessionId: $sessionId\.\s+plugin-exit=0 restored=yes"
         } finally {
             $resumeEmulator.Stop()
         }
@@ -266,7 +269,7 @@ sleep 600
     It 'runs a command line through the plugin binary without a shell, as the agent does, and exits 0 as AWS''s plugin' {
         $null = Start-PluginSession -Name plugincommand -Emulator $emulator -Document 'AWS-StartNonInteractiveCommand' -Parameter @{ command = 'echo ran; exit 4' }
         # echo got "ran;", "exit" and "4" as its words; no exit code comes without separate output.
-        Wait-Screen plugincommand 'ran; exit 4\s+(.|\n)*plugin-exit=0 restored=yes' | Out-Null
+        Wait-Screen plugincommand 'plugin-exit=\d+ restored=\w+' | Should -Match 'ran; exit 4\s+(.|\n)*plugin-exit=0 restored=yes'
     }
 
     It 'ends the remote shell at the end of standard input instead of waiting (stdin from /dev/null)' {
