@@ -124,10 +124,14 @@ function Connect-SSMSession {
     Opens a tunnel on a free local port in the background, uses it, and closes it.
 
     .EXAMPLE
-    Start-SSMSession -Target i-0123 -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = '80' } @emulator | Connect-SSMSession -TimeoutSec 60
+    $emulator = Start-SSMSessionEmulator; $p = $emulator.Parameters
+    $session = Start-SSMSession -Target i-0123 -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = ([uri]$emulator.Url).Port } @p
+    $tunnel = $session | Connect-SSMSession -LocalPortNumber 0 -AsJob @p
+    (Invoke-WebRequest "http://127.0.0.1:$($tunnel.LocalPort)/" -SkipHttpErrorCheck -NoProxy).StatusCode   # 405
+    $tunnel.Statistics; $tunnel.Stop(); $emulator.Stop()
 
-    Forwards for one minute through the local emulator (where $emulator holds -Region,
-    -EndpointUrl, -AccessKey and -SecretKey).
+    Forwards a free local port through the local emulator's fake agent to the emulator's
+    own port (its SSM API answers a GET with 405), shows the byte counts, and stops.
 
     .INPUTS
     Amazon.SimpleSystemsManagement.Model.StartSessionResponse

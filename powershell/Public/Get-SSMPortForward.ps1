@@ -23,6 +23,14 @@ function Get-SSMPortForward {
     Stops every forward (and terminates their sessions unless they were started with
     -KeepSession).
 
+    .EXAMPLE
+    $emulator = Start-SSMSessionEmulator; $p = $emulator.Parameters
+    $null = Connect-SSMSession -Target i-0123456789abcdef0 -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = ([uri]$emulator.Url).Port } -LocalPortNumber 0 -AsJob @p
+    Get-SSMPortForward | Format-Table SessionId, LocalPort, State
+    Get-SSMPortForward | ForEach-Object { $_.Stop() }; $emulator.Stop()
+
+    Lists a forward running through the local emulator, then stops every forward.
+
     .INPUTS
     System.String
     Session ids, from the pipeline by value or by property name.

@@ -78,6 +78,15 @@ function Resume-SSMSession {
     Outputs only the new token of the piped session.
 
 
+    .EXAMPLE
+    $emulator = Start-SSMSessionEmulator; $p = $emulator.Parameters
+    $session = Start-SSMSession -Target i-0123456789abcdef0 @p
+    Resume-SSMSession -SessionId $session.SessionId -Force @p
+    $emulator.Stop()
+
+    Starts a session on the local emulator and resumes it: a new StreamUrl and TokenValue
+    for the same SessionId.
+
     .INPUTS
     System.String
     You can pipe a session id, or objects with a SessionId property.

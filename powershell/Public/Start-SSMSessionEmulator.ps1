@@ -38,12 +38,13 @@ function Start-SSMSessionEmulator {
 
     .EXAMPLE
     $emulator = Start-SSMSessionEmulator; $p = $emulator.Parameters
-    $tunnel = Connect-SSMSession -Target i-0123456789abcdef0 -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = '8080' } -LocalPortNumber 0 -AsJob @p
-    Invoke-WebRequest "http://127.0.0.1:$($tunnel.LocalPort)/"
+    $port = ([uri]$emulator.Url).Port
+    $tunnel = Connect-SSMSession -Target i-0123456789abcdef0 -DocumentName AWS-StartPortForwardingSession -Parameter @{ portNumber = "$port" } -LocalPortNumber 0 -AsJob @p
+    (Invoke-WebRequest "http://127.0.0.1:$($tunnel.LocalPort)/" -SkipHttpErrorCheck -NoProxy).StatusCode   # 405
     $tunnel.Stop(); $emulator.Stop()
 
-    Forwards a free local port through the emulator's fake agent to a web server on this
-    machine's port 8080.
+    Forwards a free local port through the emulator's fake agent to a port on this machine
+    — here the emulator's own, whose SSM API answers a GET with 405.
 
     .OUTPUTS
     SSMSession.Emulator

@@ -78,6 +78,14 @@ function Stop-SSMSession {
     Starts and immediately terminates a session, outputting the whole response.
 
 
+    .EXAMPLE
+    $emulator = Start-SSMSessionEmulator; $p = $emulator.Parameters
+    Start-SSMSession -Target i-0123456789abcdef0 @p | Stop-SSMSession -Force @p
+    $emulator.Stop()
+
+    Starts a session on the local emulator and terminates it: the piped response binds its
+    SessionId.
+
     .INPUTS
     System.String
     You can pipe a session id, or objects with a SessionId property.
