@@ -37,6 +37,9 @@ $script:SSMErrorKinds = @{
     panic           = [System.InvalidOperationException], 'SSMSession.InternalError', 'NotSpecified'
     cancelled       = [System.OperationCanceledException], 'SSMSession.Cancelled', 'OperationStopped'
 }
+# The parameters every command that calls AWS takes to build its client (credentials,
+# region, endpoint, client settings), declared in each command's param block.
+$script:SSMClientParameterNames = 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
 # What $AWSHistory records instead of a session token (see Add-SSMHistoryRecord).
 $script:SSMRedacted = '(redacted; set $AWSHistory.IncludeSensitiveData = $true to record it)'
 # -Select's default selector per operation (see Invoke-SSMApiCommand).

@@ -37,6 +37,18 @@ Describe 'SSMSession module' {
         Get-Command -Module SSMSession -Name Invoke-SSMNative -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'declares the same client parameters in every command that calls AWS' {
+        Import-Module $manifestPath -Force
+        $names = & (Get-Module SSMSession) { $script:SSMClientParameterNames }
+        $callers = Get-Command -Module SSMSession | Where-Object { $_.Parameters.ContainsKey('AccessKey') }
+        @($callers).Count | Should -BeGreaterOrEqual 7
+        foreach ($command in $callers) {
+            foreach ($name in $names) {
+                $command.Parameters.ContainsKey($name) | Should -BeTrue -Because "$($command.Name) builds its client from -$name"
+            }
+        }
+    }
+
     It 'does not load the native library at import, only on the first call' {
         $probe = @'
 Import-Module '__MANIFEST__'

@@ -228,7 +228,6 @@ function Connect-SSMSession {
         Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         # The plugin's lines go to the information stream, shown unless the caller says not.
         $informationAction = if ($PSBoundParameters.ContainsKey('InformationAction')) { $InformationPreference } else { 'Continue' }
-        $clientParameters = 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
     }
 
     process {
@@ -250,7 +249,7 @@ function Connect-SSMSession {
             }
             $built = ConvertTo-SSMServiceRequest -BoundParameters $PSBoundParameters -Cmdlet $PSCmdlet -ExplicitParameters @($PSBoundParameters.Keys)
             $client = $built.Request.Client
-            $ownClient = @($clientParameters | Where-Object { $PSBoundParameters.ContainsKey($_) }).Count -gt 0
+            $ownClient = @($script:SSMClientParameterNames | Where-Object { $PSBoundParameters.ContainsKey($_) }).Count -gt 0
             if ($PSCmdlet.ParameterSetName -eq 'Session' -and -not $ownClient) {
                 $remembered = Get-SSMSessionClient -SessionId $SessionId
                 if ($null -ne $remembered) { $client = $remembered }

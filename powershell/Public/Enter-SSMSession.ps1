@@ -203,8 +203,7 @@ function Enter-SSMSession {
 
     begin {
         Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
-        $requestParameters = 'Target', 'DocumentName', 'Parameter', 'Reason', 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
-        $clientParameters = 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
+        $requestParameters = @('Target', 'DocumentName', 'Parameter', 'Reason') + $script:SSMClientParameterNames
     }
 
     process {
@@ -232,7 +231,7 @@ function Enter-SSMSession {
             }
             $built = ConvertTo-SSMServiceRequest -BoundParameters $bound -Cmdlet $PSCmdlet -ExplicitParameters @($PSBoundParameters.Keys)
             $client = $built.Request.Client
-            $ownClient = @($clientParameters | Where-Object { $PSBoundParameters.ContainsKey($_) }).Count -gt 0
+            $ownClient = @($script:SSMClientParameterNames | Where-Object { $PSBoundParameters.ContainsKey($_) }).Count -gt 0
             if ($PSCmdlet.ParameterSetName -eq 'Session' -and -not $ownClient) {
                 $remembered = Get-SSMSessionClient -SessionId $SessionId
                 if ($null -ne $remembered) { $client = $remembered }

@@ -220,7 +220,7 @@ function Invoke-SSMSessionCommand {
 
     begin {
         Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
-        $requestParameters = 'Target', 'Reason', 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
+        $requestParameters = @('Target', 'Reason') + $script:SSMClientParameterNames
         $newLine = [regex]::new('\r?\n')
         # A line longer than this many characters is written in pieces of this size (with
         # one warning per stream): output without line breaks cannot fill the session.

@@ -107,7 +107,7 @@ function New-SSMSessionCommandDocument {
     Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
     try {
         $bound = @{}
-        foreach ($parameter in 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl') {
+        foreach ($parameter in $script:SSMClientParameterNames) {
             if ($PSBoundParameters.ContainsKey($parameter)) { $bound[$parameter] = $PSBoundParameters[$parameter] }
         }
         $built = ConvertTo-SSMServiceRequest -BoundParameters $bound -Cmdlet $PSCmdlet -ExplicitParameters @($PSBoundParameters.Keys)
