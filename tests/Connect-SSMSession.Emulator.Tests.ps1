@@ -422,10 +422,13 @@ $forward.SessionId
                     Import-Module $Manifest
                     Start-SSMSession -Target i-delay-20000 @Client
                 }).AddArgument($manifestPath).AddArgument($common)
+            $inFlight = { (Invoke-RestMethod "$($emulator.Url)/emulator/in-flight" -NoProxy).ApiCallsInFlight }
+            $before = & $inFlight
             $pending = $shell.BeginInvoke()
-            # Time for the import and the request to go out (closing earlier is fine too: the
-            # runspace is then closed in the middle of the import).
-            Start-Sleep -Milliseconds 1500
+            # Closed once the call is at the emulator, which answers i-delay-20000 after 20 s.
+            $deadline = [datetime]::UtcNow.AddSeconds(30)
+            while ((& $inFlight) -le $before -and [datetime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            & $inFlight | Should -BeGreaterThan $before -Because 'the call reached the emulator'
             $pending.IsCompleted | Should -BeFalse -Because 'the emulator answers i-delay-20000 after 20 s'
             $runspace.CloseAsync()
             # A hang detector: the 20 s call is abandoned, not waited for.

@@ -186,11 +186,13 @@ Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSes
                     Start-SSMSession -Target i-delay-20000 -Region eu-west-3 -EndpointUrl $Url -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key
                 }).AddArgument($(if ($env:SSMSESSION_TEST_MANIFEST) { $env:SSMSESSION_TEST_MANIFEST } else { Join-Path $repositoryRoot 'SSMSession.psd1' })).AddArgument($emulator.Url)
             try {
+                $inFlight = { (Invoke-RestMethod "$($emulator.Url)/emulator/in-flight" -NoProxy).ApiCallsInFlight }
+                $before = & $inFlight
                 $pending = $runspace.BeginInvoke()
-                # Let the call reach the emulator's 20 s answer delay.
-                $deadline = [DateTime]::UtcNow.AddSeconds(10)
-                while ($runspace.InvocationStateInfo.State -ne 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 20 }
-                Start-Sleep -Milliseconds 1000
+                # Stopped once the call is at the emulator, inside its 20 s answer delay.
+                $deadline = [DateTime]::UtcNow.AddSeconds(30)
+                while ((& $inFlight) -le $before -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                & $inFlight | Should -BeGreaterThan $before -Because 'the call reached the emulator'
                 $watch = [System.Diagnostics.Stopwatch]::StartNew()
                 $runspace.Stop()
                 $watch.Stop()

@@ -36,6 +36,7 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _counted = state.in_flight.enter();
     // STS shares `POST /` when AWS_ENDPOINT_URL points every service here; it speaks the
     // query protocol (form bodies) where SSM speaks JSON.
     let is_form = headers

@@ -26,6 +26,7 @@ pub mod connect_proxy;
 mod credential_endpoints;
 pub mod documents;
 pub mod hostile;
+mod in_flight;
 mod issued;
 mod json_api;
 mod kms;

@@ -28,6 +28,8 @@ pub struct AppState {
     pub kms: crate::kms::KmsKeys,
     /// The session documents (see [`crate::documents`]).
     pub documents: crate::documents::DocumentStore,
+    /// API calls being answered (see [`crate::in_flight`]).
+    pub in_flight: crate::in_flight::InFlight,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +90,11 @@ impl Emulator {
             agents: Default::default(),
             flaky: Default::default(),
             kms: Default::default(),
+            in_flight: Default::default(),
         });
         let router = Router::new()
             .route("/", post(json_api::handle))
+            .route("/emulator/in-flight", get(crate::in_flight::report))
             .route("/credentials/container", get(credentials::container))
             .route("/latest/api/token", put(credentials::imds_token))
             .route(
