@@ -204,6 +204,9 @@ Describe 'Connect-SSMSession, Stop-SSMSession and Resume-SSMSession against the 
                     try { $client.Connect([System.Net.IPAddress]::Loopback, $localPort) } catch { Start-Sleep -Milliseconds 100 }
                 }
                 $client.Connected | Should -BeTrue
+                # The fault's own clock, not a guess: this agent goes silent 300 ms after its
+                # socket opened (before the forward listened); data offered earlier would be
+                # acknowledged and counted against the bound below.
                 Start-Sleep -Milliseconds 500
                 # Offer 256 MB as fast as the forward takes it; it must stop taking. Memory is
                 # measured from here: the runspace's import and the forward's start are done.
