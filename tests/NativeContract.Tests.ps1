@@ -36,25 +36,6 @@ Describe 'The native contract' {
         @($known | Sort-Object) | Should -Be @($described.Data.ErrorKinds | Sort-Object)
     }
 
-    It 'gives every error kind its own ErrorId, not the fallback for unknown kinds' -ForEach @(
-        @{ Kind = 'invalidRequest'; Code = 'InvalidUtf8'; ErrorId = 'SSMSession.InvalidUtf8'; Category = 'InvalidArgument' }
-        @{ Kind = 'network'; Code = 'CertificateExpired'; ErrorId = 'SSMSession.CertificateExpired'; Category = 'SecurityError' }
-        @{ Kind = 'network'; Code = 'ProxyUnreachable'; ErrorId = 'SSMSession.ProxyUnreachable'; Category = 'ConnectionError' }
-        @{ Kind = 'service'; Code = 'TargetNotConnected'; ErrorId = 'Amazon.SimpleSystemsManagement.Model.TargetNotConnectedException'; Category = 'InvalidOperation' }
-        @{ Kind = 'service'; Code = 'SomethingNew'; ErrorId = 'Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException'; Category = 'InvalidOperation' }
-        @{ Kind = 'cancelled'; Code = 'Cancelled'; ErrorId = 'SSMSession.Cancelled'; Category = 'OperationStopped' }
-        @{ Kind = 'panic'; Code = 'Panic'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
-        @{ Kind = 'fromTheFuture'; Code = 'X'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
-    ) {
-        $record = InModuleScope SSMSession -Parameters @{ Kind = $Kind; Code = $Code } {
-            param($Kind, $Code)
-            ConvertTo-SSMErrorRecord -ErrorInfo ([pscustomobject]@{ Kind = $Kind; Code = $Code; Message = 'm'; RequestId = $null; HttpStatus = $null })
-        }
-        $record.FullyQualifiedErrorId | Should -Be $ErrorId
-        $record.CategoryInfo.Category | Should -Be $Category
-        $record.Exception.Data['Kind'] | Should -Be $Kind
-    }
-
     It "runs the documented example of calling start_session from Python (docs/native-abi.md)" -Skip:($IsWindows -or -not (Get-Command python3 -ErrorAction SilentlyContinue)) {
         $page = Get-Content -Raw -LiteralPath (Join-Path $repositoryRoot 'docs/native-abi.md')
         $block = [regex]::Match($page, '(?s)<!-- native-example -->\r?\n```python\r?\n(.*?)```')

@@ -525,6 +525,14 @@ Describe 'Start-SSMSession (native call mocked)' {
             @{ Kind = 'network'; Code = 'ProxyAuthenticationRequired'; ErrorId = 'SSMSession.ProxyAuthenticationRequired'; Category = 'ConnectionError' }
             @{ Kind = 'timeout'; Code = 'Timeout'; ErrorId = 'SSMSession.Timeout'; Category = 'OperationTimeout' }
             @{ Kind = 'panic'; Code = 'Panic'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
+            @{ Kind = 'invalidRequest'; Code = 'InvalidUtf8'; ErrorId = 'SSMSession.InvalidUtf8'; Category = 'InvalidArgument' }
+            @{ Kind = 'network'; Code = 'CertificateExpired'; ErrorId = 'SSMSession.CertificateExpired'; Category = 'SecurityError' }
+            @{ Kind = 'network'; Code = 'ProxyUnreachable'; ErrorId = 'SSMSession.ProxyUnreachable'; Category = 'ConnectionError' }
+            @{ Kind = 'dataChannel'; Code = 'HandshakeTimeout'; ErrorId = 'SSMSession.HandshakeTimeout'; Category = 'ConnectionError' }
+            @{ Kind = 'invalidResponse'; Code = 'InvalidResponse'; ErrorId = 'SSMSession.InvalidResponse'; Category = 'InvalidResult' }
+            @{ Kind = 'cancelled'; Code = 'Cancelled'; ErrorId = 'SSMSession.Cancelled'; Category = 'OperationStopped' }
+            # A kind from a newer library reads as an internal failure, not a crash.
+            @{ Kind = 'fromTheFuture'; Code = 'X'; ErrorId = 'SSMSession.InternalError'; Category = 'NotSpecified' }
         ) {
             Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } { New-Failure $Kind $Code 'it failed' }
             $caught = $null
