@@ -47,6 +47,9 @@ $script:SSMDefaultSelectors = @{}
 # Whether running port forwards are stopped when the module is removed or pwsh exits
 # (registered with the first forward; see Register-SSMPortForwardCleanup).
 $script:SSMCleanupRegistered = $false
+# The environment variable names (besides AWS_*) sent with each call; built on first use
+# (see Get-SSMEnvironmentSnapshot).
+$script:SSMEnvironmentNames = $null
 
 # Private helpers report failures with `throw [ErrorRecord]`; public functions catch them
 # and rethrow through $PSCmdlet.ThrowTerminatingError, so every failure is terminating for

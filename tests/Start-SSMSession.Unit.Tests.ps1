@@ -281,15 +281,34 @@ Describe 'Start-SSMSession (native call mocked)' {
             { Start-SSMSession -Target i-1 -WhatIf } | Should -Throw -ExpectedMessage 'No region specified*'
         }
 
-        It 'asks the native library for the client on every call, failed or not (the library keeps the client; the module keeps no copy of its settings)' {
+        It 'resolves the client in the call itself when nothing is asked or shown first (one native round trip), and first with -WhatIf, -Verbose or -Debug' {
             Start-SSMSession -Target i-1 -Region eu-west-3 | Out-Null
-            Start-SSMSession -Target i-2 -Region eu-west-3 | Out-Null
-            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 2 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
-            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResolveClient' } {
+            Start-SSMSession -Target i-2 -Region eu-west-3 -Force | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 2 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
+            Start-SSMSession -Target i-1 -Region eu-west-3 -WhatIf | Out-Null
+            Start-SSMSession -Target i-1 -Region eu-west-3 -Verbose 4>$null | Out-Null
+            Start-SSMSession -Target i-1 -Region eu-west-3 -Debug 5>$null | Out-Null
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 3 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
+            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 4 -Exactly -ParameterFilter { $Operation -eq 'StartSession' }
+        }
+
+        It 'fails with the resolution error of the call itself (no ResolveClient first)' {
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } {
                 New-Failure 'region' 'NoRegion' 'No region specified or obtained from persisted/shell defaults.'
             }
-            { Start-SSMSession -Target i-1 -Region us-east-1 } | Should -Throw -ExpectedMessage 'No region specified*'
-            Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 3 -Exactly -ParameterFilter { $Operation -eq 'ResolveClient' }
+            $failure = { Start-SSMSession -Target i-1 } | Should -Throw -ExpectedMessage 'No region specified*' -PassThru
+            $failure.CategoryInfo.Category | Should -Be 'InvalidOperation'
+        }
+
+        It 'writes the client''s warnings that the call reports (an opted-in plain-text endpoint)' {
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } {
+                $data = $success.Data.PSObject.Copy()
+                $data | Add-Member -NotePropertyName Client -NotePropertyValue ([pscustomobject]@{ Region = 'eu-west-3'; Warnings = @('plain-text endpoint') })
+                [pscustomobject]@{ Ok = $true; Data = $data }
+            }
+            $warnings = Start-SSMSession -Target i-1 -Region eu-west-3 3>&1 | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }
+            $warnings.Message | Should -Be 'plain-text endpoint'
         }
 
         It 'writes where credentials and region came from to the debug stream' {

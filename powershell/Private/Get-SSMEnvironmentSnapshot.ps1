@@ -16,12 +16,19 @@ function Get-SSMEnvironmentSnapshot {
     [OutputType([hashtable])]
     param()
 
+    $names = $script:SSMEnvironmentNames
+    if ($null -eq $names) {
+        # Built on first use, not at import; either case of each name (https_proxy too).
+        $names = [System.Collections.Generic.HashSet[string]]::new(
+            [string[]]('HOME', 'USERPROFILE', 'HOMEDRIVE', 'HOMEPATH', 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY',
+                'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SSMSESSION_ALLOW_HTTP'),
+            [System.StringComparer]::OrdinalIgnoreCase)
+        $script:SSMEnvironmentNames = $names
+    }
     $snapshot = @{}
     foreach ($entry in [System.Environment]::GetEnvironmentVariables().GetEnumerator()) {
         $name = [string]$entry.Key
-        if ($name.StartsWith('AWS_', [System.StringComparison]::OrdinalIgnoreCase) -or
-            $name -eq 'HOME' -or $name -eq 'USERPROFILE' -or $name -eq 'HOMEDRIVE' -or $name -eq 'HOMEPATH' -or
-            $name -in 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SSMSESSION_ALLOW_HTTP') {
+        if ($name.StartsWith('AWS_', [System.StringComparison]::OrdinalIgnoreCase) -or $names.Contains($name)) {
             $snapshot[$name] = $entry.Value
         }
     }

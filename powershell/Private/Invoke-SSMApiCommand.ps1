@@ -59,28 +59,35 @@ function Invoke-SSMApiCommand {
             $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $Run.ExplicitParameters
             $request = $built.Request
 
-            # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf
-            # still needs them. The native library keeps the client for the call below.
-            $resolved = Resolve-SSMClient -Client $request.Client
-            if (-not $resolved.Ok) {
-                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $ErrorTarget)
-            }
-            $credentialOrigin = if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolved.Data.CredentialSource }
-            $regionOrigin = if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolved.Data.RegionSource }
-            # Written only when shown: Write-Debug costs about 40 µs even when silent.
-            if ($DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore') {
-                Write-Debug "Credentials obtained from $credentialOrigin"
-                Write-Debug "Region obtained from $regionOrigin with value '$($resolved.Data.Region)'"
-            }
-
             $commandName = $Cmdlet.MyInvocation.MyCommand.Name
+            $verbose = $VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore'
+            $debug = $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore'
             # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
             # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools would
             # run the command when it is set in a session and -Force is given.
-            if ($WhatIfPreference -or -not $BoundParameters['Force']) {
-                if (-not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
-                    return
+            $askFirst = $WhatIfPreference -or -not $BoundParameters['Force']
+            # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf and
+            # a prompt come only with a working client. When nothing is asked or shown before
+            # the call (no -WhatIf, no prompt: the commands' ConfirmImpact, Medium, is below
+            # $ConfirmPreference; no verbose or debug messages), the call resolves its client
+            # itself and reports the resolution: one native round trip instead of two.
+            $resolveFirst = $verbose -or $debug -or $WhatIfPreference -or
+                ($askFirst -and $ConfirmPreference -ne 'None' -and $ConfirmPreference -ne 'High')
+            $resolution = $null
+            if ($resolveFirst) {
+                $resolved = Resolve-SSMClient -Client $request.Client
+                if (-not $resolved.Ok) {
+                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $ErrorTarget)
                 }
+                $resolution = $resolved.Data
+                # Written only when shown: Write-Debug costs about 40 µs even when silent.
+                if ($debug) {
+                    Write-Debug "Credentials obtained from $(if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolution.CredentialSource })"
+                    Write-Debug "Region obtained from $(if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolution.RegionSource }) with value '$($resolution.Region)'"
+                }
+            }
+            if ($askFirst -and -not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
+                return
             }
             $selectBound = $BoundParameters.ContainsKey('Select')
             $passThru = [bool]$BoundParameters['PassThru']
@@ -95,10 +102,19 @@ function Invoke-SSMApiCommand {
             }
 
             # Built only when it is shown: every call pays for it otherwise.
-            if ($VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore') {
-                Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolved.Data.Region)"
+            if ($verbose) {
+                Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolution.Region)"
             }
             $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
+            if (-not $resolveFirst -and $envelope.Ok) {
+                # The client's warnings (an opted-in plain-text endpoint), as Resolve-SSMClient
+                # writes them when it runs first.
+                $resolution = $envelope.Data.PSObject.Properties['Client']
+                $warnings = if ($null -ne $resolution) { $resolution.Value.PSObject.Properties['Warnings'] }
+                if ($null -ne $warnings) {
+                    foreach ($warning in $warnings.Value) { Write-Warning $warning }
+                }
+            }
             if (-not $envelope.Ok) {
                 $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error -TargetObject $ErrorTarget
                 $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)

@@ -225,7 +225,7 @@ function Connect-SSMSession {
     )
 
     begin {
-        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         # The plugin's lines go to the information stream, shown unless the caller says not.
         $informationAction = if ($PSBoundParameters.ContainsKey('InformationAction')) { $InformationPreference } else { 'Continue' }
     }

@@ -202,7 +202,7 @@ function Enter-SSMSession {
     )
 
     begin {
-        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $requestParameters = @('Target', 'DocumentName', 'Parameter', 'Reason') + $script:SSMClientParameterNames
     }
 

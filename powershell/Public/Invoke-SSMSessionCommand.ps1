@@ -219,7 +219,7 @@ function Invoke-SSMSessionCommand {
     )
 
     begin {
-        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $requestParameters = @('Target', 'Reason') + $script:SSMClientParameterNames
         $newLine = [regex]::new('\r?\n')
         # A line longer than this many characters is written in pieces of this size (with

@@ -104,7 +104,7 @@ function New-SSMSessionCommandDocument {
         [string] $EndpointUrl
     )
 
-    Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+    . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
     try {
         $bound = @{}
         foreach ($parameter in $script:SSMClientParameterNames) {

@@ -155,7 +155,7 @@ function Resume-SSMSession {
     )
 
     begin {
-        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $run = New-SSMApiRun -BoundParameters $PSBoundParameters
     }
 

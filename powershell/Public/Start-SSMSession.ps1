@@ -196,7 +196,7 @@ function Start-SSMSession {
     )
 
     begin {
-        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $run = New-SSMApiRun -BoundParameters $PSBoundParameters
     }
 

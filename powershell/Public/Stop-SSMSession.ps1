@@ -154,7 +154,7 @@ function Stop-SSMSession {
     )
 
     begin {
-        Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
+        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $run = New-SSMApiRun -BoundParameters $PSBoundParameters
     }
 

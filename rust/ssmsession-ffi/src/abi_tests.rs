@@ -276,6 +276,31 @@ fn resolve_client_reports_where_region_and_credentials_came_from() {
 }
 
 #[test]
+fn session_calls_report_the_resolution_of_the_client_they_used() {
+    // The module skips ResolveClient when it asks the user nothing first: the call itself
+    // must then say where the region and credentials came from, and carry the warnings.
+    let started = run_operation(
+        "StartSession",
+        json!({ "Target": "i-1", "Client": client(DEFAULT_SECRET_KEY) }),
+    );
+    assert_eq!(started["Ok"], json!(true), "{started}");
+    let resolution = &started["Data"]["Client"];
+    assert_eq!(resolution["Region"], "eu-west-3", "{started}");
+    assert_eq!(resolution["RegionSource"], "Parameter");
+    assert_eq!(resolution["CredentialSource"], "Parameters");
+    assert!(resolution["Network"].as_str().is_some(), "{started}");
+    let session_id = started["Data"]["SessionId"].clone();
+    for operation in ["ResumeSession", "TerminateSession"] {
+        let envelope = run_operation(
+            operation,
+            json!({ "SessionId": session_id, "Client": client(DEFAULT_SECRET_KEY) }),
+        );
+        assert_eq!(envelope["Ok"], json!(true), "{operation}: {envelope}");
+        assert_eq!(envelope["Data"]["Client"]["Region"], "eu-west-3", "{operation}");
+    }
+}
+
+#[test]
 fn a_started_call_is_collected_with_wait() {
     let id = start_call(
         "StartSession",

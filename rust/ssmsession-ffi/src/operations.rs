@@ -41,6 +41,23 @@ fn to_data<T: Serialize>(result: Result<T, CoreError>) -> Result<Value, ErrorBod
         .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))
 }
 
+/// Adds `Client` (what ResolveClient answers: region, where it and the credentials came
+/// from, the network path, warnings) to a session call's data, from the client the call
+/// just used (cached: no second resolution). Callers that ask nothing before the call (no
+/// -WhatIf, no prompt) then need one native round trip, not two.
+async fn with_client_resolution(
+    mut data: Value,
+    settings: &ssmsession_core::ClientSettings,
+) -> Result<Value, ErrorBody> {
+    let resolution = CLIENTS.client(settings).await?.resolution;
+    if let Value::Object(fields) = &mut data {
+        let resolution = serde_json::to_value(resolution)
+            .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))?;
+        fields.insert("Client".to_owned(), resolution);
+    }
+    Ok(data)
+}
+
 /// The request of operations that take none: `{}`.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +72,9 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
         "StartSession" => {
             let call: StartSessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
-                to_data(ssmsession_core::start_session(&CLIENTS, call).await)
+                let settings = call.client.clone();
+                let data = to_data(ssmsession_core::start_session(&CLIENTS, call).await)?;
+                with_client_resolution(data, &settings).await
             }))
         }
         "ResolveClient" => {
@@ -67,13 +86,17 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
         "TerminateSession" => {
             let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
-                to_data(ssmsession_core::terminate_session(&CLIENTS, call).await)
+                let settings = call.client.clone();
+                let data = to_data(ssmsession_core::terminate_session(&CLIENTS, call).await)?;
+                with_client_resolution(data, &settings).await
             }))
         }
         "ResumeSession" => {
             let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
-                to_data(ssmsession_core::resume_session(&CLIENTS, call).await)
+                let settings = call.client.clone();
+                let data = to_data(ssmsession_core::resume_session(&CLIENTS, call).await)?;
+                with_client_resolution(data, &settings).await
             }))
         }
         "StartPortForward" => {
