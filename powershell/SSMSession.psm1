@@ -42,8 +42,13 @@ $script:SSMErrorKinds = @{
 $script:SSMClientParameterNames = 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
 # What $AWSHistory records instead of a session token (see Add-SSMHistoryRecord).
 $script:SSMRedacted = '(redacted; set $AWSHistory.IncludeSensitiveData = $true to record it)'
-# -Select's default selector per operation (see Invoke-SSMApiCommand).
-$script:SSMDefaultSelectors = @{}
+# -Select's default per operation, what AWS Tools writes without -Select: the response, or
+# Stop-SSMSession's session id (ConvertTo-SSMSelector parses every other value).
+$script:SSMDefaultSelectors = @{
+    StartSession     = @{ Kind = 'All' }
+    ResumeSession    = @{ Kind = 'All' }
+    TerminateSession = @{ Kind = 'Path'; Path = @('SessionId') }
+}
 # Whether running port forwards are stopped when the module is removed or pwsh exits
 # (registered with the first forward; see Register-SSMPortForwardCleanup).
 $script:SSMCleanupRegistered = $false

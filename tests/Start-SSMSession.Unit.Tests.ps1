@@ -304,7 +304,7 @@ Describe 'Start-SSMSession (native call mocked)' {
         It 'writes the client''s warnings that the call reports (an opted-in plain-text endpoint)' {
             Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } {
                 $data = $success.Data.PSObject.Copy()
-                $data | Add-Member -NotePropertyName Client -NotePropertyValue ([pscustomobject]@{ Region = 'eu-west-3'; Warnings = @('plain-text endpoint') })
+                $data | Add-Member -NotePropertyName ClientWarnings -NotePropertyValue @('plain-text endpoint')
                 [pscustomobject]@{ Ok = $true; Data = $data }
             }
             $warnings = Start-SSMSession -Target i-1 -Region eu-west-3 3>&1 | Where-Object { $_ -is [System.Management.Automation.WarningRecord] }

@@ -56,7 +56,6 @@ function ConvertTo-SSMSelector {
         'StartSession' {
             @{
                 Type       = 'StartSessionResponse'
-                Default    = @{ Kind = 'All' }
                 PassThru   = 'DocumentName'
                 Parameters = @{
                     documentname = 'DocumentName'; parameter = 'Parameter'; parameters = 'Parameter'; reason = 'Reason'
@@ -65,17 +64,17 @@ function ConvertTo-SSMSelector {
             }
         }
         'TerminateSession' {
-            @{ Type = 'TerminateSessionResponse'; Default = @{ Kind = 'Path'; Path = @('SessionId') }; PassThru = 'SessionId'; Parameters = $sessionParameters }
+            @{ Type = 'TerminateSessionResponse'; PassThru = 'SessionId'; Parameters = $sessionParameters }
         }
         'ResumeSession' {
-            @{ Type = 'ResumeSessionResponse'; Default = @{ Kind = 'All' }; PassThru = 'SessionId'; Parameters = $sessionParameters }
+            @{ Type = 'ResumeSessionResponse'; PassThru = 'SessionId'; Parameters = $sessionParameters }
         }
     }
     if (-not $SelectBound) {
         if ($PassThru) {
             return @{ Kind = 'Parameter'; Name = $shape.PassThru }
         }
-        return $shape.Default
+        return $script:SSMDefaultSelectors[$Operation]
     }
 
     $invalid = 'Invalid value for -Select parameter.'

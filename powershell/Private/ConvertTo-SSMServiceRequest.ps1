@@ -41,10 +41,11 @@ function ConvertTo-SSMServiceRequest {
         [string[]] $ExplicitParameters = @()
     )
 
-    # Bound and not empty. (Inline checks rather than a helper: this runs on every call.)
+    # This runs on every call and its whole text is compiled on a process's first call: the
+    # common path is inline, what few calls need (credential objects, control characters)
+    # is in helpers that only the calls needing them compile.
     $accessKey = [string]$BoundParameters['AccessKey']
     $secretKey = [string]$BoundParameters['SecretKey']
-    $sessionToken = [string]$BoundParameters['SessionToken']
     $profileName = [string]$BoundParameters['ProfileName']
     $profileLocation = [string]$BoundParameters['ProfileLocation']
     $endpointUrl = [string]$BoundParameters['EndpointUrl']
@@ -62,53 +63,30 @@ function ConvertTo-SSMServiceRequest {
         if ($accessKey -and $secretKey) {
             $client.AccessKey = $accessKey
             $client.SecretKey = $secretKey
+            $sessionToken = [string]$BoundParameters['SessionToken']
             if ($sessionToken) { $client.SessionToken = $sessionToken }
             $credentialOrigin = 'the supplied key parameters'
         } elseif ($accessKey -or $secretKey) {
             throw [System.ArgumentException]::new('-AccessKey and -SecretKey must be given together.', 'AccessKey')
         }
-
-        $credential = $BoundParameters['Credential']
-        if (-not $credentialOrigin -and $null -ne $credential) {
-            $keys = ConvertFrom-SSMCredentialObject -InputObject $credential
-            if ($keys) {
-                foreach ($entry in $keys.GetEnumerator()) { $client[$entry.Key] = $entry.Value }
-                $credentialOrigin = 'supplied credentials object'
-            } elseif ('Credential' -in $ExplicitParameters) {
-                throw [System.ArgumentException]::new(
-                    '-Credential takes an AWSCredentials object (e.g. from Get-AWSCredential), a PSCredential with the access key as user name and the secret key as password, or an object with AccessKey and SecretKey (and optionally SessionToken).',
-                    'Credential')
-            }
-            # A non-credential object bound from the pipeline is ignored: -Credential binds
-            # any piped object by value, as DocumentName binds any piped string.
-        }
-        $networkCredential = $BoundParameters['NetworkCredential']
-        if ($null -ne $networkCredential -and 'NetworkCredential' -in $ExplicitParameters -and $networkCredential -isnot [pscredential]) {
-            throw [System.ArgumentException]::new('-NetworkCredential takes a PSCredential.', 'NetworkCredential')
+        if ($null -ne $BoundParameters['Credential'] -or $null -ne $BoundParameters['NetworkCredential']) {
+            $credentialOrigin = Add-SSMCredentialObject -Client $client -BoundParameters $BoundParameters -ExplicitParameters $ExplicitParameters -CredentialOrigin $credentialOrigin
         }
 
         if ($profileName) {
             $client.ProfileName = $profileName
-            if (-not $credentialOrigin) { $credentialOrigin = "stored profile named '$($client.ProfileName)'" }
+            if (-not $credentialOrigin) { $credentialOrigin = "stored profile named '$profileName'" }
         }
         if ($profileLocation) {
             # Relative to the PowerShell location, which is not the process's working folder.
             $client.ProfileLocation = $Cmdlet.GetUnresolvedProviderPathFromPSPath($profileLocation)
             if (-not $credentialOrigin) { $credentialOrigin = 'the supplied profile location' }
         }
-
-        $stored = $Cmdlet.GetVariableValue('StoredAWSCredentials')
-        if (-not $credentialOrigin -and $null -ne $stored) {
-            if ($stored -is [string]) {
-                $client.ProfileName = $stored
-            } else {
-                $keys = ConvertFrom-SSMCredentialObject -InputObject $stored
-                if (-not $keys) {
-                    throw [System.ArgumentException]::new('$StoredAWSCredentials is set but holds no usable credentials; clear it with Remove-Variable StoredAWSCredentials -Scope Global or set it again.', 'StoredAWSCredentials')
-                }
-                foreach ($entry in $keys.GetEnumerator()) { $client[$entry.Key] = $entry.Value }
+        if (-not $credentialOrigin) {
+            $stored = $Cmdlet.GetVariableValue('StoredAWSCredentials')
+            if ($null -ne $stored) {
+                $credentialOrigin = Add-SSMStoredCredential -Client $client -StoredCredentials $stored
             }
-            $credentialOrigin = 'shell variable $StoredAWSCredentials'
         }
 
         if ($null -ne $BoundParameters['Region']) {
@@ -127,20 +105,12 @@ function ConvertTo-SSMServiceRequest {
             $client.EndpointUrl = $endpointUrl
         }
         # Keys, tokens and names end up in HTTP headers, signatures and file lookups: a
-        # control character (a line break pasted with a key) is refused here, naming where
-        # it came from, never showing the value.
+        # control character (a line break pasted with a key) is refused, naming where it
+        # came from, never showing the value.
         foreach ($name in 'AccessKey', 'SecretKey', 'SessionToken', 'Region', 'ProfileName', 'EndpointUrl') {
             $value = $client[$name]
             if ($value -is [string] -and $value -match '[\x00-\x1F\x7F]') {
-                $source = if ($BoundParameters.ContainsKey($name)) { "-$name" }
-                elseif ($credentialOrigin -eq 'supplied credentials object') { "-Credential ($name)" }
-                elseif ($credentialOrigin -eq 'shell variable $StoredAWSCredentials') { "`$StoredAWSCredentials ($name)" }
-                elseif ($regionOrigin -eq 'shell variable $StoredAWSRegion' -and $name -eq 'Region') { '$StoredAWSRegion' }
-                else { "-ClientConfig ($name)" }
-                $at = [regex]::Match($value, '[\x00-\x1F\x7F]')
-                throw [System.ArgumentException]::new(
-                    ("{0} contains a control character (U+{1:X4} at position {2}); AWS keys, tokens, regions and names never do. Check for a line break or tab copied with it." -f $source, [int][char]$at.Value, ($at.Index + 1)),
-                    ($source.TrimStart('-', '$') -replace ' .*$'))
+                throw (New-SSMControlCharacterException -Name $name -Value $value -BoundParameters $BoundParameters -CredentialOrigin $credentialOrigin -RegionOrigin $regionOrigin)
             }
         }
 

@@ -91,14 +91,10 @@ function Invoke-SSMApiCommand {
             }
             $selectBound = $BoundParameters.ContainsKey('Select')
             $passThru = [bool]$BoundParameters['PassThru']
-            $selector = if (-not $selectBound -and -not $passThru -and $script:SSMDefaultSelectors.ContainsKey($Operation)) {
+            $selector = if (-not $selectBound -and -not $passThru) {
                 $script:SSMDefaultSelectors[$Operation]
             } else {
                 ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] -SelectBound:$selectBound -PassThru:$passThru
-            }
-            if (-not $selectBound -and -not $passThru) {
-                # The default depends on the operation only; most calls use it.
-                $script:SSMDefaultSelectors[$Operation] = $selector
             }
 
             # Built only when it is shown: every call pays for it otherwise.
@@ -107,10 +103,9 @@ function Invoke-SSMApiCommand {
             }
             $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
             if (-not $resolveFirst -and $envelope.Ok) {
-                # The client's warnings (an opted-in plain-text endpoint), as Resolve-SSMClient
-                # writes them when it runs first.
-                $resolution = $envelope.Data.PSObject.Properties['Client']
-                $warnings = if ($null -ne $resolution) { $resolution.Value.PSObject.Properties['Warnings'] }
+                # The client's warnings (an opted-in plain-text endpoint), which Resolve-SSMClient
+                # writes when it runs first; the call reports them when there are any.
+                $warnings = $envelope.Data.PSObject.Properties['ClientWarnings']
                 if ($null -ne $warnings) {
                     foreach ($warning in $warnings.Value) { Write-Warning $warning }
                 }

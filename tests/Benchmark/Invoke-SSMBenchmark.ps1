@@ -159,15 +159,15 @@ function Measure-CommandRun {
     # drop-in session-manager-plugin (AWS-StartNonInteractiveCommand), all against the
     # emulator's agent in its default real pacing. Wall times in ms.
     param([int] $Runs, [string] $Url)
-    $invoke = "Invoke-SSMSessionCommand -Target i-1 -Command 'exit 3' -Region eu-west-3 -EndpointUrl '$Url' -AccessKey $accessKey -SecretKey $secretKey"
-    $fresh = "Import-Module '$manifestPath'; `$result = $invoke; if (`$result.ExitCode -ne 3) { throw ""exit code `$(`$result.ExitCode)"" }"
+    $invoke = "Invoke-SSMSessionCommand -Target i-1 -Command 'exit 3' -PassThru -Region eu-west-3 -EndpointUrl '$Url' -AccessKey $accessKey -SecretKey $secretKey"
+    $fresh = "Import-Module '$manifestPath'; `$result = $invoke | Select-Object -Last 1; if (`$result.ExitCode -ne 3) { throw ""exit code `$(`$result.ExitCode)"" }"
     $freshRuns = @(Measure-ProcessRun -Scripts $fresh -Runs $Runs)[0]
     $warmScript = @"
 Import-Module '$manifestPath'
 `$null = $invoke
 `$times = foreach (`$i in 1..$Runs) {
     `$watch = [System.Diagnostics.Stopwatch]::StartNew()
-    `$result = $invoke
+    `$result = $invoke | Select-Object -Last 1
     if (`$result.ExitCode -ne 3) { throw "exit code `$(`$result.ExitCode)" }
     `$watch.Elapsed.TotalMilliseconds
 }

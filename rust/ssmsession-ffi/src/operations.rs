@@ -41,21 +41,27 @@ fn to_data<T: Serialize>(result: Result<T, CoreError>) -> Result<Value, ErrorBod
         .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))
 }
 
-/// Adds `Client` (what ResolveClient answers: region, where it and the credentials came
-/// from, the network path, warnings) to a session call's data, from the client the call
-/// just used (cached: no second resolution). Callers that ask nothing before the call (no
-/// -WhatIf, no prompt) then need one native round trip, not two.
-async fn with_client_resolution(
+/// Adds `ClientWarnings` (what the user must be told about the client the call used, e.g.
+/// an opted-in plain-text endpoint; ResolveClient answers the same `Warnings`) to a session
+/// call's data when there are any. The module then needs no ResolveClient before calls
+/// that ask and show nothing first: one native round trip instead of two. The client is
+/// the cached one the call just used (no second resolution).
+async fn with_client_warnings(
     mut data: Value,
     settings: &ssmsession_core::ClientSettings,
 ) -> Result<Value, ErrorBody> {
     let resolution = CLIENTS.client(settings).await?.resolution;
-    if let Value::Object(fields) = &mut data {
-        let resolution = serde_json::to_value(resolution)
-            .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))?;
-        fields.insert("Client".to_owned(), resolution);
-    }
+    add_client_warnings(&mut data, &resolution.warnings);
     Ok(data)
+}
+
+fn add_client_warnings(data: &mut Value, warnings: &[String]) {
+    if warnings.is_empty() {
+        return;
+    }
+    if let Value::Object(fields) = data {
+        fields.insert("ClientWarnings".to_owned(), Value::from(warnings.to_vec()));
+    }
 }
 
 /// The request of operations that take none: `{}`.
@@ -74,7 +80,7 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             Ok(Box::pin(async move {
                 let settings = call.client.clone();
                 let data = to_data(ssmsession_core::start_session(&CLIENTS, call).await)?;
-                with_client_resolution(data, &settings).await
+                with_client_warnings(data, &settings).await
             }))
         }
         "ResolveClient" => {
@@ -88,7 +94,7 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             Ok(Box::pin(async move {
                 let settings = call.client.clone();
                 let data = to_data(ssmsession_core::terminate_session(&CLIENTS, call).await)?;
-                with_client_resolution(data, &settings).await
+                with_client_warnings(data, &settings).await
             }))
         }
         "ResumeSession" => {
@@ -96,7 +102,7 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             Ok(Box::pin(async move {
                 let settings = call.client.clone();
                 let data = to_data(ssmsession_core::resume_session(&CLIENTS, call).await)?;
-                with_client_resolution(data, &settings).await
+                with_client_warnings(data, &settings).await
             }))
         }
         "StartPortForward" => {
@@ -170,4 +176,22 @@ pub fn start_session(text: &str) -> Result<Value, ErrorBody> {
     }
     let request: Value = parse(text)?;
     runtime::block_on(future_for("StartSession", request)?)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_client_warnings;
+    use serde_json::json;
+
+    #[test]
+    fn client_warnings_are_added_only_when_there_are_some() {
+        let mut data = json!({ "SessionId": "s-1" });
+        add_client_warnings(&mut data, &[]);
+        assert_eq!(data, json!({ "SessionId": "s-1" }));
+        add_client_warnings(&mut data, &["plain-text endpoint".to_owned()]);
+        assert_eq!(
+            data,
+            json!({ "SessionId": "s-1", "ClientWarnings": ["plain-text endpoint"] })
+        );
+    }
 }
