@@ -22,16 +22,14 @@ function Add-SSMHistoryRecord {
     .PARAMETER EmittedObjectsCount
     How many objects the command wrote to the pipeline.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([void])]
     param(
-        [Parameter(Mandatory)]
         [System.Management.Automation.PSCmdlet] $Cmdlet,
 
-        [Parameter(Mandatory)]
         [datetime] $Start,
 
-        [Parameter(Mandatory)]
         [AllowEmptyCollection()]
         [System.Collections.Generic.List[object]] $Responses,
 

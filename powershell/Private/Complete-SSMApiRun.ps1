@@ -13,13 +13,12 @@ function Complete-SSMApiRun {
     .PARAMETER Run
     The run from New-SSMApiRun.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([void])]
     param(
-        [Parameter(Mandatory)]
         [System.Management.Automation.PSCmdlet] $Cmdlet,
 
-        [Parameter(Mandatory)]
         [pscustomobject] $Run
     )
 

@@ -43,11 +43,12 @@ function ConvertTo-SSMErrorRecord {
     $kind = [string]$ErrorInfo.Kind
     $code = [string]$ErrorInfo.Code
     # A kind this module does not know (a newer library) reads as an internal failure.
-    $type, $errorIdFormat, $category = if ($script:SSMErrorKinds.ContainsKey($kind)) {
+    $typeName, $errorIdFormat, $category = if ($script:SSMErrorKinds.ContainsKey($kind)) {
         $script:SSMErrorKinds[$kind]
     } else {
         $script:SSMErrorKinds['internal']
     }
+    $type = [type]$typeName
     $errorId = $errorIdFormat -f $code
     $inner = $null
     if ($kind -eq 'service') {

@@ -14,10 +14,10 @@ function ConvertTo-SSMJson {
     .PARAMETER InputObject
     The request.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([string])]
     param(
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $InputObject
     )
 

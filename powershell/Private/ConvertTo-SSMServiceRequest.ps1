@@ -28,13 +28,12 @@ function ConvertTo-SSMServiceRequest {
     .PARAMETER ExplicitParameters
     Names of the parameters given on the command line rather than from the pipeline.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([pscustomobject])]
     param(
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $BoundParameters,
 
-        [Parameter(Mandatory)]
         [System.Management.Automation.PSCmdlet] $Cmdlet,
 
         [AllowEmptyCollection()]

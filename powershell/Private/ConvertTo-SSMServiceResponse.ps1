@@ -21,16 +21,15 @@ function ConvertTo-SSMServiceResponse {
     object has no LoggedAt, as in AWS Tools). Built here from the same fields: cheaper than
     copying the finished object (PSObject.Copy).
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType('Amazon.SimpleSystemsManagement.Model.StartSessionResponse',
         'Amazon.SimpleSystemsManagement.Model.TerminateSessionResponse',
         'Amazon.SimpleSystemsManagement.Model.ResumeSessionResponse')]
     param(
-        [Parameter(Mandatory)]
         [ValidateSet('StartSession', 'TerminateSession', 'ResumeSession')]
         [string] $Operation,
 
-        [Parameter(Mandatory)]
         [pscustomobject] $Data,
 
         [System.Collections.Generic.List[object]] $History

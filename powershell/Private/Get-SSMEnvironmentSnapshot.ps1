@@ -12,7 +12,8 @@ function Get-SSMEnvironmentSnapshot {
     SSMSESSION_ALLOW_HTTP (plain-text endpoints beyond loopback) with each call, and the core
     resolves against this snapshot only.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([hashtable])]
     param()
 

@@ -14,7 +14,7 @@ function Get-SSMSessionClient {
         [AllowEmptyString()]
         [string] $SessionId
     )
-    if ($SessionId -and $script:SSMSessionClients.Contains($SessionId)) {
+    if ($SessionId -and $null -ne $script:SSMSessionClients -and $script:SSMSessionClients.Contains($SessionId)) {
         $script:SSMSessionClients[$SessionId]
     }
 }

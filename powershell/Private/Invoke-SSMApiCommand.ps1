@@ -29,16 +29,14 @@ function Invoke-SSMApiCommand {
     The command's run (New-SSMApiRun): its explicit parameters, and what $AWSHistory
     records.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([object])]
     param(
-        [Parameter(Mandatory)]
         [System.Management.Automation.PSCmdlet] $Cmdlet,
 
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $BoundParameters,
 
-        [Parameter(Mandatory)]
         [ValidateSet('StartSession', 'TerminateSession', 'ResumeSession')]
         [string] $Operation,
 
@@ -49,7 +47,6 @@ function Invoke-SSMApiCommand {
         [AllowNull()]
         [object] $ErrorTarget,
 
-        [Parameter(Mandatory)]
         [pscustomobject] $Run
     )
 

@@ -19,14 +19,13 @@ function Invoke-SSMNative {
     .PARAMETER Request
     The request; serialised with ConvertTo-SSMJson.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([pscustomobject])]
     param(
-        [Parameter(Mandatory)]
         [ValidateSet('ssm_call_start', 'ssm_call_wait', 'ssm_call_cancel')]
         [string] $Operation,
 
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $Request
     )
 

@@ -17,17 +17,16 @@ function Invoke-SSMOperation {
     .PARAMETER Request
     The operation's request.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([pscustomobject])]
     param(
-        [Parameter(Mandatory)]
         # The library's operations, all of them (a test compares with DescribeContract).
         [ValidateSet('StartSession', 'ResolveClient', 'TerminateSession', 'ResumeSession', 'StartPortForward',
             'PortForwardStatus', 'StopPortForward', 'ListPortForwards', 'StopAllPortForwards', 'StartCommand', 'CommandOutput',
             'StopCommand', 'StopAllCommands', 'RunShell', 'CreateCommandDocument', 'ConfigureLogging', 'DescribeContract')]
         [string] $Operation,
 
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $Request
     )
 

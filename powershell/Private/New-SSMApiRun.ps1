@@ -13,10 +13,10 @@ function New-SSMApiRun {
     .PARAMETER BoundParameters
     The command's $PSBoundParameters in its begin block.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([pscustomobject])]
     param(
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $BoundParameters
     )
 

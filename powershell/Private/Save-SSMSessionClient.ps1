@@ -15,18 +15,22 @@ function Save-SSMSessionClient {
     .PARAMETER Client
     The native client settings of the StartSession request.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([void])]
     param(
         [AllowNull()]
         [AllowEmptyString()]
         [string] $SessionId,
 
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $Client
     )
     if (-not $SessionId) { return }
     $clients = $script:SSMSessionClients
+    if ($null -eq $clients) {
+        $clients = [System.Collections.Specialized.OrderedDictionary]::new()
+        $script:SSMSessionClients = $clients
+    }
     if (-not $clients.Contains($SessionId) -and $clients.Count -ge 256) {
         $clients.RemoveAt(0)
     }

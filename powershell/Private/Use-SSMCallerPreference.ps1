@@ -19,13 +19,12 @@ function Use-SSMCallerPreference {
     .PARAMETER BoundParameters
     The public command's $PSBoundParameters.
     #>
-    [CmdletBinding()]
+    # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
+    # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
     [OutputType([void])]
     param(
-        [Parameter(Mandatory)]
         [System.Management.Automation.PSCmdlet] $Cmdlet,
 
-        [Parameter(Mandatory)]
         [System.Collections.IDictionary] $BoundParameters
     )
 

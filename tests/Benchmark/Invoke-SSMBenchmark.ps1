@@ -6,13 +6,19 @@ AWS.Tools.SimpleSystemsManagement loads, and the session-manager-plugin's pacing
 
 .DESCRIPTION
 Rows (each with median and spread over repetitions, ours vs the anchor, and the ratio):
-import time, cold call, warm calls (plus raw native calls, no PowerShell), parallel calls,
-memory growth over many calls, library size, pwsh's peak memory while an agent floods it
-with messages far ahead (against the same command from a normal agent), a download's
-recovery after its reader pauses (the reader_recovery example, against the rate before the
-pause), and port-forwarding throughput and latency (the port_throughput example, against the
-plain loopback copy). Everything talks to the local emulator on 127.0.0.1. Prints a table
-and writes summary.json.
+import time (with an empty one-function script module in the same rounds: the goal is
+its import + 50 ms), cold call (import + first Start-SSMSession in a fresh pwsh), "run one
+command and get its exit code" as a user does it (Invoke-SSMSessionCommand in a fresh pwsh
+and in a warm one, against the AWS CLI starting the drop-in session-manager-plugin with
+AWS-StartNonInteractiveCommand; the emulator's agent in its real pacing), warm calls (plus
+raw native calls, no PowerShell), parallel calls, memory growth over many calls, library
+size, pwsh's peak memory while an agent floods it with messages far ahead (against the
+same command from a normal agent), a download's recovery after its reader pauses (the
+reader_recovery example, against the rate before the pause), and port-forwarding
+throughput and latency (the port_throughput example, against the plain loopback copy).
+After the table, the cold path phase by phase (Measure-SSMColdStart.ps1: fresh processes
+that do nothing else, timestamps inside a copy of the module). Everything talks to the
+local emulator on 127.0.0.1. Prints the tables and writes summary.json.
 
 Benchmarks measure; they do not pass or fail. -Quick runs every row with few repetitions
 (CI runs it so the benchmarks never rot).
@@ -53,9 +59,9 @@ Set-StrictMode -Version 3.0
 $ErrorActionPreference = 'Stop'
 
 $sizes = if ($Quick) {
-    @{ ProcessRuns = 3; Warm = 20; Parallel = 80; Memory = 300; ThroughputScale = 0.02; RecoveryScale = 0.25; FarAhead = 100 }
+    @{ ProcessRuns = 3; Warm = 20; WarmUp = 20; Parallel = 80; Memory = 300; ThroughputScale = 0.02; RecoveryScale = 0.25; FarAhead = 100 }
 } else {
-    @{ ProcessRuns = 11; Warm = 300; Parallel = 2000; Memory = 10000; ThroughputScale = 1.0; RecoveryScale = 1.0; FarAhead = 2000 }
+    @{ ProcessRuns = 11; Warm = 300; WarmUp = 2000; Parallel = 2000; Memory = 10000; ThroughputScale = 1.0; RecoveryScale = 1.0; FarAhead = 2000 }
 }
 $manifestPath = if ($ModulePath) { $ModulePath } else { Join-Path $RepositoryRoot 'SSMSession.psd1' }
 $pwsh = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
@@ -136,21 +142,9 @@ function New-EmptyScriptModule {
 }
 
 function Measure-ColdStartProfile {
-    # Median of each phase of Measure-SSMColdStart.ps1 over fresh processes.
+    # The cold path phase by phase, median over fresh processes (Measure-SSMColdStart.ps1).
     param([int] $Runs, [string] $Url)
-    $script = [System.IO.Path]::Combine($PSScriptRoot, 'Measure-SSMColdStart.ps1')
-    $byPhase = [ordered]@{}
-    foreach ($run in 1..$Runs) {
-        $line = & $pwsh -NoProfile -NonInteractive -File $script -ManifestPath $manifestPath -EndpointUrl $Url | Select-Object -Last 1
-        if ($LASTEXITCODE -ne 0) { throw "The cold-start profile failed: $line" }
-        foreach ($phase in $line | ConvertFrom-Json) {
-            if (-not $byPhase.Contains($phase.Phase)) { $byPhase[$phase.Phase] = [System.Collections.Generic.List[double]]::new() }
-            $byPhase[$phase.Phase].Add($phase.Milliseconds)
-        }
-    }
-    foreach ($entry in $byPhase.GetEnumerator()) {
-        [pscustomobject]@{ Phase = $entry.Key; Milliseconds = (Measure-Statistic $entry.Value.ToArray()).Median }
-    }
+    & ([System.IO.Path]::Combine($PSScriptRoot, 'Measure-SSMColdStart.ps1')) -ManifestPath $manifestPath -EndpointUrl $Url -Runs $Runs
 }
 
 function Measure-CommandRun {
@@ -296,7 +290,7 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
     $inProcessScript = [System.IO.Path]::Combine($PSScriptRoot, 'Measure-SSMInProcess.ps1')
     $measured = (& $pwsh -NoProfile -NonInteractive -File $inProcessScript -ManifestPath $manifestPath -EndpointUrl $url `
             -AnchorCorePath $anchorAssemblies[0] -AnchorServicePath $anchorAssemblies[1] -EmulatorProcessId $emulator.Process.Id `
-            -Warm $sizes.Warm -Parallel $sizes.Parallel -Memory $sizes.Memory | Select-Object -Last 1) | ConvertFrom-Json
+            -Warm $sizes.Warm -WarmUp $sizes.WarmUp -Parallel $sizes.Parallel -Memory $sizes.Memory | Select-Object -Last 1) | ConvertFrom-Json
     if ($LASTEXITCODE -ne 0) { throw 'The in-process benchmark failed.' }
     $warmOurs = Measure-Statistic $measured.Ours
     $warmAnchor = Measure-Statistic $measured.Anchor
@@ -304,7 +298,7 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
     $layerShare = if ($warmOurs.Median -gt 0) { ($warmOurs.Median - $raw.Median) / $warmOurs.Median } else { 0 }
     $rows.Add((ConvertTo-BenchmarkRow -Name 'Warm call (Start-SSMSession)' -Unit 'ms' -Ours $warmOurs -Anchor $warmAnchor -AnchorName '.NET SDK StartSessionAsync in the same pwsh' `
                 -Goal '<= 1 ms (with $AWSHistory recording and -Select)' -Met ($warmOurs.Median -le 1) `
-                -Note ("raw native call {0:N3} ms: the PowerShell layer is {1:P0} of a call" -f $raw.Median, $layerShare)))
+                -Note ("after {2:N0} warm-up calls of each; raw native call {0:N3} ms: the PowerShell layer is {1:P0} of a call" -f $raw.Median, $layerShare, $sizes.WarmUp)))
     $sequentialOurs = $warmOurs.Median * $sizes.Parallel
     # CPU-bound or serialised? With C cores, a CPU-bound run takes at least (CPU used) / C.
     $cores = [Environment]::ProcessorCount
