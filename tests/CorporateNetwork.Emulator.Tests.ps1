@@ -13,6 +13,7 @@ Describe 'Behind a corporate proxy with a private CA, against the emulator in TL
         Import-Module $manifestPath -Force
         Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'SSMEmulator.psm1')) -Force
         Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'EchoServer.psm1')) -Force
+        Import-Module ([System.IO.Path]::Combine($PSScriptRoot, 'Support', 'AwsCli.psm1')) -Force
         $networkVariables = 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'AWS_CA_BUNDLE', 'AWS_ENDPOINT_URL_KMS', 'AWS_EC2_METADATA_DISABLED'
         $saved = @{}
         foreach ($name in $networkVariables) { $saved[$name] = [System.Environment]::GetEnvironmentVariable($name) }
@@ -206,34 +207,13 @@ Describe 'Behind a corporate proxy with a private CA, against the emulator in TL
         $moduleFolder = Split-Path $manifestPath -Parent
         $pluginFolder = [System.IO.Path]::Combine($moduleFolder, 'runtimes', 'linux-x64', 'native')
         Test-Path ([System.IO.Path]::Combine($pluginFolder, 'session-manager-plugin')) | Should -BeTrue
-        $startInfo = [System.Diagnostics.ProcessStartInfo]::new($aws.Source)
-        foreach ($argument in 'ssm', 'start-session', '--target', 'i-0123456789abcdef0', '--document-name', 'AWS-StartNonInteractiveCommand',
-            '--parameters', 'command=["echo via-the-cli"]', '--endpoint-url', $emulator.Url, '--region', $emulator.Region) {
-            $startInfo.ArgumentList.Add($argument)
-        }
-        $startInfo.UseShellExecute = $false
-        $startInfo.RedirectStandardOutput = $true
-        $startInfo.RedirectStandardError = $true
-        $startInfo.RedirectStandardInput = $true
-        # The CLI and the plugin it starts read the process environment: proxy and CA set there.
-        $startInfo.Environment['PATH'] = $pluginFolder + [System.IO.Path]::PathSeparator + $env:PATH
-        $startInfo.Environment['HOME'] = $work
-        $startInfo.Environment['HTTPS_PROXY'] = $openProxy.Url
-        $startInfo.Environment['AWS_CA_BUNDLE'] = $ca
-        # This emulator asks for KMS encryption: the plugin's KMS calls go to it too.
-        $startInfo.Environment['AWS_ENDPOINT_URL_KMS'] = $emulator.Url
-        $startInfo.Environment['AWS_ACCESS_KEY_ID'] = $emulator.AccessKey
-        $startInfo.Environment['AWS_SECRET_ACCESS_KEY'] = $emulator.SecretKey
-        $startInfo.Environment['AWS_EC2_METADATA_DISABLED'] = 'true'
-        $startInfo.Environment['NO_PROXY'] = '127.0.0.1,localhost'
-        $process = [System.Diagnostics.Process]::Start($startInfo)
-        $process.StandardInput.Close()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit(60000)) { $process.Kill(); throw 'the AWS CLI did not finish within 60 s' }
-        $process.WaitForExit()
-        $stdout.Result | Should -Match 'Starting session with SessionId: emulator-user-\S+\s+This session is encrypted using AWS KMS\.\s+via-the-cli\s+' -Because $stderr.Result
-        $process.ExitCode | Should -Be 0 -Because $stderr.Result
+        # The CLI and the plugin it starts read the process environment: proxy and CA set
+        # there. This emulator asks for KMS encryption: the plugin's KMS calls go to it too.
+        $run = Invoke-SSMTestAwsCliCommand -Command 'echo via-the-cli' -Target i-0123456789abcdef0 -EndpointUrl $emulator.Url -Region $emulator.Region `
+            -PluginFolder $pluginFolder -HomeFolder $work -AccessKey $emulator.AccessKey -SecretKey $emulator.SecretKey `
+            -Environment @{ HTTPS_PROXY = $openProxy.Url; AWS_CA_BUNDLE = $ca; AWS_ENDPOINT_URL_KMS = $emulator.Url }
+        $run.Output | Should -Match 'Starting session with SessionId: emulator-user-\S+\s+This session is encrypted using AWS KMS\.\s+via-the-cli\s+' -Because $run.Errors
+        $run.ExitCode | Should -Be 0 -Because $run.Errors
         # The CLI's StartSession, then the plugin's KMS call and WebSocket.
         (Get-ProxyRecord $openProxy | ForEach-Object { "$($_.Target) $($_.Status)" }) | Should -Be @("$authority 200", "$authority 200", "$authority 200")
     }

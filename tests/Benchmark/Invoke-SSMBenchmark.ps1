@@ -172,42 +172,23 @@ Import-Module '$manifestPath'
     if ($LASTEXITCODE -ne 0) { throw "The warm command-run measurement failed: $warmLine" }
     $warmRuns = @("$warmLine".Trim() -split ' ' | ForEach-Object { [double]$_ })
 
-    $aws = Get-Command aws -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
     $cliRuns = $null
-    if ($aws) {
+    if (Get-Command aws -CommandType Application -ErrorAction SilentlyContinue) {
         $pluginFolder = [System.IO.Path]::Combine((Split-Path $manifestPath -Parent), 'runtimes', $(if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }) + '-' + ([System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant()), 'native')
         $cliHome = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-cli-home-$PID"
         $null = New-Item -ItemType Directory -Force -Path $cliHome
-        $cliRuns = foreach ($run in 1..$Runs) {
-            $startInfo = [System.Diagnostics.ProcessStartInfo]::new($aws.Source)
-            foreach ($argument in 'ssm', 'start-session', '--target', 'i-1', '--document-name', 'AWS-StartNonInteractiveCommand',
-                '--parameters', 'command=["exit 3"]', '--endpoint-url', $Url, '--region', 'eu-west-3') {
-                $startInfo.ArgumentList.Add($argument)
+        try {
+            $cliRuns = foreach ($run in 1..$Runs) {
+                $result = Invoke-SSMTestAwsCliCommand -Command 'exit 3' -Target i-1 -EndpointUrl $Url -Region eu-west-3 -PluginFolder $pluginFolder `
+                    -HomeFolder $cliHome -AccessKey $accessKey -SecretKey $secretKey
+                if ($result.ExitCode -ne 0 -or $result.Output -notmatch 'Starting session') {
+                    throw "The AWS CLI with the drop-in plugin failed (exit $($result.ExitCode)): $($result.Output) $($result.Errors)"
+                }
+                $result.Milliseconds
             }
-            $startInfo.UseShellExecute = $false
-            $startInfo.RedirectStandardOutput = $true
-            $startInfo.RedirectStandardError = $true
-            $startInfo.RedirectStandardInput = $true
-            $startInfo.Environment['PATH'] = $pluginFolder + [System.IO.Path]::PathSeparator + $env:PATH
-            $startInfo.Environment['HOME'] = $cliHome
-            $startInfo.Environment['AWS_ACCESS_KEY_ID'] = $accessKey
-            $startInfo.Environment['AWS_SECRET_ACCESS_KEY'] = $secretKey
-            $startInfo.Environment['AWS_EC2_METADATA_DISABLED'] = 'true'
-            $startInfo.Environment['NO_PROXY'] = '127.0.0.1,localhost'
-            $watch = [System.Diagnostics.Stopwatch]::StartNew()
-            $process = [System.Diagnostics.Process]::Start($startInfo)
-            $process.StandardInput.Close()
-            $output = $process.StandardOutput.ReadToEndAsync()
-            $errors = $process.StandardError.ReadToEndAsync()
-            if (-not $process.WaitForExit(60000)) { $process.Kill(); throw 'The AWS CLI did not finish within 60 s.' }
-            $process.WaitForExit()
-            $elapsed = $watch.Elapsed.TotalMilliseconds
-            if ($process.ExitCode -ne 0 -or $output.Result -notmatch 'Starting session') {
-                throw "The AWS CLI with the drop-in plugin failed (exit $($process.ExitCode)): $($output.Result) $($errors.Result)"
-            }
-            $elapsed
+        } finally {
+            Remove-Item -LiteralPath $cliHome -Recurse -Force -ErrorAction SilentlyContinue
         }
-        Remove-Item -LiteralPath $cliHome -Recurse -Force -ErrorAction SilentlyContinue
     }
     [pscustomobject]@{ Fresh = $freshRuns; Warm = $warmRuns; Cli = $cliRuns }
 }
@@ -222,6 +203,7 @@ function ConvertTo-BenchmarkRow {
 }
 
 Import-Module ([System.IO.Path]::Combine($RepositoryRoot, 'tests', 'Support', 'SSMEmulator.psm1')) -Force
+Import-Module ([System.IO.Path]::Combine($RepositoryRoot, 'tests', 'Support', 'AwsCli.psm1')) -Force
 $anchorAssemblies = Get-AnchorAssembly
 $emulator = Start-SSMEmulator -Path $EmulatorPath
 $rows = [System.Collections.Generic.List[object]]::new()
