@@ -67,7 +67,7 @@ function Invoke-SSMApiCommand {
             # a prompt come only with a working client. When nothing is asked or shown before
             # the call (no -WhatIf, no prompt: the commands' ConfirmImpact, Medium, is below
             # $ConfirmPreference; no verbose or debug messages), the call resolves its client
-            # itself and reports the resolution: one native round trip instead of two.
+            # itself and reports the client's warnings: one native round trip instead of two.
             $resolveFirst = $verbose -or $debug -or $WhatIfPreference -or
                 ($askFirst -and $ConfirmPreference -ne 'None' -and $ConfirmPreference -ne 'High')
             $resolution = $null
