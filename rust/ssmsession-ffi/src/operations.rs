@@ -41,20 +41,18 @@ fn to_data<T: Serialize>(result: Result<T, CoreError>) -> Result<Value, ErrorBod
         .map_err(|e| ErrorBody::internal("SerializationFailure", e.to_string()))
 }
 
-/// Adds `ClientWarnings` (what the user must be told about the client the call used, e.g.
-/// an opted-in plain-text endpoint; ResolveClient answers the same `Warnings`) to a session
-/// call's data when there are any. The module then needs no ResolveClient before calls
-/// that ask and show nothing first: one native round trip instead of two. The client is
-/// the cached one the call just used (no second resolution).
-async fn with_client_warnings(
-    mut data: Value,
+/// The warnings of the client a session call uses (what the user must be told about it,
+/// e.g. an opted-in plain-text endpoint; ResolveClient answers the same `Warnings`), read
+/// before the call: the call then finds the client cached, and a failure to build it comes
+/// before any session exists, never after one was started. The module then needs no
+/// ResolveClient before calls that ask and show nothing first: one round trip, not two.
+async fn client_warnings(
     settings: &ssmsession_core::ClientSettings,
-) -> Result<Value, ErrorBody> {
-    let resolution = CLIENTS.client(settings).await?.resolution;
-    add_client_warnings(&mut data, &resolution.warnings);
-    Ok(data)
+) -> Result<Vec<String>, ErrorBody> {
+    Ok(CLIENTS.client(settings).await?.resolution.warnings)
 }
 
+/// Adds `ClientWarnings` to a session call's data when there are any.
 fn add_client_warnings(data: &mut Value, warnings: &[String]) {
     if warnings.is_empty() {
         return;
@@ -78,9 +76,10 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
         "StartSession" => {
             let call: StartSessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
-                let settings = call.client.clone();
-                let data = to_data(ssmsession_core::start_session(&CLIENTS, call).await)?;
-                with_client_warnings(data, &settings).await
+                let warnings = client_warnings(&call.client).await?;
+                let mut data = to_data(ssmsession_core::start_session(&CLIENTS, call).await)?;
+                add_client_warnings(&mut data, &warnings);
+                Ok(data)
             }))
         }
         "ResolveClient" => {
@@ -92,17 +91,19 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
         "TerminateSession" => {
             let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
-                let settings = call.client.clone();
-                let data = to_data(ssmsession_core::terminate_session(&CLIENTS, call).await)?;
-                with_client_warnings(data, &settings).await
+                let warnings = client_warnings(&call.client).await?;
+                let mut data = to_data(ssmsession_core::terminate_session(&CLIENTS, call).await)?;
+                add_client_warnings(&mut data, &warnings);
+                Ok(data)
             }))
         }
         "ResumeSession" => {
             let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
-                let settings = call.client.clone();
-                let data = to_data(ssmsession_core::resume_session(&CLIENTS, call).await)?;
-                with_client_warnings(data, &settings).await
+                let warnings = client_warnings(&call.client).await?;
+                let mut data = to_data(ssmsession_core::resume_session(&CLIENTS, call).await)?;
+                add_client_warnings(&mut data, &warnings);
+                Ok(data)
             }))
         }
         "StartPortForward" => {
