@@ -42,7 +42,7 @@ $script:SSMErrorKinds = @{
 # The parameters every command that calls AWS takes to build its client (credentials,
 # region, endpoint, client settings), declared in each command's param block.
 $script:SSMClientParameterNames = 'ClientConfig', 'AccessKey', 'SecretKey', 'SessionToken', 'Credential', 'ProfileName', 'ProfileLocation', 'Region', 'EndpointUrl'
-# What $AWSHistory records instead of a session token (see Add-SSMHistoryRecord).
+# What $AWSHistory records instead of a session token (see Complete-SSMApiRun).
 $script:SSMRedacted = '(redacted; set $AWSHistory.IncludeSensitiveData = $true to record it)'
 # -Select's default per operation, what AWS Tools writes without -Select: the response, or
 # Stop-SSMSession's session id (ConvertTo-SSMSelector parses every other value).
@@ -62,7 +62,7 @@ $script:SSMEnvironmentNames = $null
 # (Use-SSMCallerPreference, New-SSMApiRun, Invoke-SSMApiCommand,
 # ConvertTo-SSMServiceRequest, Get-SSMEnvironmentSnapshot, Invoke-SSMOperation,
 # Invoke-SSMNative, ConvertTo-SSMJson, ConvertTo-SSMServiceResponse,
-# Save-SSMSessionClient, Complete-SSMApiRun, Add-SSMHistoryRecord) are not advanced
+# Save-SSMSessionClient, Complete-SSMApiRun) are not advanced
 # functions: a call of an advanced function costs ~60 µs against ~20 µs for a plain one,
 # and a warm call makes a dozen (measured: 1.17 ms instead of 1.34-1.60 ms per warm
 # Start-SSMSession). They keep typed parameters, [OutputType] and help; their callers are

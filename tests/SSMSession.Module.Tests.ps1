@@ -37,6 +37,31 @@ Describe 'SSMSession module' {
         Get-Command -Module SSMSession -Name Invoke-SSMNative -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
     }
 
+    It 'keeps the variables that the dot-sourced Use-SSMCallerPreference makes out of every command that runs it' {
+        # Dot-sourced, its parameters become variables of the command: a command with a
+        # parameter or a variable of the same name would have it replaced.
+        $helper = [System.Management.Automation.Language.Parser]::ParseFile(
+            [System.IO.Path]::Combine($repositoryRoot, 'powershell', 'Private', 'Use-SSMCallerPreference.ps1'), [ref]$null, [ref]$null)
+        $made = @($helper.FindAll({ param($node) $node -is [System.Management.Automation.Language.ParameterAst] }, $true) |
+                ForEach-Object { $_.Name.VariablePath.UserPath })
+        $made | Should -Be @('Cmdlet', 'BoundParameters')
+        $runners = 0
+        foreach ($file in Get-ChildItem ([System.IO.Path]::Combine($repositoryRoot, 'powershell', 'Public')) -Filter '*.ps1') {
+            $ast = [System.Management.Automation.Language.Parser]::ParseFile($file.FullName, [ref]$null, [ref]$null)
+            $dotSourced = $ast.FindAll({ param($node)
+                    $node -is [System.Management.Automation.Language.CommandAst] -and
+                    $node.InvocationOperator -eq 'Dot' -and $node.GetCommandName() -eq 'Use-SSMCallerPreference' }, $true)
+            if (-not $dotSourced) { continue }
+            $runners++
+            $variables = $ast.FindAll({ param($node) $node -is [System.Management.Automation.Language.VariableExpressionAst] }, $true) |
+                ForEach-Object { $_.VariablePath.UserPath }
+            foreach ($name in $made) {
+                $variables | Should -Not -Contain $name -Because "$($file.BaseName) dot-sources Use-SSMCallerPreference, which sets `$$name in its scope"
+            }
+        }
+        $runners | Should -BeGreaterOrEqual 7
+    }
+
     It 'declares the same client parameters in every command that calls AWS' {
         Import-Module $manifestPath -Force
         $names = & (Get-Module SSMSession) { $script:SSMClientParameterNames }
@@ -49,17 +74,29 @@ Describe 'SSMSession module' {
         }
     }
 
-    It 'does not load the native library at import, only on the first call' {
+    It 'does not load the native library at import, only on the first call, which works in a fresh process' {
+        # With an empty home (as on a new machine or a CI runner) pwsh has no start-up
+        # profile, which otherwise preloads the assemblies earlier runs used: the child has
+        # not loaded Microsoft.PowerShell.Utility's assembly, whose JSON reader the module
+        # uses. The call's answer (the connection failure, not a type the module could not
+        # find) shows that the first envelope was read anyway.
         $probe = @'
 Import-Module '__MANIFEST__'
 $loaded = { [bool]([System.Diagnostics.Process]::GetCurrentProcess().Modules | Where-Object FileName -like '*libssmsession*') }
 "import:" + (& $loaded)
-try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0.1:9 -AccessKey AKIDX -SecretKey x -ErrorAction Stop } catch { }
+try { Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl http://127.0.0.1:9 -AccessKey AKIDX -SecretKey x -ErrorAction Stop } catch { "error:" + $_.FullyQualifiedErrorId }
 "call:" + (& $loaded)
 '@.Replace('__MANIFEST__', $manifestPath)
-        $output = & $pwshPath -NoProfile -NonInteractive -Command $probe 2>&1
+        $savedHome = $env:HOME, $env:XDG_CACHE_HOME
+        $env:HOME = $env:XDG_CACHE_HOME = (New-Item -ItemType Directory -Path (Join-Path (Get-PSDrive TestDrive).Root 'fresh-home') -Force).FullName
+        try {
+            $output = & $pwshPath -NoProfile -NonInteractive -Command $probe 2>&1
+        } finally {
+            $env:HOME, $env:XDG_CACHE_HOME = $savedHome
+        }
         $LASTEXITCODE | Should -Be 0 -Because ($output -join [System.Environment]::NewLine)
         $output | Should -Contain 'import:False'
+        $output | Should -Contain 'error:SSMSession.ConnectionFailure,Start-SSMSession'
         $output | Should -Contain 'call:True'
     }
 

@@ -29,7 +29,7 @@ function Get-SSMHistoryBuffer {
         return $null
     }
     # LastCommand, LastServiceResponse and LastServiceRequest are plain properties that
-    # Add-SSMHistoryRecord keeps current, not type data: a ScriptProperty in a runspace's
+    # Complete-SSMApiRun keeps current, not type data: a ScriptProperty in a runspace's
     # type table is captured by PowerShell's process-wide member-binding caches the first
     # time it is read, which keeps that runspace (and all it holds) alive for the life of
     # the process. With ForEach-Object -Parallel that leaked every runspace (measured:
@@ -40,7 +40,7 @@ function Get-SSMHistoryBuffer {
         Commands              = [System.Collections.Generic.List[object]]::new()
         MaxCmdletHistory      = 5
         MaxServiceCallHistory = 5
-        # $true keeps TokenValue in recorded responses (see Add-SSMHistoryRecord).
+        # $true keeps TokenValue in recorded responses (see Complete-SSMApiRun).
         IncludeSensitiveData  = $false
         LastCommand           = $null
         LastServiceResponse   = $null

@@ -51,82 +51,79 @@ function Invoke-SSMApiCommand {
     )
 
     try {
-        # A script block: its `return` (nothing to do under -WhatIf) ends only the call.
-        $outputs = & {
-            $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $Run.ExplicitParameters
-            $request = $built.Request
+        $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $Run.ExplicitParameters
+        $request = $built.Request
 
-            $commandName = $Cmdlet.MyInvocation.MyCommand.Name
-            $verbose = $VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore'
-            $debug = $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore'
-            # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
-            # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools would
-            # run the command when it is set in a session and -Force is given.
-            $askFirst = $WhatIfPreference -or -not $BoundParameters['Force']
-            # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf and
-            # a prompt come only with a working client. When nothing is asked or shown before
-            # the call (no -WhatIf, no prompt: the commands' ConfirmImpact, Medium, is below
-            # $ConfirmPreference; no verbose or debug messages), the call resolves its client
-            # itself and reports the client's warnings: one native round trip instead of two.
-            $resolveFirst = $verbose -or $debug -or $WhatIfPreference -or
-                ($askFirst -and $ConfirmPreference -ne 'None' -and $ConfirmPreference -ne 'High')
-            $resolution = $null
-            if ($resolveFirst) {
-                $resolved = Resolve-SSMClient -Client $request.Client
-                if (-not $resolved.Ok) {
-                    throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $ErrorTarget)
-                }
-                $resolution = $resolved.Data
-                # Written only when shown: Write-Debug costs about 40 µs even when silent.
-                if ($debug) {
-                    Write-Debug "Credentials obtained from $(if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolution.CredentialSource })"
-                    Write-Debug "Region obtained from $(if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolution.RegionSource }) with value '$($resolution.Region)'"
-                }
+        $commandName = $Cmdlet.MyInvocation.MyCommand.Name
+        $verbose = $VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore'
+        $debug = $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore'
+        # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
+        # $WhatIfPreference (set by -WhatIf, or by the caller) counts as -WhatIf: AWS Tools would
+        # run the command when it is set in a session and -Force is given.
+        $askFirst = $WhatIfPreference -or -not $BoundParameters['Force']
+        # Credentials and region resolve before ShouldProcess, as in AWS Tools: -WhatIf and
+        # a prompt come only with a working client. When nothing is asked or shown before
+        # the call (no -WhatIf, no prompt: the commands' ConfirmImpact, Medium, is below
+        # $ConfirmPreference; no verbose or debug messages), the call resolves its client
+        # itself and reports the client's warnings: one native round trip instead of two.
+        $resolveFirst = $verbose -or $debug -or $WhatIfPreference -or
+            ($askFirst -and $ConfirmPreference -ne 'None' -and $ConfirmPreference -ne 'High')
+        $resolution = $null
+        if ($resolveFirst) {
+            $resolved = Resolve-SSMClient -Client $request.Client
+            if (-not $resolved.Ok) {
+                throw (ConvertTo-SSMErrorRecord -ErrorInfo $resolved.Error -TargetObject $ErrorTarget)
             }
-            if ($askFirst -and -not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
-                return
-            }
-            $selectBound = $BoundParameters.ContainsKey('Select')
-            $passThru = [bool]$BoundParameters['PassThru']
-            $selector = if (-not $selectBound -and -not $passThru) {
-                $script:SSMDefaultSelectors[$Operation]
-            } else {
-                ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] -SelectBound:$selectBound -PassThru:$passThru
-            }
-
-            # Built only when it is shown: every call pays for it otherwise.
-            if ($verbose) {
-                Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolution.Region)"
-            }
-            $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
-            if (-not $resolveFirst -and $envelope.Ok) {
-                # The client's warnings (an opted-in plain-text endpoint), which Resolve-SSMClient
-                # writes when it runs first; the call reports them when there are any.
-                $warnings = $envelope.Data.PSObject.Properties['ClientWarnings']
-                if ($null -ne $warnings) {
-                    foreach ($warning in $warnings.Value) { Write-Warning $warning }
-                }
-            }
-            if (-not $envelope.Ok) {
-                $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error -TargetObject $ErrorTarget
-                $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
-                $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
-                $Run.Responses.Add($logged)
-                throw $failure
-            }
-            $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.Data -History $Run.Responses
-            if ($Operation -eq 'StartSession') {
-                Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
-            }
-            if ($selector.Kind -eq 'All') {
-                $response
-            } else {
-                Select-SSMResponse -Selector $selector -Response $response -BoundParameters $BoundParameters
+            $resolution = $resolved.Data
+            # Written only when shown: Write-Debug costs about 40 µs even when silent.
+            if ($debug) {
+                Write-Debug "Credentials obtained from $(if ($built.CredentialOrigin) { $built.CredentialOrigin } else { $resolution.CredentialSource })"
+                Write-Debug "Region obtained from $(if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolution.RegionSource }) with value '$($resolution.Region)'"
             }
         }
-        foreach ($output in $outputs) {
+        if ($askFirst -and -not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
+            return
+        }
+        $selectBound = $BoundParameters.ContainsKey('Select')
+        $passThru = [bool]$BoundParameters['PassThru']
+        $selector = if (-not $selectBound -and -not $passThru) {
+            $script:SSMDefaultSelectors[$Operation]
+        } else {
+            ConvertTo-SSMSelector -Operation $Operation -Select $BoundParameters['Select'] -SelectBound:$selectBound -PassThru:$passThru
+        }
+
+        # Built only when it is shown: every call pays for it otherwise.
+        if ($verbose) {
+            Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolution.Region)"
+        }
+        $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
+        if (-not $resolveFirst -and $envelope.Ok) {
+            # The client's warnings (an opted-in plain-text endpoint), which Resolve-SSMClient
+            # writes when it runs first; the call reports them when there are any.
+            $warnings = $envelope.Data.PSObject.Properties['ClientWarnings']
+            if ($null -ne $warnings) {
+                foreach ($warning in $warnings.Value) { Write-Warning $warning }
+            }
+        }
+        if (-not $envelope.Ok) {
+            $failure = ConvertTo-SSMErrorRecord -ErrorInfo $envelope.Error -TargetObject $ErrorTarget
+            $logged = [psobject]($failure.Exception.InnerException ?? $failure.Exception)
+            $logged.PSObject.Properties.Add([psnoteproperty]::new('LoggedAt', [datetime]::Now))
+            $Run.Responses.Add($logged)
+            throw $failure
+        }
+        $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.Data -History $Run.Responses
+        if ($Operation -eq 'StartSession') {
+            Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
+        }
+        if ($selector.Kind -eq 'All') {
             $Run.EmittedCount++
-            $output
+            $response
+        } else {
+            foreach ($output in (Select-SSMResponse -Selector $selector -Response $response -BoundParameters $BoundParameters)) {
+                $Run.EmittedCount++
+                $output
+            }
         }
     } catch {
         # A terminating error skips the command's end block: record the run now.

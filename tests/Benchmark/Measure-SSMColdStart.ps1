@@ -110,13 +110,8 @@ try {
         , @('    $json = ConvertTo-SSMJson -InputObject $Request', 'NativeStart', $false, $true)
         , @('    $json = ConvertTo-SSMJson -InputObject $Request', 'Serialised', $true, $true)
         , @('        $result = $native::$Operation($bytes)', 'NativeReturned', $true, $true)
+        , @('    $envelope = [Microsoft.PowerShell.Commands.JsonObject, Microsoft.PowerShell.Commands.Utility]::ConvertFromJson($text, [ref]$parseError)', 'Parsed', $true, $true)
     )
-    $invokeNative = & $find 'Invoke-SSMNative'
-    $text = [System.IO.File]::ReadAllText($invokeNative)
-    $parse = '    ConvertFrom-Json -InputObject $text'
-    if (-not $text.Contains($parse)) { throw "Measure-SSMColdStart: '$parse' is no longer in $invokeNative; update the profile's marks." }
-    $text = $text.Replace($parse, "    `$parsed = ConvertFrom-Json -InputObject `$text`n    if (`$null -eq [System.AppDomain]::CurrentDomain.GetData('SSMSession.ColdStart.Parsed')) { [System.AppDomain]::CurrentDomain.SetData('SSMSession.ColdStart.Parsed', [System.Diagnostics.Stopwatch]::GetTimestamp()) }`n    `$parsed")
-    [System.IO.File]::WriteAllText($invokeNative, $text, [System.Text.UTF8Encoding]::new($false))
 
     $call = "Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl '$EndpointUrl' -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key"
     $set = { param($Name) "[System.AppDomain]::CurrentDomain.SetData('SSMSession.ColdStart.$Name', [System.Diagnostics.Stopwatch]::GetTimestamp())" }
@@ -152,7 +147,7 @@ $(& $set SecondCallDone)
         , @('First call: PowerShell, from the binding to the first request''s serialisation', 'BindEnd', 'NativeStart')
         , @('First call: first JSON serialisation (System.Text.Json)', 'NativeStart', 'Serialised')
         , @('First call: native core''s first call (runtime, client, HTTP)', 'Serialised', 'NativeReturned')
-        , @('First call: first JSON parse (ConvertFrom-Json)', 'NativeReturned', 'Parsed')
+        , @('First call: first JSON parse (JsonObject.ConvertFromJson)', 'NativeReturned', 'Parsed')
         , @('First call: PowerShell, the rest of the first Start-SSMSession', 'Parsed', 'FirstCallDone')
         , @('Second Start-SSMSession', 'FirstCallDone', 'SecondCallDone')
     )
