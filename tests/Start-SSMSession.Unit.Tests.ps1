@@ -311,6 +311,18 @@ Describe 'Start-SSMSession (native call mocked)' {
             $warnings.Message | Should -Be 'plain-text endpoint'
         }
 
+        It 'writes the client''s warnings that a failed call reports, then fails' {
+            Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'StartSession' } {
+                $failure = New-Failure 'service' 'AccessDeniedException' 'User is not authorized to perform ssm:StartSession'
+                $failure.Error | Add-Member -NotePropertyName ClientWarnings -NotePropertyValue @('plain-text endpoint')
+                $failure
+            }
+            $warnings = [System.Collections.Generic.List[object]]::new()
+            { Start-SSMSession -Target i-1 -Region eu-west-3 -WarningVariable +warnings -WarningAction SilentlyContinue } |
+                Should -Throw -ExpectedMessage 'User is not authorized*'
+            $warnings.Message | Should -Be 'plain-text endpoint'
+        }
+
         It 'writes where credentials and region came from to the debug stream' {
             $debug = Start-SSMSession -Target i-1 -Region eu-west-3 -AccessKey AKIDX -SecretKey s -Debug 5>&1 -ErrorAction Stop |
                 Where-Object { $_ -is [System.Management.Automation.DebugRecord] }

@@ -97,10 +97,11 @@ function Invoke-SSMApiCommand {
             Write-Verbose "Invoking AWS Systems Manager operation '$Operation' $(Get-SSMDestinationText -Client $request.Client -Region $resolution.Region)"
         }
         $envelope = Invoke-SSMOperation -Operation $Operation -Request $request
-        if (-not $resolveFirst -and $envelope.Ok) {
+        if (-not $resolveFirst) {
             # The client's warnings (an opted-in plain-text endpoint), which Resolve-SSMClient
-            # writes when it runs first; the call reports them when there are any.
-            $warnings = $envelope.Data.PSObject.Properties['ClientWarnings']
+            # writes when it runs first; the call reports them, with its data or its error,
+            # when there are any.
+            $warnings = $(if ($envelope.Ok) { $envelope.Data } else { $envelope.Error }).PSObject.Properties['ClientWarnings']
             if ($null -ne $warnings) {
                 foreach ($warning in $warnings.Value) { Write-Warning $warning }
             }

@@ -11,21 +11,27 @@ use ssmsession_core::CoreError;
 #[derive(Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "PascalCase")]
 pub struct ErrorBody {
-    pub kind: String,
+    /// One of a fixed set (`contract::error_kinds`): a static string keeps the body small.
+    pub kind: &'static str,
     pub code: String,
     pub message: String,
     pub request_id: Option<String>,
     pub http_status: Option<u16>,
+    /// What the user must be told about the client the failed call used (an opted-in
+    /// plain-text endpoint), as on success; absent when there is nothing to tell.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub client_warnings: Vec<String>,
 }
 
 impl ErrorBody {
-    fn local(kind: &str, code: &str, message: impl Into<String>) -> Self {
+    fn local(kind: &'static str, code: &str, message: impl Into<String>) -> Self {
         Self {
-            kind: kind.to_owned(),
+            kind,
             code: code.to_owned(),
             message: message.into(),
             request_id: None,
             http_status: None,
+            client_warnings: Vec::new(),
         }
     }
 
@@ -63,11 +69,12 @@ impl ErrorBody {
 impl From<CoreError> for ErrorBody {
     fn from(error: CoreError) -> Self {
         Self {
-            kind: error.kind().to_owned(),
+            kind: error.kind(),
             code: error.code().to_owned(),
             message: error.to_string(),
             request_id: error.request_id().map(str::to_owned),
             http_status: error.http_status(),
+            client_warnings: Vec::new(),
         }
     }
 }

@@ -52,13 +52,26 @@ async fn client_warnings(
     Ok(CLIENTS.client(settings).await?.resolution.warnings)
 }
 
-/// Adds `ClientWarnings` to a session call's data when there are any.
-fn add_client_warnings(data: &mut Value, warnings: &[String]) {
+/// A session call's result with the client's warnings: `ClientWarnings` in its data, or in
+/// its error, when there are any (the user is told about the client whether the call
+/// succeeds or fails, as when ResolveClient runs first).
+fn with_client_warnings(
+    result: Result<Value, ErrorBody>,
+    warnings: Vec<String>,
+) -> Result<Value, ErrorBody> {
     if warnings.is_empty() {
-        return;
+        return result;
     }
-    if let Value::Object(fields) = data {
-        fields.insert("ClientWarnings".to_owned(), Value::from(warnings.to_vec()));
+    match result {
+        Ok(Value::Object(mut fields)) => {
+            fields.insert("ClientWarnings".to_owned(), Value::from(warnings));
+            Ok(Value::Object(fields))
+        }
+        Ok(other) => Ok(other),
+        Err(mut error) => {
+            error.client_warnings = warnings;
+            Err(error)
+        }
     }
 }
 
@@ -77,9 +90,8 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             let call: StartSessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
                 let warnings = client_warnings(&call.client).await?;
-                let mut data = to_data(ssmsession_core::start_session(&CLIENTS, call).await)?;
-                add_client_warnings(&mut data, &warnings);
-                Ok(data)
+                let result = to_data(ssmsession_core::start_session(&CLIENTS, call).await);
+                with_client_warnings(result, warnings)
             }))
         }
         "ResolveClient" => {
@@ -92,18 +104,16 @@ pub fn future_for(operation: &str, request: Value) -> Result<Work, ErrorBody> {
             let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
                 let warnings = client_warnings(&call.client).await?;
-                let mut data = to_data(ssmsession_core::terminate_session(&CLIENTS, call).await)?;
-                add_client_warnings(&mut data, &warnings);
-                Ok(data)
+                let result = to_data(ssmsession_core::terminate_session(&CLIENTS, call).await);
+                with_client_warnings(result, warnings)
             }))
         }
         "ResumeSession" => {
             let call: SessionCall = serde_json::from_value(request).map_err(invalid)?;
             Ok(Box::pin(async move {
                 let warnings = client_warnings(&call.client).await?;
-                let mut data = to_data(ssmsession_core::resume_session(&CLIENTS, call).await)?;
-                add_client_warnings(&mut data, &warnings);
-                Ok(data)
+                let result = to_data(ssmsession_core::resume_session(&CLIENTS, call).await);
+                with_client_warnings(result, warnings)
             }))
         }
         "StartPortForward" => {
@@ -181,18 +191,43 @@ pub fn start_session(text: &str) -> Result<Value, ErrorBody> {
 
 #[cfg(test)]
 mod tests {
-    use super::add_client_warnings;
+    use super::with_client_warnings;
+    use crate::envelope::ErrorBody;
     use serde_json::json;
 
     #[test]
     fn client_warnings_are_added_only_when_there_are_some() {
-        let mut data = json!({ "SessionId": "s-1" });
-        add_client_warnings(&mut data, &[]);
-        assert_eq!(data, json!({ "SessionId": "s-1" }));
-        add_client_warnings(&mut data, &["plain-text endpoint".to_owned()]);
+        let data = json!({ "SessionId": "s-1" });
         assert_eq!(
-            data,
-            json!({ "SessionId": "s-1", "ClientWarnings": ["plain-text endpoint"] })
+            with_client_warnings(Ok(data.clone()), Vec::new()),
+            Ok(data.clone())
         );
+        assert_eq!(
+            with_client_warnings(Ok(data), vec!["plain-text endpoint".to_owned()]),
+            Ok(json!({ "SessionId": "s-1", "ClientWarnings": ["plain-text endpoint"] }))
+        );
+    }
+
+    #[test]
+    fn a_failed_call_carries_the_client_warnings_in_its_error() {
+        let failure = || ErrorBody::internal("Refused", "refused");
+        assert_eq!(
+            with_client_warnings(Err(failure()), Vec::new()),
+            Err(failure())
+        );
+        let error = with_client_warnings(Err(failure()), vec!["plain-text endpoint".to_owned()])
+            .expect_err("still a failure");
+        assert_eq!(
+            error.client_warnings,
+            vec!["plain-text endpoint".to_owned()]
+        );
+        assert_eq!(
+            serde_json::to_value(&error).expect("serialises")["ClientWarnings"],
+            json!(["plain-text endpoint"])
+        );
+        assert!(serde_json::to_value(failure())
+            .expect("serialises")
+            .get("ClientWarnings")
+            .is_none());
     }
 }
