@@ -41,9 +41,14 @@ function Complete-SSMApiRun {
     if ($null -eq $buffer -or $buffer.MaxCmdletHistory -le 0) {
         return
     }
-    $kept = [System.Collections.Generic.List[object]]::new()
-    $first = [math]::Max(0, $responses.Count - $buffer.MaxServiceCallHistory)
-    for ($i = $first; $i -lt $responses.Count; $i++) { $kept.Add($responses[$i]) }
+    # The newest MaxServiceCallHistory responses (all of them, in the usual case of one).
+    $first = $responses.Count - $buffer.MaxServiceCallHistory
+    # (Assigned in each branch: a list written to the pipeline would be unrolled.)
+    if ($first -le 0) {
+        $kept = [System.Collections.Generic.List[object]]::new($responses)
+    } else {
+        $kept = $responses.GetRange($first, $buffer.MaxServiceCallHistory)
+    }
     # A session token in a long-lived global variable is a secret lying around: kept out
     # unless the user opts in, like AWS Tools' Set-AWSHistoryConfiguration
     # -IncludeSensitiveData. (The recorded responses are copies: the output keeps its token.)

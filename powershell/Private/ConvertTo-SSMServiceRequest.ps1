@@ -106,10 +106,13 @@ function ConvertTo-SSMServiceRequest {
         # Keys, tokens and names end up in HTTP headers, signatures and file lookups: a
         # control character (a line break pasted with a key) is refused, naming where it
         # came from, never showing the value.
-        foreach ($name in 'AccessKey', 'SecretKey', 'SessionToken', 'Region', 'ProfileName', 'EndpointUrl') {
-            $value = $client[$name]
-            if ($value -is [string] -and $value -match '[\x00-\x1F\x7F]') {
-                throw (New-SSMControlCharacterException -Name $name -Value $value -BoundParameters $BoundParameters -CredentialOrigin $credentialOrigin -RegionOrigin $regionOrigin)
+        # One test over all of them (the usual case: none has one), then which one.
+        if ([string]::Concat($client['AccessKey'], $client['SecretKey'], $client['SessionToken'], $client['Region'], $client['ProfileName'], $client['EndpointUrl']) -match '[\x00-\x1F\x7F]') {
+            foreach ($name in 'AccessKey', 'SecretKey', 'SessionToken', 'Region', 'ProfileName', 'EndpointUrl') {
+                $value = $client[$name]
+                if ($value -is [string] -and $value -match '[\x00-\x1F\x7F]') {
+                    throw (New-SSMControlCharacterException -Name $name -Value $value -BoundParameters $BoundParameters -CredentialOrigin $credentialOrigin -RegionOrigin $regionOrigin)
+                }
             }
         }
 

@@ -18,8 +18,8 @@ function ConvertTo-SSMServiceResponse {
 
     .PARAMETER History
     Receives the copy $AWSHistory keeps: the same properties plus LoggedAt (the returned
-    object has no LoggedAt, as in AWS Tools). Built here from the same fields: cheaper than
-    copying the finished object (PSObject.Copy).
+    object has no LoggedAt, as in AWS Tools). Made from the same dictionary as the response:
+    cheaper than copying the finished object (PSObject.Copy) or its fields.
     #>
     # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
     # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
@@ -50,11 +50,11 @@ function ConvertTo-SSMServiceResponse {
     }
     $response.ContentLength = [long]$(if ($null -ne $Data.ContentLength) { $Data.ContentLength } else { -1 })
     $response.HttpStatusCode = [System.Net.HttpStatusCode][int]$Data.HttpStatusCode
+    $result = [pscustomobject]$response
     if ($null -ne $History) {
-        $logged = [ordered]@{}
-        foreach ($entry in $response.GetEnumerator()) { $logged[$entry.Key] = $entry.Value }
-        $logged.LoggedAt = [datetime]::Now
-        $History.Add([pscustomobject]$logged)
+        # Each conversion makes a new object: the second one, with LoggedAt, is the copy.
+        $response.LoggedAt = [datetime]::Now
+        $History.Add([pscustomobject]$response)
     }
-    [pscustomobject]$response
+    $result
 }

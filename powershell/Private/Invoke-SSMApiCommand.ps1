@@ -54,7 +54,6 @@ function Invoke-SSMApiCommand {
         $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $Run.ExplicitParameters
         $request = $built.Request
 
-        $commandName = $Cmdlet.MyInvocation.MyCommand.Name
         $verbose = $VerbosePreference -ne 'SilentlyContinue' -and $VerbosePreference -ne 'Ignore'
         $debug = $DebugPreference -ne 'SilentlyContinue' -and $DebugPreference -ne 'Ignore'
         # -WhatIf wins over -Force; -Force alone skips ShouldProcess and so any prompt.
@@ -81,7 +80,7 @@ function Invoke-SSMApiCommand {
                 Write-Debug "Region obtained from $(if ($built.RegionOrigin) { $built.RegionOrigin } else { $resolution.RegionSource }) with value '$($resolution.Region)'"
             }
         }
-        if ($askFirst -and -not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$commandName ($Operation)")) {
+        if ($askFirst -and -not $Cmdlet.ShouldProcess([string]$ShouldProcessTarget, "$($Cmdlet.MyInvocation.MyCommand.Name) ($Operation)")) {
             return
         }
         $selectBound = $BoundParameters.ContainsKey('Select')

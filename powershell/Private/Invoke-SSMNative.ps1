@@ -19,7 +19,7 @@ function Invoke-SSMNative {
     every operation through them, so that each is cancellable).
 
     .PARAMETER Request
-    The request; serialised with ConvertTo-SSMJson.
+    The request; serialised as ConvertTo-SSMJson does.
     #>
     # A plain function, not an advanced one: it runs on every call of Start-, Stop- and
     # Resume-SSMSession (see "Plain functions" in SSMSession.psm1).
@@ -35,7 +35,13 @@ function Invoke-SSMNative {
     if (-not $native) {
         $native = Initialize-SSMNativeLibrary
     }
-    $json = ConvertTo-SSMJson -InputObject $Request
+    # ConvertTo-SSMJson's fast path inline (a function call fewer on every call); the
+    # requests it refuses go through ConvertTo-SSMJson, which falls back to ConvertTo-Json.
+    $json = try {
+        [System.Text.Json.JsonSerializer]::Serialize($Request, [System.Collections.IDictionary])
+    } catch {
+        ConvertTo-SSMJson -InputObject $Request
+    }
     $bytes = [System.Text.Encoding]::UTF8.GetBytes($json + [char]0)
     $result = [IntPtr]::Zero
     try {

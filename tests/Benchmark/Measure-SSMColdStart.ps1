@@ -107,8 +107,8 @@ try {
         , @("    `$script:SSMNativeType = `$type`n    Initialize-SSMNativeLogging", 'BindEnd', $true, $true)
     )
     Edit-ModuleFile -Path (& $find 'Invoke-SSMNative') -Marks @(
-        , @('    $json = ConvertTo-SSMJson -InputObject $Request', 'NativeStart', $false, $true)
-        , @('    $json = ConvertTo-SSMJson -InputObject $Request', 'Serialised', $true, $true)
+        , @('    $json = try {', 'NativeStart', $false, $true)
+        , @("        ConvertTo-SSMJson -InputObject `$Request`n    }", 'Serialised', $true, $true)
         , @('        $result = $native::$Operation($bytes)', 'NativeReturned', $true, $true)
         , @('    $envelope = [Microsoft.PowerShell.Commands.JsonObject, Microsoft.PowerShell.Commands.Utility]::ConvertFromJson($text, [ref]$parseError)', 'Parsed', $true, $true)
     )
