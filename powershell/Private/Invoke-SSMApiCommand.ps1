@@ -100,8 +100,7 @@ function Invoke-SSMApiCommand {
             # The client's warnings (an opted-in plain-text endpoint), which Resolve-SSMClient
             # writes when it runs first; the call reports them, with its data or its error,
             # when there are any.
-            $carrier = $envelope.Data
-            if (-not $envelope.Ok) { $carrier = $envelope.Error }
+            if ($envelope.Ok) { $carrier = $envelope.Data } else { $carrier = $envelope.Error }
             $warnings = $carrier.PSObject.Properties['ClientWarnings']
             if ($null -ne $warnings) {
                 foreach ($warning in $warnings.Value) { Write-Warning $warning }
