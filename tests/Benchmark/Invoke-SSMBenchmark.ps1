@@ -300,22 +300,40 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
                 -Anchor $null -AnchorName '' -Goal '< 5 MB' -Met ($growthMb -lt 5) `
                 -Note ("after a warm-up that grew RSS {0:N1} MB; RSS over the run at each fifth: {1} MB; managed heap {2:N2} MB (after full GCs)" -f ($measured.WarmUpRssGrowth / 1MB), ($measured.RssCheckpoints -join ', '), ($measured.ManagedGrowth / 1MB))))
 
-    # 6. Library size, stripped.
+    # 6. Library size. The goal is the shipping build's (the dist profile that -Package
+    # builds: fat LTO, one codegen unit, stripped); the tests' release build is bigger. The
+    # dist library counts only when it is newer than every Rust source, else the row says
+    # it was not measured and gives the release build's stripped size.
+    $distLibrary = Get-ChildItem -Path ([System.IO.Path]::Combine($RepositoryRoot, 'target', 'dist')) -File -ErrorAction SilentlyContinue |
+        Where-Object Name -In 'libssmsession.so', 'ssmsession.dll', 'libssmsession.dylib' | Select-Object -First 1
+    $newestSource = Get-ChildItem -Path ([System.IO.Path]::Combine($RepositoryRoot, 'rust')) -Recurse -File -Include '*.rs', 'Cargo.toml' |
+        Sort-Object LastWriteTimeUtc -Descending | Select-Object -First 1
+    $distCurrent = $null -ne $distLibrary -and $distLibrary.LastWriteTimeUtc -ge $newestSource.LastWriteTimeUtc -and
+        $distLibrary.LastWriteTimeUtc -ge (Get-Item -LiteralPath ([System.IO.Path]::Combine($RepositoryRoot, 'Cargo.lock'))).LastWriteTimeUtc
     $library = Get-ChildItem -Path ([System.IO.Path]::Combine($RepositoryRoot, 'runtimes', '*', 'native', '*ssmsession*')) | Select-Object -First 1
-    $strippedMb = $library.Length / 1MB
-    $stripNote = 'unstripped (no strip tool found)'
+    $releaseMb = $library.Length / 1MB
+    $releaseNote = 'unstripped (no strip tool found)'
     $strip = Get-Command strip -ErrorAction SilentlyContinue
     if ($strip -and -not $IsWindows) {
         $copy = Join-Path ([System.IO.Path]::GetTempPath()) "ssmsession-stripped-$PID"
         & $strip.Source -o $copy $library.FullName
         if ($LASTEXITCODE -eq 0) {
-            $strippedMb = (Get-Item -LiteralPath $copy).Length / 1MB
-            $stripNote = "stripped copy of $([math]::Round($library.Length / 1MB, 1)) MB on disk"
+            $releaseMb = (Get-Item -LiteralPath $copy).Length / 1MB
+            $releaseNote = 'stripped'
         }
         Remove-Item -LiteralPath $copy -ErrorAction SilentlyContinue
     }
-    $rows.Add((ConvertTo-BenchmarkRow -Name 'Native library size' -Unit 'MB' -Ours ([pscustomobject]@{ Median = $strippedMb; Min = $strippedMb; Max = $strippedMb; Count = 1 }) `
-                -Anchor $null -AnchorName '' -Goal '<= 15 MB stripped' -Met ($strippedMb -le 15) -Note $stripNote))
+    if ($distCurrent) {
+        $sizeMb = $distLibrary.Length / 1MB
+        $met = $sizeMb -le 15
+        $sizeNote = 'the shipping (dist) build; the release build the tests use: {0:N1} MB {1}' -f $releaseMb, $releaseNote
+    } else {
+        $sizeMb = $releaseMb
+        $met = $null
+        $sizeNote = 'not measured: no shipping (dist) build newer than the sources (pwsh ./build.ps1 -Package builds one); shown: the release build the tests use, {0}' -f $releaseNote
+    }
+    $rows.Add((ConvertTo-BenchmarkRow -Name 'Native library size' -Unit 'MB' -Ours ([pscustomobject]@{ Median = $sizeMb; Min = $sizeMb; Max = $sizeMb; Count = 1 }) `
+                -Anchor $null -AnchorName '' -Goal '<= 15 MB (shipping build)' -Met $met -Note $sizeNote))
 
     # 7. Peak memory of pwsh while an agent floods it with 1 MB messages numbered far ahead
     # (the emulator's i-hostile-far-ahead-N), against the same command from a normal agent,
@@ -414,7 +432,7 @@ $table = foreach ($row in $rows) {
         Anchor = if ($row.Anchor) { '{0:N2} {1}' -f $row.Anchor.Median, $row.Unit } else { '' }
         Ratio  = if ($null -ne $row.Ratio) { '{0:N2}' -f $row.Ratio } else { '' }
         Goal   = $row.Goal
-        Met    = if ($row.Met) { 'yes' } else { 'NO' }
+        Met    = if ($null -eq $row.Met) { 'n/a' } elseif ($row.Met) { 'yes' } else { 'NO' }
     }
 }
 $table | Format-Table -AutoSize -Wrap | Out-String -Width 300 | Write-Information -InformationAction Continue
