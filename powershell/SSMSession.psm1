@@ -18,8 +18,9 @@ $script:SSMAbiVersion = 2
 # Set by Initialize-SSMNativeLibrary on the first call.
 $script:SSMNativeType = $null
 $script:SSMNativeVersion = $null
-# Client settings of the sessions started here, by session id (see Save-SSMSessionClient;
-# made by the first session, not at import).
+# Client settings of the sessions started here, by session id (kept by
+# Invoke-SSMApiCommand, read by Get-SSMSessionClient; made by the first session, not at
+# import).
 $script:SSMSessionClients = $null
 # The native envelope's error kinds (the library lists them: DescribeContract) as
 # exception type (its name: resolved only when an error is made, not at import), ErrorId
@@ -55,19 +56,18 @@ $script:SSMDefaultSelectors = @{
 # (registered with the first forward; see Register-SSMPortForwardCleanup).
 $script:SSMCleanupRegistered = $false
 # The environment variable names (besides AWS_*) sent with each call; built on first use
-# (see Get-SSMEnvironmentSnapshot).
+# (see ConvertTo-SSMServiceRequest).
 $script:SSMEnvironmentNames = $null
 
 # Plain functions: the helpers every Start-, Stop- and Resume-SSMSession call runs
-# (Use-SSMCallerPreference, New-SSMApiRun, Invoke-SSMApiCommand,
-# ConvertTo-SSMServiceRequest, Get-SSMEnvironmentSnapshot, Invoke-SSMOperation,
-# Invoke-SSMNative, ConvertTo-SSMJson, ConvertTo-SSMServiceResponse,
-# Save-SSMSessionClient, Complete-SSMApiRun) are not advanced
-# functions: a call of an advanced function costs ~60 µs against ~20 µs for a plain one,
-# and a warm call makes a dozen (measured: 1.17 ms instead of 1.34-1.60 ms per warm
-# Start-SSMSession). They keep typed parameters, [OutputType] and help; their callers are
-# the module's own code, which always passes what they need. Every other function is
-# advanced.
+# (New-SSMApiRun, Invoke-SSMApiCommand, ConvertTo-SSMServiceRequest, Invoke-SSMOperation,
+# Complete-SSMApiRun; ConvertTo-SSMJson and Use-SSMCallerPreference, which other commands
+# run) are not advanced functions: a call of an advanced function costs ~60 µs against
+# ~20 µs for a plain one. They keep typed parameters, [OutputType] and help; their callers
+# are the module's own code, which always passes what they need. Every other function is
+# advanced. A warm call makes five of these calls and nothing else of ours: each call
+# costs ~20 µs, so the warm path is folded into them (measured: 0.78 ms per warm
+# Start-SSMSession with ten calls; see docs/performance.md).
 
 # Private helpers report failures with `throw [ErrorRecord]`; public functions catch them
 # and rethrow through $PSCmdlet.ThrowTerminatingError, so every failure is terminating for

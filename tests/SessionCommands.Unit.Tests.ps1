@@ -88,6 +88,30 @@ Describe 'Stop-SSMSession and Resume-SSMSession (native calls mocked)' {
         Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq 'TerminateSession' }
     }
 
+    # The commands take their caller's preferences as a compiled cmdlet does; their own
+    # common parameters win.
+    It '<Command> calls nothing when its caller sets $WhatIfPreference, and calls with -WhatIf:$false' -ForEach @(
+        @{ Command = 'Stop-SSMSession'; Expected = 'TerminateSession' }, @{ Command = 'Resume-SSMSession'; Expected = 'ResumeSession' }
+    ) {
+        $WhatIfPreference = $true
+        & $Command alice-x -Force @keys | Should -BeNullOrEmpty
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 0 -ParameterFilter { $Operation -eq $Expected }
+        & $Command alice-x -Force -WhatIf:$false @keys | Should -Not -BeNullOrEmpty
+        Should -Invoke -ModuleName SSMSession Invoke-SSMOperation -Times 1 -Exactly -ParameterFilter { $Operation -eq $Expected }
+    }
+
+    It '<Command> writes debug and verbose messages when its caller asks for them, and none when -Debug:$false and -Verbose:$false' -ForEach @(
+        @{ Command = 'Stop-SSMSession' }, @{ Command = 'Resume-SSMSession' }
+    ) {
+        $DebugPreference = 'Continue'
+        $VerbosePreference = 'Continue'
+        $records = & $Command alice-x -Force @keys 4>&1 5>&1 | Where-Object { $_ -is [System.Management.Automation.InformationalRecord] }
+        ($records | Where-Object { $_ -is [System.Management.Automation.DebugRecord] }).Message | Should -Contain "Region obtained from region parameter with value 'eu-west-3'"
+        ($records | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Message | Should -Match '^Invoking AWS Systems Manager operation'
+        $quiet = & $Command alice-x -Force -Debug:$false -Verbose:$false @keys 4>&1 5>&1 | Where-Object { $_ -is [System.Management.Automation.InformationalRecord] }
+        $quiet | Should -BeNullOrEmpty
+    }
+
     It 'turns a service error into an AWS Tools error record' {
         Mock -ModuleName SSMSession Invoke-SSMOperation -ParameterFilter { $Operation -eq 'ResumeSession' } {
             [pscustomobject]@{ Ok = $false; Error = [pscustomobject]@{ Kind = 'service'; Code = 'DoesNotExistException'; Message = 'Session alice-x does not exist or has ended.'; RequestId = 'r'; HttpStatus = 400 } }

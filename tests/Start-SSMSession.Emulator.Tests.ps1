@@ -200,6 +200,11 @@ Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSes
                 $pending.IsCompleted | Should -BeTrue
                 # The call would have taken 20 s; stopping must not wait for it.
                 $watch.Elapsed.TotalSeconds | Should -BeLessThan 5
+                # The request itself is cancelled (ssm_call_cancel), not left to run out: the
+                # emulator sees its connection go long before its 20 s delay.
+                $deadline = [DateTime]::UtcNow.AddSeconds(10)
+                while ((& $inFlight) -gt $before -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+                & $inFlight | Should -Be $before -Because 'the cancelled request ended at the emulator'
             } finally {
                 $runspace.Dispose()
             }

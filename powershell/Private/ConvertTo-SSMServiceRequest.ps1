@@ -11,9 +11,16 @@ function ConvertTo-SSMServiceRequest {
     chain (environment keys, AWS_PROFILE, default profile, web identity, container,
     instance metadata). Region: -Region, $StoredAWSRegion, then the native chain
     (AWS_REGION, AWS_DEFAULT_REGION, the profile's region, instance metadata), then
-    ClientConfig's RegionEndpoint. An environment snapshot travels with every request (see
-    Get-SSMEnvironmentSnapshot). Bad values throw an ErrorRecord with ErrorId
+    ClientConfig's RegionEndpoint. Bad values throw an ErrorRecord with ErrorId
     System.ArgumentException.
+
+    An environment snapshot travels with every request. On Linux and macOS, .NET keeps $env:
+    changes in a managed copy that native code cannot see, so `$env:AWS_PROFILE = 'x'`
+    would be ignored by the native core. The request carries every AWS_* variable
+    (AWS_CA_BUNDLE among them), the variables that locate the home folder (for ~/.aws), the
+    proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, either case), the extra
+    CA locations (SSL_CERT_FILE, SSL_CERT_DIR) and SSMSESSION_ALLOW_HTTP (plain-text
+    endpoints beyond loopback), and the core resolves against this snapshot only.
 
     Returns Request (the native request), CredentialOrigin and RegionOrigin (AWS Tools'
     debug labels for the sources decided here; $null when the native chain decides).
@@ -48,7 +55,23 @@ function ConvertTo-SSMServiceRequest {
     $profileName = [string]$BoundParameters['ProfileName']
     $profileLocation = [string]$BoundParameters['ProfileLocation']
     $endpointUrl = [string]$BoundParameters['EndpointUrl']
-    $client = @{ Environment = Get-SSMEnvironmentSnapshot }
+    $environmentNames = $script:SSMEnvironmentNames
+    if ($null -eq $environmentNames) {
+        # Built on first use, not at import; either case of each name (https_proxy too).
+        $environmentNames = [System.Collections.Generic.HashSet[string]]::new(
+            [string[]]('HOME', 'USERPROFILE', 'HOMEDRIVE', 'HOMEPATH', 'HTTPS_PROXY', 'HTTP_PROXY', 'ALL_PROXY', 'NO_PROXY',
+                'SSL_CERT_FILE', 'SSL_CERT_DIR', 'SSMSESSION_ALLOW_HTTP'),
+            [System.StringComparer]::OrdinalIgnoreCase)
+        $script:SSMEnvironmentNames = $environmentNames
+    }
+    $environment = @{}
+    foreach ($variable in [System.Environment]::GetEnvironmentVariables().GetEnumerator()) {
+        $variableName = [string]$variable.Key
+        if ($variableName.StartsWith('AWS_', [System.StringComparison]::OrdinalIgnoreCase) -or $environmentNames.Contains($variableName)) {
+            $environment[$variableName] = $variable.Value
+        }
+    }
+    $client = @{ Environment = $environment }
     $request = @{ Client = $client }
     $credentialOrigin = $null
     $regionOrigin = $null

@@ -2,7 +2,7 @@ function Get-SSMSessionClient {
     <#
     .SYNOPSIS
     The client settings Start-SSMSession used for a session in this PowerShell session, or
-    $null (see Save-SSMSessionClient).
+    $null (Invoke-SSMApiCommand keeps them when a session starts).
 
     .PARAMETER SessionId
     The session.

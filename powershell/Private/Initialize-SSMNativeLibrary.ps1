@@ -8,7 +8,7 @@ function Initialize-SSMNativeLibrary {
     milliseconds), bound to the library by absolute path. Types cannot be unloaded, so the
     bound type is kept in the AppDomain under a name derived from the library path and
     reused when the module is imported again. Strings cross as NUL-terminated UTF-8 bytes
-    in and a pointer out, which Invoke-SSMNative copies and frees with the library's own
+    in and a pointer out, which Invoke-SSMOperation copies and frees with the library's own
     ssm_string_free.
     #>
     [CmdletBinding()]

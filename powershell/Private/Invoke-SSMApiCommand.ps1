@@ -50,6 +50,15 @@ function Invoke-SSMApiCommand {
         [pscustomobject] $Run
     )
 
+    # The caller's preferences, as Use-SSMCallerPreference gives other commands, but as this
+    # function's own variables: -WhatIf, -Confirm, -Verbose and -Debug, and ShouldProcess,
+    # read them from the current scope. (A dot-sourced helper in the command's begin block
+    # cost one more PowerShell call on every warm call.)
+    if (-not $BoundParameters.ContainsKey('Confirm')) { $ConfirmPreference = $Cmdlet.SessionState.PSVariable.GetValue('ConfirmPreference') }
+    if (-not $BoundParameters.ContainsKey('WhatIf')) { $WhatIfPreference = $Cmdlet.SessionState.PSVariable.GetValue('WhatIfPreference') }
+    if (-not $BoundParameters.ContainsKey('Verbose')) { $VerbosePreference = $Cmdlet.SessionState.PSVariable.GetValue('VerbosePreference') }
+    if (-not $BoundParameters.ContainsKey('Debug')) { $DebugPreference = $Cmdlet.SessionState.PSVariable.GetValue('DebugPreference') }
+
     try {
         $built = ConvertTo-SSMServiceRequest -BoundParameters $BoundParameters -Cmdlet $Cmdlet -ExplicitParameters $Run.ExplicitParameters
         $request = $built.Request
@@ -113,9 +122,48 @@ function Invoke-SSMApiCommand {
             $Run.Responses.Add($logged)
             throw $failure
         }
-        $response = ConvertTo-SSMServiceResponse -Operation $Operation -Data $envelope.Data -History $Run.Responses
-        if ($Operation -eq 'StartSession') {
-            Save-SSMSessionClient -SessionId $response.SessionId -Client $request.Client
+        # The response object AWS Tools returns: the declared properties of the operation's
+        # response type (StartSessionResponse and ResumeSessionResponse: SessionId,
+        # StreamUrl, TokenValue; TerminateSessionResponse: SessionId), plus the inherited
+        # ResponseMetadata (RequestId, Metadata), ContentLength and HttpStatusCode. The type
+        # name selects the view in SSMSession.format.ps1xml.
+        $data = $envelope.Data
+        $fields = [ordered]@{
+            PSTypeName = "Amazon.SimpleSystemsManagement.Model.$($Operation)Response"
+            SessionId  = $data.SessionId
+        }
+        if ($Operation -ne 'TerminateSession') {
+            $fields.StreamUrl = $data.StreamUrl
+            $fields.TokenValue = $data.TokenValue
+        }
+        $fields.ResponseMetadata = [pscustomobject]@{
+            PSTypeName = 'Amazon.Runtime.ResponseMetadata'
+            RequestId  = $data.RequestId
+            Metadata   = @{}
+        }
+        $fields.ContentLength = [long]$(if ($null -ne $data.ContentLength) { $data.ContentLength } else { -1 })
+        $fields.HttpStatusCode = [System.Net.HttpStatusCode][int]$data.HttpStatusCode
+        $response = [pscustomobject]$fields
+        # $AWSHistory's copy, with LoggedAt (the output has none, as in AWS Tools): each
+        # conversion of the dictionary makes a new object, cheaper than copying the first.
+        $fields.LoggedAt = [datetime]::Now
+        $Run.Responses.Add([pscustomobject]$fields)
+
+        if ($Operation -eq 'StartSession' -and $response.SessionId) {
+            # Connect-SSMSession reuses the settings a session was started with for a piped
+            # session given no credential, region or endpoint parameters, so that
+            # "Start-SSMSession ... | Connect-SSMSession" signs, resumes and terminates with
+            # what started it (see Get-SSMSessionClient). Module memory only, like
+            # $StoredAWSCredentials; at most 256 sessions, the oldest dropped first.
+            $clients = $script:SSMSessionClients
+            if ($null -eq $clients) {
+                $clients = [System.Collections.Specialized.OrderedDictionary]::new()
+                $script:SSMSessionClients = $clients
+            }
+            if (-not $clients.Contains($response.SessionId) -and $clients.Count -ge 256) {
+                $clients.RemoveAt(0)
+            }
+            $clients[$response.SessionId] = $request.Client
         }
         if ($selector.Kind -eq 'All') {
             $Run.EmittedCount++

@@ -155,7 +155,6 @@ function Resume-SSMSession {
     )
 
     begin {
-        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $run = New-SSMApiRun -BoundParameters $PSBoundParameters
     }
 

@@ -196,7 +196,6 @@ function Start-SSMSession {
     )
 
     begin {
-        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $run = New-SSMApiRun -BoundParameters $PSBoundParameters
     }
 

@@ -154,7 +154,6 @@ function Stop-SSMSession {
     )
 
     begin {
-        . Use-SSMCallerPreference -Cmdlet $PSCmdlet -BoundParameters $PSBoundParameters
         $run = New-SSMApiRun -BoundParameters $PSBoundParameters
     }
 

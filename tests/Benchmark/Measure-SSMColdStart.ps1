@@ -14,8 +14,8 @@ The phases inside come from a copy of the module (made here, in this process) wi
 timestamps added at fixed places: the root module's first line, before its functions,
 before the completers' registration and its end; in Initialize-SSMNativeLibrary after
 the Reflection.Emit type is created and after the first P/Invoke (dlopen); in
-Invoke-SSMNative on the first call, after the request's JSON, after the native call and
-after the envelope's parse. Each is Stopwatch.GetTimestamp() into an AppDomain slot (a
+Invoke-SSMOperation on the first call, after the request's JSON, after the native call
+and after the envelope's parse. Each is Stopwatch.GetTimestamp() into an AppDomain slot (a
 static call: no PowerShell feature the module does not use itself). The copy fails
 loudly when a place is no longer found.
 
@@ -106,11 +106,11 @@ try {
         , @('        $versionPointer = $type::ssm_version()', 'LibraryLoaded', $true, $true)
         , @("    `$script:SSMNativeType = `$type`n    Initialize-SSMNativeLogging", 'BindEnd', $true, $true)
     )
-    Edit-ModuleFile -Path (& $find 'Invoke-SSMNative') -Marks @(
-        , @('    $json = try {', 'NativeStart', $false, $true)
-        , @("        ConvertTo-SSMJson -InputObject `$Request`n    }", 'Serialised', $true, $true)
-        , @('        $result = $native::$Operation($bytes)', 'NativeReturned', $true, $true)
-        , @('    $envelope = [Microsoft.PowerShell.Commands.JsonObject, Microsoft.PowerShell.Commands.Utility]::ConvertFromJson($text, [ref]$parseError)', 'Parsed', $true, $true)
+    Edit-ModuleFile -Path (& $find 'Invoke-SSMOperation') -Marks @(
+        , @('            $json = try {', 'NativeStart', $false, $true)
+        , @("                ConvertTo-SSMJson -InputObject `$body`n            }", 'Serialised', $true, $true)
+        , @('                    $result = $native::ssm_call_start($bytes)', 'NativeReturned', $true, $true)
+        , @('            $envelope = [Microsoft.PowerShell.Commands.JsonObject, Microsoft.PowerShell.Commands.Utility]::ConvertFromJson($text, [ref]$parseError)', 'Parsed', $true, $true)
     )
 
     $call = "Start-SSMSession -Target i-1 -Region eu-west-3 -EndpointUrl '$EndpointUrl' -AccessKey AKIDSSMEMULATOR -SecretKey ssm-emulator-secret-key"
