@@ -280,7 +280,7 @@ Add-Type -Path '$($anchorAssemblies[0])'; Add-Type -Path '$($anchorAssemblies[1]
     $layerShare = if ($warmOurs.Median -gt 0) { ($warmOurs.Median - $raw.Median) / $warmOurs.Median } else { 0 }
     $rows.Add((ConvertTo-BenchmarkRow -Name 'Warm call (Start-SSMSession)' -Unit 'ms' -Ours $warmOurs -Anchor $warmAnchor -AnchorName '.NET SDK StartSessionAsync in the same pwsh' `
                 -Goal '<= 1 ms (with $AWSHistory recording and -Select)' -Met ($warmOurs.Median -le 1) `
-                -Note ("after {2:N0} warm-up calls of each (at least {3:N0}, until our median settled); raw native call {0:N3} ms: the PowerShell layer is {1:P0} of a call" -f $raw.Median, $layerShare, $measured.WarmUpCalls, $sizes.WarmUp)))
+                -Note ("after {2:N0} warm-up calls of each (at least {3:N0}, until the JIT was done, {4} methods compiled in the last block, and our median settled); raw native call {0:N3} ms: the PowerShell layer is {1:P0} of a call" -f $raw.Median, $layerShare, $measured.WarmUpCalls, $sizes.WarmUp, $measured.WarmUpLastBlockJitted)))
     $sequentialOurs = $warmOurs.Median * $sizes.Parallel
     # CPU-bound or serialised? With C cores, a CPU-bound run takes at least (CPU used) / C.
     $cores = [Environment]::ProcessorCount

@@ -28,8 +28,9 @@ Sequential calls per warm row.
 
 .PARAMETER WarmUp
 Calls of each, at least, before the warm rows are measured; the warm-up then goes on in
-blocks until our calls' block median settles (within 3 % of the block before), up to four
-times this many.
+blocks until the runtime has stopped compiling (at most 20 methods JIT-compiled in a block
+of 200 calls of each) and our calls' block median settles (within 3 % of the block before),
+up to four times this many.
 
 .PARAMETER Parallel
 Calls in the parallel rows (over 8 runspaces).
@@ -115,21 +116,29 @@ $anchorCall = { $null = $client.StartSessionAsync($request).GetAwaiter().GetResu
 # System.Management.Automation.dll has no ReadyToRun code: everything starts at tier 0) on
 # two cores the background recompilation takes ~2,000 calls to settle — measured per 200
 # calls, 6.6, 3.2, 2.8, 2.4, 1.8, 1.5, 1.4, 1.3, 1.2, 1.1 ms, then flat — and some runs
-# take longer (a fixed 2,000 read 1.02, 1.02 and 1.22 ms in three runs of one day). So the
-# warm-up goes on, in blocks, until our block median settles, with a bound.
+# take longer (a fixed 2,000 read 1.02, 1.02 and 1.22 ms in three runs of one day). A
+# settled median alone is not proof: per 200 calls the times stay flat at ~1.4 ms for the
+# first ~1,500 calls (tier-0 code, before call counting starts), then fall to ~0.7 ms over
+# the next ~1,500 while the runtime compiles ~5,000 methods again, then stay (measured:
+# with DOTNET_TieredCompilation=0 there is no such curve). So the warm-up goes on, in
+# blocks, until the runtime has stopped compiling and our block median settles, with a
+# bound.
 $block = [math]::Max(1, [math]::Min(200, $WarmUp))
 $warmUpCalls = 0
 $previous = [double]::MaxValue
+$jitted = -1
 while ($warmUpCalls -lt 4 * $WarmUp) {
+    $compiledBefore = [System.Runtime.JitInfo]::GetCompiledMethodCount($false)
     $times = foreach ($i in 1..$block) {
         $watch = [System.Diagnostics.Stopwatch]::StartNew()
         . $oursCall
         $watch.Elapsed.TotalMilliseconds
         . $anchorCall
     }
+    $jitted = [System.Runtime.JitInfo]::GetCompiledMethodCount($false) - $compiledBefore
     $warmUpCalls += $block
     $median = ($times | Sort-Object)[[int]($block / 2)]
-    $settled = [math]::Abs($previous - $median) -le 0.03 * $median
+    $settled = [math]::Abs($previous - $median) -le 0.03 * $median -and $jitted -le 20
     $previous = $median
     if ($warmUpCalls -ge $WarmUp -and $settled) { break }
 }
@@ -182,7 +191,7 @@ $anchorParallel = Measure-ParallelWindow -PerRunspace $perRunspace -Shared @{ Cl
     -Setup '$client = $shared.Client; $request = $shared.Request' -Call '$null = $client.StartSessionAsync($request).GetAwaiter().GetResult()'
 
 @{
-    Ours = $ours; Anchor = $anchor; Raw = $raw; WarmUpCalls = $warmUpCalls
+    Ours = $ours; Anchor = $anchor; Raw = $raw; WarmUpCalls = $warmUpCalls; WarmUpLastBlockJitted = $jitted
     OursParallel = $oursParallel; AnchorParallel = $anchorParallel
     RssGrowth = $after.Rss - $before.Rss; ManagedGrowth = $after.Managed - $before.Managed
     WarmUpRssGrowth = $before.Rss - $start.Rss; RssCheckpoints = $checkpoints
