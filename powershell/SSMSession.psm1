@@ -66,8 +66,8 @@ $script:SSMEnvironmentNames = $null
 # ~20 µs for a plain one. They keep typed parameters, [OutputType] and help; their callers
 # are the module's own code, which always passes what they need. Every other function is
 # advanced. A warm call makes five of these calls and nothing else of ours: each call
-# costs ~20 µs, so the warm path is folded into them (measured: 0.78 ms per warm
-# Start-SSMSession with ten calls; see docs/performance.md).
+# costs ~15-20 µs of its own, so the warm path is folded into them (measured: 0.67 ms per
+# warm Start-SSMSession, against 0.76 ms when it made ten; see docs/performance.md).
 
 # Private helpers report failures with `throw [ErrorRecord]`; public functions catch them
 # and rethrow through $PSCmdlet.ThrowTerminatingError, so every failure is terminating for
