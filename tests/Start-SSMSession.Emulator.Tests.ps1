@@ -229,6 +229,15 @@ Try-Case 'preference-medium-force' { $ConfirmPreference = 'Medium'; Start-SSMSes
             }
         }
 
+        It 'waits out a call slower than one wait slice and returns its session' {
+            # The module waits for a native call in 100 ms slices (ssm_call_wait after
+            # ssm_call_start); the emulator answers i-delay-350 after 350 ms.
+            $session = Start-SSMSession -Target i-delay-350 @common
+            $session.SessionId | Should -Not -BeNullOrEmpty
+            $session.PSObject.TypeNames[0] | Should -Be 'Amazon.SimpleSystemsManagement.Model.StartSessionResponse'
+            $AWSHistory.LastServiceResponse.SessionId | Should -Be $session.SessionId
+        }
+
         It 'honours ClientConfig.Timeout with a clear timeout error' {
             $caught = $null
             try {
