@@ -592,8 +592,18 @@ impl Endpoint {
         frame: &[u8],
         inbound: &InboundSender,
     ) -> Option<PumpEnd> {
+        // Each end checks what its real counterpart checks: the plugin a message's digest
+        // too, AWS's agent only its header (see DecodedFrame::validate_as_agent).
         let decoded = match ClientMessage::decode(frame) {
-            Ok(decoded) if decoded.validate().is_ok() => decoded,
+            Ok(decoded)
+                if match self.role {
+                    Role::Client => decoded.validate(),
+                    Role::Agent => decoded.validate_as_agent(),
+                }
+                .is_ok() =>
+            {
+                decoded
+            }
             // Invalid frames are dropped unacknowledged; a real message is sent again.
             _ => {
                 bump(&self.counters.invalid_frames, 1);
@@ -1040,6 +1050,54 @@ mod tests {
                 .sequence_number,
             0
         );
+        client.task.abort();
+    }
+
+    /// AWS's agent never checks a message's digest (agentmessage.go, `Validate`); the
+    /// plugin drops a message whose digest does not match, unacknowledged.
+    #[tokio::test]
+    async fn only_the_client_end_drops_a_message_for_its_digest() {
+        let with_bad_digest = |message_type: MessageType| {
+            let mut frame = ClientMessage {
+                message_type,
+                payload: b"bytes".to_vec(),
+                ..ClientMessage::decode(&agent_frame(0, Vec::new()))
+                    .unwrap()
+                    .message
+            }
+            .encode()
+            .unwrap();
+            frame[80] ^= 0xff;
+            frame
+        };
+
+        let (agent_link, client_side) = memory_pair();
+        let mut agent = run(Role::Agent, agent_link, 4096);
+        client_side
+            .writer
+            .send_urgent(with_bad_digest(MessageType::InputStreamData))
+            .unwrap();
+        let delivered = tokio::time::timeout(Duration::from_secs(1), agent.from_peer.recv())
+            .await
+            .expect("the agent end delivers it")
+            .unwrap();
+        assert_eq!(delivered, Payload::output(b"bytes".to_vec()));
+        assert_eq!(agent.counters.invalid_frames.load(Ordering::Relaxed), 0);
+
+        let (client_link, service) = memory_pair();
+        let mut client = run(Role::Client, client_link, 4096);
+        service
+            .writer
+            .send_urgent(with_bad_digest(MessageType::OutputStreamData))
+            .unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), client.from_peer.recv())
+                .await
+                .is_err(),
+            "the client end drops it"
+        );
+        assert_eq!(client.counters.invalid_frames.load(Ordering::Relaxed), 1);
+        agent.task.abort();
         client.task.abort();
     }
 

@@ -126,6 +126,36 @@ fn validation_follows_the_plugin_order_and_exempts_publication_messages() {
 }
 
 #[test]
+fn the_agent_checks_header_length_type_and_date_but_never_the_digest() {
+    // amazon-ssm-agent agent/session/contracts/agentmessage.go, Validate.
+    let frame = message(1, b"payload").encode().unwrap();
+    let valid = ClientMessage::decode(&frame).unwrap();
+    assert_eq!(valid.validate_as_agent(), Ok(()));
+    let mut bad_digest = valid.clone();
+    bad_digest.payload_digest = [0; 32];
+    assert_eq!(bad_digest.validate_as_agent(), Ok(()));
+    let mut no_header = valid.clone();
+    no_header.header_length = 0;
+    assert_eq!(
+        no_header.validate_as_agent(),
+        Err(ValidationError::NoHeaderLength)
+    );
+    let mut no_date = valid.clone();
+    no_date.message.created_date = 0;
+    assert_eq!(
+        no_date.validate_as_agent(),
+        Err(ValidationError::NoCreatedDate)
+    );
+    // No exemption for publication messages: the agent checks every frame alike.
+    let mut publication = no_date;
+    publication.message.message_type = MessageType::StartPublication;
+    assert_eq!(
+        publication.validate_as_agent(),
+        Err(ValidationError::NoCreatedDate)
+    );
+}
+
+#[test]
 fn acknowledgements_carry_sequence_zero_flags_three_and_the_acknowledged_number() {
     let received = message(42, b"x");
     let ack = acknowledge(&received, PLUGIN_TEST_CREATED_DATE);
