@@ -4,11 +4,18 @@ function Invoke-SSMApiCommand {
     One pipeline record of Start-, Stop- or Resume-SSMSession, in AWS Tools' order.
 
     .DESCRIPTION
-    Builds the request, resolves credentials and region (failing before any prompt), asks
-    ShouldProcess (-WhatIf wins over -Force; -Force alone skips the prompt), checks -Select,
-    calls the operation, records the response (or the failure) for $AWSHistory in the run,
-    and writes the -Select result, counting what it writes. A failure records the run in
-    $AWSHistory and terminates the public command with its ErrorRecord.
+    Takes the caller's preferences, builds the request, resolves credentials and region
+    (failing before any prompt), asks ShouldProcess (-WhatIf wins over -Force; -Force alone
+    skips the prompt), checks -Select, calls the operation, makes the response object AWS
+    Tools returns and records it (or the failure) for $AWSHistory in the run, remembers a
+    started session's client settings for Connect-SSMSession, and writes the -Select result,
+    counting what it writes. A failure records the run in $AWSHistory and terminates the
+    public command with its ErrorRecord.
+
+    This is the warm path's one function of its own: its steps are inline rather than
+    helpers, because each PowerShell call costs ~15-20 µs there (see "Plain functions" in
+    SSMSession.psm1); only the rare branches (-Select paths, errors, resolving first) call
+    out.
 
     .PARAMETER Cmdlet
     The public command's $PSCmdlet (ShouldProcess, the caller's stored credentials).
