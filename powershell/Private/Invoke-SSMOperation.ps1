@@ -53,7 +53,6 @@ function Invoke-SSMOperation {
     try {
         # Bounded by the operation itself: the library ends every call (its own timeouts,
         # retries with budgets), or a pipeline stop ends this loop and cancels it below.
-        # (No return inside the loop: a return from within try/finally cost ~20 µs.)
         do {
             # ConvertTo-SSMJson's fast path inline; what System.Text.Json refuses (values
             # wrapped in a PSObject) goes through ConvertTo-SSMJson's fallback.

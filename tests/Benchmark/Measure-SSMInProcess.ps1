@@ -114,15 +114,14 @@ $anchorCall = { $null = $client.StartSessionAsync($request).GetAwaiter().GetResu
 # Steady state for both. .NET tiers its JIT up after ~30 calls of a method and PowerShell
 # compiles a script block after 16 runs, but with the pwsh of `dotnet tool install` (its
 # System.Management.Automation.dll has no ReadyToRun code: everything starts at tier 0) on
-# two cores the background recompilation takes ~2,000 calls to settle — measured per 200
-# calls, 6.6, 3.2, 2.8, 2.4, 1.8, 1.5, 1.4, 1.3, 1.2, 1.1 ms, then flat — and some runs
-# take longer (a fixed 2,000 read 1.02, 1.02 and 1.22 ms in three runs of one day). A
-# settled median alone is not proof: per 200 calls the times stay flat at ~1.4 ms for the
-# first ~1,500 calls (tier-0 code, before call counting starts), then fall to ~0.7 ms over
-# the next ~1,500 while the runtime compiles ~5,000 methods again, then stay (measured:
-# with DOTNET_TieredCompilation=0 there is no such curve). So the warm-up goes on, in
-# blocks, until the runtime has stopped compiling and our block median settles, with a
-# bound.
+# two cores the background recompilation takes thousands of calls. Measured per 200 calls
+# (2026-12-04, after the warm path was folded): ~1.4 ms for the first ~1,500 calls, then
+# 1.1, 1.0, 0.9, 0.8, 0.7 ms while the runtime compiles ~5,000 methods again, then flat at
+# ~0.67 ms; with DOTNET_TieredCompilation=0 there is no curve. A median that agrees with
+# the block before is no proof (the first ~1,500 calls agree with each other: a fixed
+# 2,000 read 1.02, 1.02 and 1.22 ms in three runs of one day, one settled-median run 1.26
+# ms for code whose steady state is 0.7), so the warm-up goes on, in blocks, until the
+# runtime has stopped compiling and our block median settles, with a bound.
 $block = [math]::Max(1, [math]::Min(200, $WarmUp))
 $warmUpCalls = 0
 $previous = [double]::MaxValue

@@ -1053,30 +1053,32 @@ mod tests {
         client.task.abort();
     }
 
+    /// An end of `role` and, from its peer, one message of `message_type` whose digest
+    /// does not match its payload (`b"bytes"`). The peer's half is returned to keep the
+    /// link open.
+    fn sent_with_a_bad_digest(role: Role, message_type: MessageType) -> (Running, MemoryLink) {
+        let (link, peer) = memory_pair();
+        let end = run(role, link, 4096);
+        let mut frame = ClientMessage {
+            message_type,
+            payload: b"bytes".to_vec(),
+            ..ClientMessage::decode(&agent_frame(0, Vec::new()))
+                .unwrap()
+                .message
+        }
+        .encode()
+        .unwrap();
+        frame[80] ^= 0xff;
+        peer.writer.send_urgent(frame).unwrap();
+        (end, peer)
+    }
+
     /// AWS's agent never checks a message's digest (agentmessage.go, `Validate`); the
     /// plugin drops a message whose digest does not match, unacknowledged.
     #[tokio::test]
     async fn only_the_client_end_drops_a_message_for_its_digest() {
-        let with_bad_digest = |message_type: MessageType| {
-            let mut frame = ClientMessage {
-                message_type,
-                payload: b"bytes".to_vec(),
-                ..ClientMessage::decode(&agent_frame(0, Vec::new()))
-                    .unwrap()
-                    .message
-            }
-            .encode()
-            .unwrap();
-            frame[80] ^= 0xff;
-            frame
-        };
-
-        let (agent_link, client_side) = memory_pair();
-        let mut agent = run(Role::Agent, agent_link, 4096);
-        client_side
-            .writer
-            .send_urgent(with_bad_digest(MessageType::InputStreamData))
-            .unwrap();
+        let (mut agent, _client_side) =
+            sent_with_a_bad_digest(Role::Agent, MessageType::InputStreamData);
         let delivered = tokio::time::timeout(Duration::from_secs(1), agent.from_peer.recv())
             .await
             .expect("the agent end delivers it")
@@ -1084,12 +1086,8 @@ mod tests {
         assert_eq!(delivered, Payload::output(b"bytes".to_vec()));
         assert_eq!(agent.counters.invalid_frames.load(Ordering::Relaxed), 0);
 
-        let (client_link, service) = memory_pair();
-        let mut client = run(Role::Client, client_link, 4096);
-        service
-            .writer
-            .send_urgent(with_bad_digest(MessageType::OutputStreamData))
-            .unwrap();
+        let (mut client, _service) =
+            sent_with_a_bad_digest(Role::Client, MessageType::OutputStreamData);
         assert!(
             tokio::time::timeout(Duration::from_millis(300), client.from_peer.recv())
                 .await
